@@ -1,0 +1,26 @@
+export { type ClockRange, isWithinClockRange } from './clock-range.ts'
+export { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
+export { durationSchema, formatDuration, parseDuration } from './duration.ts'
+export { type Config, demoSitePath, type LoadConfigOptions, loadConfig } from './load-config.ts'
+export { type Contact, type Customer, type Supervisor, type Technician, weekdays } from './people-schema.ts'
+export { type Condition, type Rule, type RuleInput, ruleSchema } from './rule-schema.ts'
+export { type ServiceRole, type Settings, type SettingsInput, settingsEnv, settingsSchema } from './settings-schema.ts'
+export {
+  type ApiKey,
+  type Device,
+  type MqttAccount,
+  type Site,
+  type SiteFile,
+  type SiteFileInput,
+  siteFileSchema,
+} from './site-schema.ts'
+export {
+  type Language,
+  type Location,
+  languageSchema,
+  locationSchema,
+  type Role,
+  roleSchema,
+  type Severity,
+  severitySchema,
+} from './value-schemas.ts'

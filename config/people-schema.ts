@@ -1,0 +1,61 @@
+import { z } from 'zod'
+import { clockRangeSchema } from './clock-range.ts'
+import { emailSchema, idSchema, languageSchema, locationSchema, phoneSchema } from './value-schemas.ts'
+
+export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const
+
+export const technicianSchema = z.strictObject({
+  id: idSchema,
+  name: z.string().min(1).max(120),
+  phone: phoneSchema,
+  email: emailSchema.optional(),
+  language: languageSchema.default('en'),
+  skills: z.array(z.string().min(1)).min(1),
+  location: locationSchema.optional(),
+  shift: z
+    .strictObject({
+      days: z.array(z.enum(weekdays)).min(1),
+      hours: clockRangeSchema,
+    })
+    .optional(),
+  available: z.boolean().default(true),
+})
+export type Technician = z.infer<typeof technicianSchema>
+
+export const supervisorSchema = z.strictObject({
+  id: idSchema,
+  name: z.string().min(1).max(120),
+  phone: phoneSchema.optional(),
+  email: emailSchema.optional(),
+  language: languageSchema.default('en'),
+})
+export type Supervisor = z.infer<typeof supervisorSchema>
+
+// Each contact is one channel; the list is tried in order.
+const contactSchema = z.union(
+  [
+    z.strictObject({ sms: phoneSchema }),
+    z.strictObject({ voice: phoneSchema }),
+    z.strictObject({ email: emailSchema }),
+  ],
+  { error: 'a contact is one of { sms: "+33…" }, { voice: "+33…" } or { email: "…" }' },
+)
+export type Contact = z.infer<typeof contactSchema>
+
+export const customerSchema = z.strictObject({
+  id: idSchema,
+  name: z.string().min(1).max(120),
+  language: languageSchema.default('en'),
+  contacts: z.array(contactSchema).min(1),
+  subscribes: z
+    .strictObject({
+      sites: z.array(idSchema).optional(),
+      zones: z.array(idSchema).optional(),
+      devices: z.array(idSchema).optional(),
+    })
+    .refine((s) => (s.sites?.length ?? 0) + (s.zones?.length ?? 0) + (s.devices?.length ?? 0) > 0, {
+      message: 'subscribe to at least one site, zone or device',
+    }),
+  quietHours: clockRangeSchema.optional(),
+})
+export type Customer = z.infer<typeof customerSchema>

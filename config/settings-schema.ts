@@ -1,0 +1,87 @@
+import { z } from 'zod'
+import { durationSchema } from './duration.ts'
+
+const portError = 'a port number from 1 to 65535'
+const port = z
+  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: portError })
+  .pipe(z.number().int().min(1, portError).max(65_535, portError))
+const roleNames = ['broker', 'api', 'workers'] as const
+export type ServiceRole = (typeof roleNames)[number]
+
+// Env values are strings; a comma list names roles ("broker,api").
+const rolesSchema = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((role) => role.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(roleNames)).min(1, 'at least one of broker, api, workers'))
+
+/** Every process setting; DESIGN.md § External contract names the variables. */
+export const settingsSchema = z
+  .strictObject({
+    roles: rolesSchema.default([...roleNames]),
+    redisUrl: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }).optional(),
+    redisPrefix: z.string().min(1).max(64).default('vigie:'),
+    localRedisPort: port.default(6379),
+    dataDir: z.string().min(1).default('./data'),
+    bindHost: z.string().min(1).default('0.0.0.0'),
+    httpPort: port.default(8080),
+    mqttPort: port.default(1883),
+    mqttsPort: port.optional(),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    mqttExternalUrl: z.url({ protocol: /^(mqtts?|wss?|tcp|ssl)$/, error: 'an mqtt:// or mqtts:// URL' }).optional(),
+    publicUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
+    smtpUrl: z.url({ protocol: /^smtps?$/, error: 'an smtp:// or smtps:// URL' }).optional(),
+    mailFrom: z.string().min(3).default('vigie <vigie@localhost>'),
+    twilioAccountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an account SID: AC followed by 32 hex digits').optional(),
+    twilioAuthToken: z.string().min(16).optional(),
+    twilioFrom: z.string().min(3).optional(),
+    twilioApiUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+    adminKey: z.string().min(16, 'at least 16 characters: it grants every right').optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    shutdownTimeout: durationSchema.default(8000),
+  })
+  .superRefine((s, ctx) => {
+    if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['mqttsPort'], message: 'MQTTS needs TLS_CERT and TLS_KEY too' })
+    }
+    const twilio = [s.twilioAccountSid, s.twilioAuthToken, s.twilioFrom]
+    if (twilio.some((v) => v !== undefined) && twilio.some((v) => v === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['twilioAccountSid'],
+        message: 'set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM together',
+      })
+    }
+  })
+  .transform((s) => ({ ...s, publicUrl: (s.publicUrl ?? `http://localhost:${s.httpPort}`).replace(/\/+$/, '') }))
+
+export type Settings = z.output<typeof settingsSchema>
+export type SettingsInput = z.input<typeof settingsSchema>
+
+/** Environment variable → setting; the environment overrides the file's `settings:` block. */
+export const settingsEnv = {
+  VIGIE_ROLES: 'roles',
+  REDIS_URL: 'redisUrl',
+  REDIS_PREFIX: 'redisPrefix',
+  VIGIE_REDIS_PORT: 'localRedisPort',
+  VIGIE_DATA_DIR: 'dataDir',
+  BIND_HOST: 'bindHost',
+  HTTP_PORT: 'httpPort',
+  MQTT_PORT: 'mqttPort',
+  MQTTS_PORT: 'mqttsPort',
+  TLS_CERT: 'tlsCert',
+  TLS_KEY: 'tlsKey',
+  MQTT_EXTERNAL_URL: 'mqttExternalUrl',
+  PUBLIC_URL: 'publicUrl',
+  SMTP_URL: 'smtpUrl',
+  MAIL_FROM: 'mailFrom',
+  TWILIO_ACCOUNT_SID: 'twilioAccountSid',
+  TWILIO_AUTH_TOKEN: 'twilioAuthToken',
+  TWILIO_FROM: 'twilioFrom',
+  TWILIO_API_URL: 'twilioApiUrl',
+  VIGIE_ADMIN_KEY: 'adminKey',
+  LOG_LEVEL: 'logLevel',
+  VIGIE_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
+} as const satisfies Record<string, keyof SettingsInput>
+
+export type SettingsEnvName = keyof typeof settingsEnv

@@ -1,0 +1,12 @@
+export {
+  type DeviceKind,
+  deviceKindSchema,
+  deviceKinds,
+  type ReadingPayload,
+  type ReadingType,
+  readingFieldsOf,
+  readingPayloadSchema,
+  readingPayloadSchemas,
+  readingTypesByKind,
+} from './readings.ts'
+export { type ErrorCode, errorCatalogue, isVigieError, VigieError, type VigieErrorOptions } from './vigie-error.ts'

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Installs what a fresh machine lacks before vigie runs: npm dependencies and redis-server.
+// Plain Node with no dependency, since it runs before node_modules exists.
+// Usage: node scripts/setup.mjs [--quiet] [--need redis]   (npm test needs redis; npm start only without REDIS_URL)
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const args = process.argv.slice(2)
+const quiet = args.includes('--quiet')
+const needs = args.flatMap((arg, i) => (arg === '--need' ? (args[i + 1] ?? '').split(',') : []))
+const say = (line) => {
+  if (!quiet) console.log(`setup: ${line}`)
+}
+
+function fail(lines) {
+  console.error(['', ...lines.map((line) => `setup: ${line}`), ''].join('\n'))
+  process.exit(1)
+}
+
+function run(command, commandArgs, options = {}) {
+  const result = spawnSync(command, commandArgs, { stdio: 'inherit', cwd: root, ...options })
+  return result.status === 0
+}
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  if (major < 20 || (major === 20 && minor < 19)) {
+    fail([`vigie needs Node.js 20.19 or newer; this is ${process.versions.node}.`])
+  }
+}
+
+// node_modules is stale when package.json or the lockfile changed since the last install.
+function ensureDependencies() {
+  const stampFile = join(root, 'node_modules', '.vigie-install-stamp')
+  const hash = createHash('sha256')
+  for (const file of ['package.json', 'package-lock.json']) {
+    const path = join(root, file)
+    if (existsSync(path)) hash.update(readFileSync(path))
+  }
+  const want = hash.digest('hex')
+  const have = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : ''
+  if (have === want) return
+  say(have ? 'dependencies changed; running npm ci' : 'node_modules missing; running npm ci')
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  if (!run(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'])) {
+    fail(['npm ci failed (see above). Check that the npm registry is reachable, then run it again.'])
+  }
+  writeFileSync(stampFile, `${want}\n`)
+}
+
+function findProgram(name) {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/usr/local/bin']) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name)
+  }
+  return null
+}
+
+function aptInstall(packages, why) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+  const hasApt = findProgram('apt-get') !== null
+  const sudo = !isRoot && hasApt && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0
+  if (!hasApt || (!isRoot && !sudo)) {
+    fail([
+      `${packages.join(', ')} is missing; vigie needs it ${why}.`,
+      hasApt
+        ? `Install it once with: sudo apt-get install -y ${packages.join(' ')}`
+        : `Install ${packages.join(', ')} with your system's package manager.`,
+      'Then run the same command again.',
+    ])
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  // Debian's postinst may try to start the daemon; vigie starts its own, so that is harmless either way.
+  const apt = (aptArgs) =>
+    sudo
+      ? run('sudo', ['-n', 'apt-get', ...aptArgs], { env })
+      : run('apt-get', aptArgs, { env })
+  say(`installing ${packages.join(', ')} from Debian's packages`)
+  if (!(apt(['update', '-qq']) && apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]))) {
+    fail([`apt-get could not install ${packages.join(', ')} (see above).`])
+  }
+}
+
+function ensureRedis() {
+  if (findProgram('redis-server')) return
+  aptInstall(['redis-server'], 'to store its state (tests start their own redis-server)')
+  if (!findProgram('redis-server')) fail(['redis-server is still missing after installing it.'])
+}
+
+checkNode()
+ensureDependencies()
+if (needs.includes('redis') || (needs.includes('local-redis') && !process.env.REDIS_URL)) ensureRedis()
+say('ready')
