@@ -16,7 +16,11 @@ export const clockRangeSchema = z.string().transform((text, ctx): ClockRange => 
   const from = minutesOf(fromText.trim(), false)
   const to = minutesOf(toText.trim(), true)
   if (from === null || to === null || rest.length > 0 || from === to) {
-    ctx.addIssue({ code: 'custom', message: 'a daily range like "05:00-23:30" (24h clock, may wrap midnight)', input: text })
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a daily range like "05:00-23:30" (24h clock, may wrap midnight)',
+      input: text,
+    })
     return z.NEVER
   }
   return { from, to, text }

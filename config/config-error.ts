@@ -10,7 +10,11 @@ export class ConfigError extends VigieError {
   constructor({ problems, cause }: { problems: ConfigProblem[]; cause?: unknown }) {
     const lines = problems.map((p) => `  ${[p.where, p.path].filter(Boolean).join(' ')}: ${p.message}`)
     const noun = problems.length === 1 ? 'problem' : 'problems'
-    super({ code: 'CONFIG_INVALID', message: `Invalid configuration (${problems.length} ${noun}):\n${lines.join('\n')}`, cause })
+    super({
+      code: 'CONFIG_INVALID',
+      message: `Invalid configuration (${problems.length} ${noun}):\n${lines.join('\n')}`,
+      cause,
+    })
     this.name = 'ConfigError'
     this.problems = problems
   }

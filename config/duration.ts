@@ -10,16 +10,14 @@ export function parseDuration(text: string): number | null {
   return Math.round(Number(amount) * unitMs[unit as keyof typeof unitMs])
 }
 
-export const durationSchema = z
-  .string()
-  .transform((text, ctx) => {
-    const ms = parseDuration(text)
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: 'a duration like 90s, 5m or 2h', input: text })
-      return z.NEVER
-    }
-    return ms
-  })
+export const durationSchema = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text)
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'a duration like 90s, 5m or 2h', input: text })
+    return z.NEVER
+  }
+  return ms
+})
 
 export function formatDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {

@@ -4,7 +4,13 @@ export { durationSchema, formatDuration, parseDuration } from './duration.ts'
 export { type Config, demoSitePath, type LoadConfigOptions, loadConfig } from './load-config.ts'
 export { type Contact, type Customer, type Supervisor, type Technician, weekdays } from './people-schema.ts'
 export { type Condition, type Rule, type RuleInput, ruleSchema } from './rule-schema.ts'
-export { type ServiceRole, type Settings, type SettingsInput, settingsEnv, settingsSchema } from './settings-schema.ts'
+export {
+  type ServiceRole,
+  type Settings,
+  type SettingsInput,
+  settingsEnv,
+  settingsSchema,
+} from './settings-schema.ts'
 export {
   type ApiKey,
   type Device,

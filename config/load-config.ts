@@ -3,7 +3,13 @@ import { relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Document, LineCounter, parseDocument } from 'yaml'
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
-import { type Settings, type SettingsEnvName, type SettingsInput, settingsEnv, settingsSchema } from './settings-schema.ts'
+import {
+  type Settings,
+  type SettingsEnvName,
+  type SettingsInput,
+  settingsEnv,
+  settingsSchema,
+} from './settings-schema.ts'
 import { type SiteFile, siteFileSchema } from './site-schema.ts'
 import { describeIssue, flattenIssues } from './zod-problems.ts'
 
@@ -25,10 +31,9 @@ export type LoadConfigOptions = {
   cwd?: string
 }
 
-const settingsByEnv = Object.fromEntries(Object.entries(settingsEnv).map(([env, key]) => [key, env])) as Record<
-  string,
-  SettingsEnvName
->
+const settingsByEnv = Object.fromEntries(
+  Object.entries(settingsEnv).map(([env, key]) => [key, env]),
+) as Record<string, SettingsEnvName>
 
 /** Reads VIGIE_CONFIG (default: the demo site) and the environment; throws one ConfigError listing every problem. */
 export function loadConfig({ env, flags = {}, cwd = process.cwd() }: LoadConfigOptions): Config {
@@ -92,7 +97,13 @@ function readSiteDocument(sitePath: string, shownPath: string, named: boolean) {
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(cause)
     throw new ConfigError({
-      problems: [{ where: named ? 'VIGIE_CONFIG' : 'site file', path: shownPath, message: `cannot read the site file: ${reason}` }],
+      problems: [
+        {
+          where: named ? 'VIGIE_CONFIG' : 'site file',
+          path: shownPath,
+          message: `cannot read the site file: ${reason}`,
+        },
+      ],
       cause,
     })
   }
@@ -102,7 +113,11 @@ function readSiteDocument(sitePath: string, shownPath: string, named: boolean) {
     throw new ConfigError({
       problems: doc.errors.map((error) => {
         const pos = lineCounter.linePos(error.pos[0])
-        return { where: `${shownPath}:${pos.line}:${pos.col}`, path: '', message: `YAML: ${error.message.split('\n')[0]}` }
+        return {
+          where: `${shownPath}:${pos.line}:${pos.col}`,
+          path: '',
+          message: `YAML: ${error.message.split('\n')[0]}`,
+        }
       }),
     })
   }
@@ -112,7 +127,9 @@ function readSiteDocument(sitePath: string, shownPath: string, named: boolean) {
 /** Line of the deepest node of the path that exists in the file. */
 function lineOf(doc: Document, lineCounter: LineCounter, path: PropertyKey[]): number {
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined
+    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as
+      | { range?: [number, number, number] }
+      | undefined
     if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]).line
   }
   return 1

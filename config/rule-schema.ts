@@ -32,7 +32,10 @@ export type Condition =
   | { kind: 'silent'; silentFor: number }
 
 const conditionKeys = ['above', 'below', 'equals', 'unauthorised', 'silentFor'] as const
-const keysOnlyWith: Record<string, (typeof conditionKeys)[number]> = { clearBelow: 'above', clearAbove: 'below' }
+const keysOnlyWith: Record<string, (typeof conditionKeys)[number]> = {
+  clearBelow: 'above',
+  clearAbove: 'below',
+}
 
 const conditionSchema = conditionInputSchema.transform((input, ctx): Condition => {
   const present = conditionKeys.filter((key) => input[key] !== undefined)

@@ -1,17 +1,19 @@
 import { z } from 'zod'
 import { durationSchema } from './duration.ts'
 
-const portError = 'a port number from 1 to 65535'
+const portError = 'a port number from 0 to 65535 (0 picks a free one)'
 const port = z
   .union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: portError })
-  .pipe(z.number().int().min(1, portError).max(65_535, portError))
+  .pipe(z.number().int().min(0, portError).max(65_535, portError))
 const roleNames = ['broker', 'api', 'workers'] as const
 export type ServiceRole = (typeof roleNames)[number]
 
 // Env values are strings; a comma list names roles ("broker,api").
 const rolesSchema = z
   .union([z.string(), z.array(z.string())])
-  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((role) => role.trim()).filter(Boolean))
+  .transform((value) =>
+    (Array.isArray(value) ? value : value.split(',')).map((role) => role.trim()).filter(Boolean),
+  )
   .pipe(z.array(z.enum(roleNames)).min(1, 'at least one of broker, api, workers'))
 
 /** Every process setting; DESIGN.md § External contract names the variables. */
@@ -20,7 +22,7 @@ export const settingsSchema = z
     roles: rolesSchema.default([...roleNames]),
     redisUrl: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }).optional(),
     redisPrefix: z.string().min(1).max(64).default('vigie:'),
-    localRedisPort: port.default(6379),
+    localRedisPort: port.refine((p) => p > 0, 'a port number from 1 to 65535').default(6379),
     dataDir: z.string().min(1).default('./data'),
     bindHost: z.string().min(1).default('0.0.0.0'),
     httpPort: port.default(8080),
@@ -28,11 +30,16 @@ export const settingsSchema = z
     mqttsPort: port.optional(),
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
-    mqttExternalUrl: z.url({ protocol: /^(mqtts?|wss?|tcp|ssl)$/, error: 'an mqtt:// or mqtts:// URL' }).optional(),
+    mqttExternalUrl: z
+      .url({ protocol: /^(mqtts?|wss?|tcp|ssl)$/, error: 'an mqtt:// or mqtts:// URL' })
+      .optional(),
     publicUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
     smtpUrl: z.url({ protocol: /^smtps?$/, error: 'an smtp:// or smtps:// URL' }).optional(),
     mailFrom: z.string().min(3).default('vigie <vigie@localhost>'),
-    twilioAccountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an account SID: AC followed by 32 hex digits').optional(),
+    twilioAccountSid: z
+      .string()
+      .regex(/^AC[0-9a-fA-F]{32}$/, 'an account SID: AC followed by 32 hex digits')
+      .optional(),
     twilioAuthToken: z.string().min(16).optional(),
     twilioFrom: z.string().min(3).optional(),
     twilioApiUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
@@ -53,7 +60,10 @@ export const settingsSchema = z
       })
     }
   })
-  .transform((s) => ({ ...s, publicUrl: (s.publicUrl ?? `http://localhost:${s.httpPort}`).replace(/\/+$/, '') }))
+  .transform((s) => ({
+    ...s,
+    publicUrl: (s.publicUrl ?? `http://localhost:${s.httpPort}`).replace(/\/+$/, ''),
+  }))
 
 export type Settings = z.output<typeof settingsSchema>
 export type SettingsInput = z.input<typeof settingsSchema>

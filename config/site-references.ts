@@ -31,16 +31,63 @@ export function checkSiteReferences(file: SiteFileParts, ctx: z.RefinementCtx): 
     })
   }
 
-  unique(file.sites, (s) => s.id, (i) => ['sites', i, 'id'], 'site id')
-  const zones = file.sites.flatMap((site, s) => site.zones.map((zone, z) => ({ site, zone, path: ['sites', s, 'zones', z, 'id'] })))
-  unique(zones, (z) => z.zone.id, (i) => zones[i]?.path ?? [], 'zone id')
-  unique(file.devices, (d) => d.id, (i) => ['devices', i, 'id'], 'device id')
-  unique(file.technicians, (t) => t.id, (i) => ['technicians', i, 'id'], 'technician id')
-  unique(file.customers, (c) => c.id, (i) => ['customers', i, 'id'], 'customer id')
-  unique(file.rules, (r) => r.id, (i) => ['rules', i, 'id'], 'rule id')
-  unique(file.dispatch.supervisors, (s) => s.id, (i) => ['dispatch', 'supervisors', i, 'id'], 'supervisor id')
-  unique(file.apiKeys, (k) => k.name, (i) => ['apiKeys', i, 'name'], 'API key name')
-  unique(file.mqttAccounts, (a) => a.username, (i) => ['mqttAccounts', i, 'username'], 'MQTT username')
+  unique(
+    file.sites,
+    (s) => s.id,
+    (i) => ['sites', i, 'id'],
+    'site id',
+  )
+  const zones = file.sites.flatMap((site, s) =>
+    site.zones.map((zone, z) => ({ site, zone, path: ['sites', s, 'zones', z, 'id'] })),
+  )
+  unique(
+    zones,
+    (z) => z.zone.id,
+    (i) => zones[i]?.path ?? [],
+    'zone id',
+  )
+  unique(
+    file.devices,
+    (d) => d.id,
+    (i) => ['devices', i, 'id'],
+    'device id',
+  )
+  unique(
+    file.technicians,
+    (t) => t.id,
+    (i) => ['technicians', i, 'id'],
+    'technician id',
+  )
+  unique(
+    file.customers,
+    (c) => c.id,
+    (i) => ['customers', i, 'id'],
+    'customer id',
+  )
+  unique(
+    file.rules,
+    (r) => r.id,
+    (i) => ['rules', i, 'id'],
+    'rule id',
+  )
+  unique(
+    file.dispatch.supervisors,
+    (s) => s.id,
+    (i) => ['dispatch', 'supervisors', i, 'id'],
+    'supervisor id',
+  )
+  unique(
+    file.apiKeys,
+    (k) => k.name,
+    (i) => ['apiKeys', i, 'name'],
+    'API key name',
+  )
+  unique(
+    file.mqttAccounts,
+    (a) => a.username,
+    (i) => ['mqttAccounts', i, 'username'],
+    'MQTT username',
+  )
 
   const sitesById = new Map(file.sites.map((site) => [site.id, site]))
   const zoneSite = new Map(zones.map(({ site, zone }) => [zone.id, site.id]))
@@ -56,17 +103,26 @@ export function checkSiteReferences(file: SiteFileParts, ctx: z.RefinementCtx): 
 
   file.devices.forEach((device, i) => {
     const site = sitesById.get(device.site)
-    if (!site) return fail(['devices', i, 'site'], `no site "${device.site}"; known: ${[...sitesById.keys()].join(', ')}`)
+    if (!site) {
+      fail(['devices', i, 'site'], `no site "${device.site}"; known: ${[...sitesById.keys()].join(', ')}`)
+      return
+    }
     if (device.zone !== undefined && zoneSite.get(device.zone) !== site.id) {
-      fail(['devices', i, 'zone'], `no zone "${device.zone}" in site "${site.id}"; known: ${site.zones.map((z) => z.id).join(', ') || 'none'}`)
+      fail(
+        ['devices', i, 'zone'],
+        `no zone "${device.zone}" in site "${site.id}"; known: ${site.zones.map((z) => z.id).join(', ') || 'none'}`,
+      )
     }
   })
 
-  file.rules.forEach((rule, i) => checkRule(rule, ['rules', i]))
+  file.rules.forEach((rule, i) => {
+    checkRule(rule, ['rules', i])
+  })
 
   function checkRule(rule: Rule, path: Path): void {
     const { match, condition } = rule
-    if (match.site !== undefined && !sitesById.has(match.site)) fail([...path, 'match', 'site'], `no site "${match.site}"`)
+    if (match.site !== undefined && !sitesById.has(match.site))
+      fail([...path, 'match', 'site'], `no site "${match.site}"`)
     if (match.zone !== undefined) {
       const site = zoneSite.get(match.zone)
       if (site === undefined) fail([...path, 'match', 'zone'], `no zone "${match.zone}"`)
@@ -75,7 +131,8 @@ export function checkSiteReferences(file: SiteFileParts, ctx: z.RefinementCtx): 
       }
     }
     const device = match.device === undefined ? undefined : devicesById.get(match.device)
-    if (match.device !== undefined && !device) fail([...path, 'match', 'device'], `no device "${match.device}"`)
+    if (match.device !== undefined && !device)
+      fail([...path, 'match', 'device'], `no device "${match.device}"`)
     if (device && match.kind !== undefined && device.kind !== match.kind) {
       fail([...path, 'match', 'kind'], `device "${device.id}" is a ${device.kind}, not a ${match.kind}`)
     }
@@ -83,7 +140,10 @@ export function checkSiteReferences(file: SiteFileParts, ctx: z.RefinementCtx): 
     if ('field' in condition) {
       const fields = new Set(kinds.flatMap(readingFieldsOf))
       if (!fields.has(condition.field)) {
-        fail([...path, 'condition', 'field'], `no field "${condition.field}" in ${kinds.join('/')} readings; known: ${[...fields].join(', ')}`)
+        fail(
+          [...path, 'condition', 'field'],
+          `no field "${condition.field}" in ${kinds.join('/')} readings; known: ${[...fields].join(', ')}`,
+        )
       }
     }
     if (condition.kind === 'unauthorised' && !(kinds.length === 1 && kinds[0] === 'door')) {
@@ -94,9 +154,16 @@ export function checkSiteReferences(file: SiteFileParts, ctx: z.RefinementCtx): 
   file.customers.forEach((customer, i) => {
     const { sites = [], zones: zoneIds = [], devices = [] } = customer.subscribes
     const base = ['customers', i, 'subscribes']
-    sites.forEach((id, j) => sitesById.has(id) || fail([...base, 'sites', j], `no site "${id}"`))
-    zoneIds.forEach((id, j) => zoneSite.has(id) || fail([...base, 'zones', j], `no zone "${id}"`))
-    devices.forEach((id, j) => devicesById.has(id) || fail([...base, 'devices', j], `no device "${id}"`))
+    const known = { sites: sitesById, zones: zoneSite, devices: devicesById }
+    for (const [list, ids] of [
+      ['sites', sites],
+      ['zones', zoneIds],
+      ['devices', devices],
+    ] as const) {
+      ids.forEach((id, j) => {
+        if (!known[list].has(id)) fail([...base, list, j], `no ${list.slice(0, -1)} "${id}"`)
+      })
+    }
   })
 
   file.apiKeys.forEach((key, i) => {

@@ -12,7 +12,9 @@ export const locationSchema = z.strictObject({
 export type Location = z.infer<typeof locationSchema>
 
 // E.164, which Twilio requires: "+" then up to 15 digits.
-export const phoneSchema = z.string().regex(/^\+[1-9]\d{6,14}$/, 'a phone number in E.164 form, like +33612345678')
+export const phoneSchema = z
+  .string()
+  .regex(/^\+[1-9]\d{6,14}$/, 'a phone number in E.164 form, like +33612345678')
 
 export const emailSchema = z.email('an email address')
 

@@ -1,3 +1,4 @@
+export { isSecretKey, maskEmail, maskPersonalText, maskPhone, redactDeep } from './personal-data.ts'
 export {
   type DeviceKind,
   deviceKindSchema,
@@ -9,4 +10,10 @@ export {
   readingPayloadSchemas,
   readingTypesByKind,
 } from './readings.ts'
-export { type ErrorCode, errorCatalogue, isVigieError, VigieError, type VigieErrorOptions } from './vigie-error.ts'
+export {
+  type ErrorCode,
+  errorCatalogue,
+  isVigieError,
+  VigieError,
+  type VigieErrorOptions,
+} from './vigie-error.ts'

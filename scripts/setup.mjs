@@ -44,10 +44,11 @@ function ensureDependencies() {
   const want = hash.digest('hex')
   const have = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : ''
   if (have === want) return
-  say(have ? 'dependencies changed; running npm ci' : 'node_modules missing; running npm ci')
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-  if (!run(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'])) {
-    fail(['npm ci failed (see above). Check that the npm registry is reachable, then run it again.'])
+  say(have ? 'dependencies changed; running npm install' : 'node_modules missing; running npm install')
+  // Not `npm ci`: it refuses a lockfile whose other-platform optional packages the registry lacks (npm/cli#9846);
+  // `npm install` still installs the locked versions.
+  if (!run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'])) {
+    fail(['npm install failed (see above). Check that the npm registry is reachable, then run it again.'])
   }
   writeFileSync(stampFile, `${want}\n`)
 }
@@ -75,9 +76,7 @@ function aptInstall(packages, why) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   // Debian's postinst may try to start the daemon; vigie starts its own, so that is harmless either way.
   const apt = (aptArgs) =>
-    sudo
-      ? run('sudo', ['-n', 'apt-get', ...aptArgs], { env })
-      : run('apt-get', aptArgs, { env })
+    sudo ? run('sudo', ['-n', 'apt-get', ...aptArgs], { env }) : run('apt-get', aptArgs, { env })
   say(`installing ${packages.join(', ')} from Debian's packages`)
   if (!(apt(['update', '-qq']) && apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]))) {
     fail([`apt-get could not install ${packages.join(', ')} (see above).`])

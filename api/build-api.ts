@@ -1,0 +1,61 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import type { Logger } from 'pino'
+import type { ApiKey } from '../config/index.ts'
+import { registerAccessControl } from './access.ts'
+import { createApiKeyVerifier } from './api-key-auth.ts'
+import { registerErrorHandling } from './error-handler.ts'
+import { registerHealthRoutes } from './health-routes.ts'
+import type { Readiness } from './readiness.ts'
+import { registerRequestLog } from './request-log.ts'
+
+export type ApiOptions = {
+  log: Logger
+  apiKeys: ApiKey[]
+  adminKey?: string
+  readiness: Readiness
+  /** Largest accepted request body, in bytes. */
+  bodyLimit?: number
+}
+
+/** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
+export async function buildApi({
+  log,
+  apiKeys,
+  adminKey,
+  readiness,
+  bodyLimit = 1_048_576,
+}: ApiOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = fastify({
+    // fastify's own logger type is the part of pino's it uses.
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit,
+    return503OnClosing: true,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  registerErrorHandling(app)
+  registerRequestLog(app)
+  registerAccessControl(app, createApiKeyVerifier(adminKey ? { apiKeys, adminKey } : { apiKeys }))
+
+  // The docs are public; every other route needs a key unless it says otherwise.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' }
+  })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'vigie', description: 'IoT-triggered proactive support', version: '0.1.0' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  registerHealthRoutes(app, readiness)
+  return app
+}

@@ -1,0 +1,116 @@
+// The entry point: the only file that reads process.env and process.argv.
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { type Config, ConfigError, demoSitePath, loadConfig } from '../config/index.ts'
+import { createLogger } from './logger.ts'
+import { type RunningService, startService } from './start-service.ts'
+
+const usage = `Usage: npm start [-- --roles broker,api,workers]
+       npm run demo
+       npm run vigie -- <command>
+
+Commands:
+  start          run the service (the default); --roles runs a subset, --demo uses the demo site
+  check-config   validate the settings and the site file, print a summary, and exit
+  help           this text
+
+Settings come from the environment and from the site file named by VIGIE_CONFIG (see README).`
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      roles: { type: 'string' },
+      demo: { type: 'boolean', default: false },
+      help: { type: 'boolean' },
+    },
+    allowPositionals: true,
+  })
+  const command = values.help ? 'help' : (positionals[0] ?? 'start')
+  if (command === 'help') return console.log(usage)
+  if (command !== 'start' && command !== 'check-config') {
+    console.error(`Unknown command "${command}".\n\n${usage}`)
+    process.exit(2)
+  }
+
+  const env = values.demo ? { ...process.env, VIGIE_CONFIG: demoSitePath } : process.env
+  const config = readConfig(env, values.roles)
+  if (command === 'check-config') return printSummary(config)
+
+  // The demo needs a way into the API; without a configured key it makes one for this run only.
+  const demoKey = values.demo && !config.settings.adminKey ? randomBytes(24).toString('base64url') : undefined
+  if (demoKey) config.settings.adminKey = demoKey
+
+  const log = createLogger({ level: config.settings.logLevel, pretty: process.stdout.isTTY === true })
+  let service: RunningService | undefined
+  let closing = false
+  const stop = async (reason: string, code: number) => {
+    if (closing) return
+    closing = true
+    const clean = service ? await service.close(reason) : true
+    process.exit(clean ? code : 1)
+  }
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught error')
+    void stop('uncaught error', 1)
+  })
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled promise rejection')
+    void stop('unhandled promise rejection', 1)
+  })
+
+  service = await startService({ config, log }).catch((err: unknown) => {
+    log.fatal({ err, hint: hintFor(err) }, 'start failed')
+    process.exit(1)
+  })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing) process.exit(130) // a second signal means "now"
+      void stop(signal, 0)
+    })
+  }
+  if (service.httpUrl) {
+    const key = demoKey ? `\n  admin API key for this run: ${demoKey}` : ''
+    console.log(
+      `\nvigie is running: API and dashboard at ${service.httpUrl}  (API docs: ${service.httpUrl}/docs)${key}\n`,
+    )
+  }
+}
+
+function readConfig(env: NodeJS.ProcessEnv, roles: string | undefined): Config {
+  try {
+    return loadConfig({ env, ...(roles ? { flags: { roles: { value: roles, flag: '--roles' } } } : {}) })
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(`vigie: ${error.message}`)
+    process.exit(2)
+  }
+}
+
+function printSummary({ site, settings, sitePath }: Config): void {
+  const count = (label: string, items: unknown[]) => `${items.length} ${label}`
+  console.log(`${sitePath} is valid:`)
+  console.log(
+    `  ${[
+      count('sites', site.sites),
+      count(
+        'zones',
+        site.sites.flatMap((s) => s.zones),
+      ),
+      count('devices', site.devices),
+      count('technicians', site.technicians),
+      count('customers', site.customers),
+      count('rules', site.rules),
+    ].join(', ')}`,
+  )
+  console.log(`  roles ${settings.roles.join(',')}; HTTP ${settings.httpPort}; MQTT ${settings.mqttPort}`)
+}
+
+function hintFor(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (code === 'EADDRINUSE') return 'a port is taken: set HTTP_PORT / MQTT_PORT to free ones'
+  if (code === 'EACCES') return 'no permission to listen on that port: use one above 1024'
+  return undefined
+}
+
+await main()

@@ -1,0 +1,56 @@
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import { buildApi, createReadiness } from '../api/index.ts'
+import type { Config } from '../config/index.ts'
+import { createLifecycle } from './lifecycle.ts'
+import { connectRedis } from './redis-connection.ts'
+
+export type RunningService = {
+  /** Where the API and dashboard answer, when this process runs the api role. */
+  httpUrl?: string
+  redisUrl: string
+  /** Stops taking input, drains, closes Redis; false when something failed or the deadline passed. */
+  close: (reason: string) => Promise<boolean>
+}
+
+/** Starts the roles this process runs, in dependency order; anything started is closed in reverse. */
+export async function startService({
+  config,
+  log,
+}: {
+  config: Config
+  log: Logger
+}): Promise<RunningService> {
+  const { settings, site } = config
+  const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
+  try {
+    const connection = await connectRedis({ settings, log: log.child({ part: 'redis' }) })
+    if (connection.server) lifecycle.add('redis-server', connection.server.stop)
+    lifecycle.add('redis', async () => {
+      await connection.redis.quit()
+    })
+    const readiness = createReadiness()
+    readiness.add('redis', async () => (await connection.redis.ping()) === 'PONG')
+
+    let httpUrl: string | undefined
+    if (settings.roles.includes('api')) {
+      const app = await buildApi({
+        log: log.child({ part: 'api' }),
+        apiKeys: site.apiKeys,
+        readiness,
+        ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
+      })
+      await app.listen({ port: settings.httpPort, host: settings.bindHost })
+      lifecycle.add('http', () => app.close())
+      const { port } = app.server.address() as AddressInfo
+      const host =
+        settings.bindHost === '0.0.0.0' || settings.bindHost === '::' ? 'localhost' : settings.bindHost
+      httpUrl = `http://${host}:${port}`
+    }
+    log.info({ roles: settings.roles, httpUrl, site: config.sitePath }, 'vigie started')
+    return { httpUrl, redisUrl: connection.url, close: lifecycle.shutdown }
+  } catch (error) {
+    await lifecycle.shutdown('start failed')
+    throw error
+  }
+}
