@@ -36,6 +36,8 @@ export async function buildApi({
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
   })
+  // JSON in and out (DESIGN.md § HTTP API); form bodies are added only where webhooks need them.
+  app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   registerErrorHandling(app)

@@ -20,7 +20,7 @@ export function toVigieError(error: unknown): VigieError {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request'
     const details = error.validation.map((issue) => ({
-      path: `${where}${issue.instancePath.replaceAll('/', '.')}`,
+      path: [where, ...issue.instancePath.split('/').filter(Boolean)].join('.'),
       message: issue.message ?? 'invalid',
     }))
     return new VigieError({ code: 'VALIDATION_FAILED', message: `Invalid ${where}`, details, cause: error })

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Document, LineCounter, parseDocument } from 'yaml'
+import type { z } from 'zod'
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
 import {
   type Settings,
@@ -75,7 +76,11 @@ export function loadConfig({ env, flags = {}, cwd = process.cwd() }: LoadConfigO
       const outside = fromOutside.get(key)
       problems.push(
         outside
-          ? { where: outside, path: '', message: describeIssue(issue, rawSettings[key]) }
+          ? {
+              where: outside,
+              path: '',
+              message: describeIssue(issue, echoedInput(issue, path, rawSettings[key])),
+            }
           : {
               where: where(['settings', ...path]),
               path: formatPath(['settings', ...path]),
@@ -88,6 +93,12 @@ export function loadConfig({ env, flags = {}, cwd = process.cwd() }: LoadConfigO
   if (!site.success || !settings.success) throw new ConfigError({ problems })
   const { settings: _fileSettings, ...siteData } = site.data
   return { settings: settings.data, site: siteData, sitePath }
+}
+
+/** The value to quote back: the raw string as given, unless the issue is about one item of it or about other settings. */
+function echoedInput(issue: z.core.$ZodIssue, path: PropertyKey[], raw: unknown): unknown {
+  if (issue.code === 'custom' || path.length > 1) return issue.input
+  return raw
 }
 
 function readSiteDocument(sitePath: string, shownPath: string, named: boolean) {

@@ -5,7 +5,9 @@ const secretPath = /secret|password|token|key/i
 /** Plain-language reason for one zod issue; never echoes a value found under a secret-looking key. */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown = issue.input): string {
   const path = issue.path.map(String).join('.')
-  const got = input !== undefined && !secretPath.test(path) ? `; got ${show(input)}` : ''
+  // Only plain values are echoed: a whole object says nothing a reader cannot see in the file.
+  const echo = ['string', 'number', 'boolean'].includes(typeof input) && !secretPath.test(path)
+  const got = echo ? `; got ${show(input)}` : ''
   switch (issue.code) {
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => String(v)).join(', ')}${got}`

@@ -35,7 +35,8 @@ export function createLogger({ level, pretty: human = false, destination }: Logg
         log: (object) => redactDeep(object) as Record<string, unknown>,
       },
       serializers: {
-        err: (err: Error) => redactDeep(errWithCause(err)),
+        // The serialized error is a class instance; a JSON round trip makes it plain data that redactDeep walks.
+        err: (err: Error) => redactDeep(JSON.parse(JSON.stringify(errWithCause(err)))),
       },
     },
     stream,

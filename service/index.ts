@@ -1,0 +1,6 @@
+export { findFreePort } from './free-port.ts'
+export { createLifecycle, type Lifecycle } from './lifecycle.ts'
+export { createLogger, type Logger, type LoggerOptions } from './logger.ts'
+export { connectRedis, openClient, type RedisConnection } from './redis-connection.ts'
+export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.ts'
+export { type RunningService, startService } from './start-service.ts'

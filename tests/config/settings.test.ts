@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, demoSitePath, loadConfig } from '../../config/index.ts'
+import { writeTempFile } from '../support/temp-files.ts'
+
+const demoText = readFileSync(demoSitePath, 'utf8')
+
+function problems(env: Record<string, string>, flags = {}): string[] {
+  try {
+    loadConfig({ env, flags })
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return (error as ConfigError).problems.map((p) => `${p.where}${p.path ? ` ${p.path}` : ''}: ${p.message}`)
+  }
+  throw new Error('expected the settings to be refused')
+}
+
+describe('settings', () => {
+  it('has the defaults of DESIGN.md', () => {
+    const { settings } = loadConfig({ env: {} })
+    expect(settings).toMatchObject({
+      roles: ['broker', 'api', 'workers'],
+      httpPort: 8080,
+      mqttPort: 1883,
+      publicUrl: 'http://localhost:8080',
+      twilioApiUrl: 'https://api.twilio.com',
+      redisPrefix: 'vigie:',
+    })
+    expect(settings.redisUrl).toBeUndefined()
+  })
+
+  it('reads the environment over the file, and flags over the environment', () => {
+    const path = writeTempFile(
+      'site.yaml',
+      `${demoText}\nsettings:\n  httpPort: 9000\n  mqttPort: 2883\n  roles: [api]\n`,
+    )
+    const { settings } = loadConfig({
+      env: {
+        VIGIE_CONFIG: path,
+        HTTP_PORT: '9100',
+        PUBLIC_URL: 'https://vigie.example/',
+        VIGIE_ROLES: 'broker',
+      },
+      flags: { roles: { value: 'api,workers', flag: '--roles' } },
+    })
+    expect(settings).toMatchObject({
+      httpPort: 9100,
+      mqttPort: 2883,
+      roles: ['api', 'workers'],
+      publicUrl: 'https://vigie.example',
+    })
+  })
+
+  it('names the environment variable and the value that is wrong', () => {
+    expect(problems({ HTTP_PORT: 'eighty', VIGIE_ROLES: 'broker,web' })).toEqual([
+      'environment variable VIGIE_ROLES: expected one of broker, api, workers; got "web"',
+      'environment variable HTTP_PORT: a port number from 0 to 65535 (0 picks a free one); got "eighty"',
+    ])
+  })
+
+  it('names the flag that gave a wrong value', () => {
+    expect(problems({}, { roles: { value: 'everything', flag: '--roles' } })).toEqual([
+      'flag --roles: expected one of broker, api, workers; got "everything"',
+    ])
+  })
+
+  it('names the file path, and the variable that would override it, for a wrong file setting', () => {
+    const path = writeTempFile(
+      'site.yaml',
+      `${demoText}\nsettings:\n  smtpUrl: mail.example\n  colour: red\n`,
+    )
+    const lines = problems({ VIGIE_CONFIG: path }).map((line) => line.replace(path, 'site.yaml'))
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^site\.yaml:\d+ settings\.smtpUrl: an smtp:\/\/ or smtps:\/\/ URL; got "mail\.example" \(or set SMTP_URL\)$/,
+      ),
+      expect.stringMatching(/^site\.yaml:\d+ settings\.colour: unknown key$/),
+    ])
+  })
+
+  it('asks for the settings that go together', () => {
+    expect(problems({ MQTTS_PORT: '8883', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}` })).toEqual([
+      'environment variable MQTTS_PORT: MQTTS needs TLS_CERT and TLS_KEY too',
+      'environment variable TWILIO_ACCOUNT_SID: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM together',
+    ])
+  })
+
+  it('never echoes a secret it refuses', () => {
+    const lines = problems({ VIGIE_ADMIN_KEY: 'tooshort', TWILIO_AUTH_TOKEN: 'x' })
+    expect(lines.join('\n')).not.toContain('tooshort')
+    expect(lines[0]).toBe(
+      'environment variable TWILIO_AUTH_TOKEN: Too small: expected string to have >=16 characters',
+    )
+  })
+})

@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { demoSitePath } from '../../config/index.ts'
+import { findFreePort, openClient } from '../../service/index.ts'
+import { openTestRedis } from '../support/redis.ts'
+import { spawnService } from '../support/service-process.ts'
+import { makeTempDir, writeTempFile } from '../support/temp-files.ts'
+
+const main = ['--import', 'tsx', 'service/main.ts']
+
+async function get(url: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url)
+  return { status: res.status, body: await res.json() }
+}
+
+describe('npm start', () => {
+  it('serves /healthz and /readyz on the given Redis, and stops cleanly on SIGTERM', async () => {
+    const { url, prefix, redis } = await openTestRedis()
+    await redis.quit()
+    const port = await findFreePort()
+    const service = spawnService({
+      args: [...main, 'start'],
+      env: { REDIS_URL: url, REDIS_PREFIX: prefix, HTTP_PORT: String(port), BIND_HOST: '127.0.0.1' },
+    })
+    await service.waitForLine(/"msg":"vigie started"/)
+    expect(await get(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
+    expect(await get(`http://127.0.0.1:${port}/readyz`)).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { redis: 'up' } },
+    })
+
+    // Exit code 0 means every part closed before the shutdown deadline.
+    expect(await service.stop('SIGTERM')).toBe(0)
+    expect(service.output()).toContain('"reason":"SIGTERM","msg":"shutting down"')
+  })
+
+  it('starts its own redis-server with AOF under the data directory when REDIS_URL is unset, and stops it', async () => {
+    const dataDir = makeTempDir()
+    const [redisPort, httpPort] = [await findFreePort(), await findFreePort()]
+    const service = spawnService({
+      args: [...main, 'start', '--roles', 'api'],
+      env: {
+        VIGIE_REDIS_PORT: String(redisPort),
+        VIGIE_DATA_DIR: dataDir,
+        HTTP_PORT: String(httpPort),
+        BIND_HOST: '127.0.0.1',
+      },
+    })
+    await service.waitForLine(/"msg":"vigie started"/)
+    expect(service.output()).toContain('"msg":"redis-server started"')
+    expect(existsSync(join(dataDir, 'redis', 'appendonlydir'))).toBe(true)
+    const client = await openClient(`redis://127.0.0.1:${redisPort}`, 2000)
+    expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes'])
+    client.disconnect()
+
+    expect(await service.stop('SIGINT')).toBe(0)
+    await expect(openClient(`redis://127.0.0.1:${redisPort}`, 1000)).rejects.toThrow('is not reachable')
+  })
+
+  it('stops at a typo in the site file with one message naming the file, the path and the allowed values', async () => {
+    const text = readFileSync(demoSitePath, 'utf8').replace(
+      /(id: door-forced[\s\S]*?severity: )critical/,
+      '$1hgh',
+    )
+    const path = writeTempFile('typo.yaml', text)
+    const service = spawnService({ args: [...main, 'start'], env: { VIGIE_CONFIG: path } })
+    expect(await service.exited).toBe(2)
+    expect(service.output()).toMatch(
+      new RegExp(
+        `^vigie: Invalid configuration \\(1 problem\\):\\n  ${path}:\\d+ rules\\[3\\]\\.severity: expected one of critical, major, minor, info; got "hgh"\\n$`,
+      ),
+    )
+  })
+
+  it('exits non-zero with the cause and a hint when its port is taken', async () => {
+    const { url } = await openTestRedis()
+    const blocker: Server = createServer()
+    const port = await findFreePort()
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve))
+    try {
+      const service = spawnService({
+        args: [...main, 'start'],
+        env: { REDIS_URL: url, HTTP_PORT: String(port), BIND_HOST: '127.0.0.1' },
+      })
+      expect(await service.exited).toBe(1)
+      const line =
+        service
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"msg":"start failed"')) ?? ''
+      expect(JSON.parse(line)).toMatchObject({
+        level: 60,
+        err: { code: 'EADDRINUSE' },
+        hint: 'a port is taken: set HTTP_PORT / MQTT_PORT to free ones',
+      })
+    } finally {
+      blocker.close()
+    }
+  })
+})
+
+describe('npm run demo', () => {
+  it('runs the demo site and prints where the API is', async () => {
+    const dataDir = makeTempDir()
+    const [redisPort, httpPort] = [await findFreePort(), await findFreePort()]
+    const service = spawnService({
+      command: 'npm',
+      args: ['run', '--silent', 'demo'],
+      env: {
+        VIGIE_REDIS_PORT: String(redisPort),
+        VIGIE_DATA_DIR: dataDir,
+        HTTP_PORT: String(httpPort),
+        BIND_HOST: '127.0.0.1',
+      },
+    })
+    const banner = await service.waitForLine(/vigie is running/, 60_000)
+    expect(banner).toContain(`API and dashboard at http://127.0.0.1:${httpPort}`)
+    const key = (await service.waitForLine(/admin API key for this run: /)).split(': ')[1] ?? ''
+    expect(await get(`http://127.0.0.1:${httpPort}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
+    const unknown = await fetch(`http://127.0.0.1:${httpPort}/api/anything`, {
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(unknown.status).toBe(404)
+    // As a Ctrl-C in a terminal: the whole process group gets SIGINT; npm itself then ends by that signal.
+    await service.stop('SIGINT', { group: true })
+    expect(service.output()).toContain('"reason":"SIGINT","msg":"shutting down"')
+    await expect(fetch(`http://127.0.0.1:${httpPort}/healthz`)).rejects.toThrow()
+    await expect(openClient(`redis://127.0.0.1:${redisPort}`, 1000)).rejects.toThrow('is not reachable')
+  })
+})
