@@ -1,11 +1,16 @@
+import type { IncomingMessage } from 'node:http'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import websocket from '@fastify/websocket'
 import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
+import type { WebSocket } from 'ws'
 import type { ApiKey } from '../config/index.ts'
+import type { Ingest } from '../ingest/index.ts'
 import { registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
+import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import type { Readiness } from './readiness.ts'
@@ -16,6 +21,10 @@ export type ApiOptions = {
   apiKeys: ApiKey[]
   adminKey?: string
   readiness: Readiness
+  /** Devices, readings and dead letters; their routes exist only when ingest is given. */
+  ingest?: Ingest
+  /** MQTT over WebSocket at /mqtt, when this process also runs the broker. */
+  mqttOverWebSocket?: (socket: WebSocket, request: IncomingMessage) => void
   /** Largest accepted request body, in bytes. */
   bodyLimit?: number
 }
@@ -26,6 +35,8 @@ export async function buildApi({
   apiKeys,
   adminKey,
   readiness,
+  ingest,
+  mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = fastify({
@@ -59,5 +70,13 @@ export async function buildApi({
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   registerHealthRoutes(app, readiness)
+  if (ingest) registerDeviceRoutes(app, ingest)
+  if (mqttOverWebSocket) {
+    // Devices authenticate in MQTT itself, so /mqtt needs no API key.
+    await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })
+    app.get('/mqtt', { websocket: true, config: { access: 'public' }, schema: { hide: true } }, (socket, request) =>
+      mqttOverWebSocket(socket, request.raw),
+    )
+  }
   return app
 }

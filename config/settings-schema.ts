@@ -46,6 +46,13 @@ export const settingsSchema = z
     adminKey: z.string().min(16, 'at least 16 characters: it grants every right').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdownTimeout: durationSchema.default(8000),
+    mqttMaxPacketSize: z.coerce.number().int().min(1024).max(268_435_455).default(262_144),
+    mqttConnectTimeout: durationSchema.default(10_000),
+    mqttDrainTimeout: durationSchema.default(30_000),
+    logShards: z.coerce.number().int().min(1).max(1024).default(16),
+    readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
+    deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
+    deadLetterRetention: z.coerce.number().int().min(10).default(10_000),
   })
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
@@ -92,6 +99,13 @@ export const settingsEnv = {
   VIGIE_ADMIN_KEY: 'adminKey',
   LOG_LEVEL: 'logLevel',
   VIGIE_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
+  MQTT_MAX_PACKET_SIZE: 'mqttMaxPacketSize',
+  MQTT_CONNECT_TIMEOUT: 'mqttConnectTimeout',
+  MQTT_DRAIN_TIMEOUT: 'mqttDrainTimeout',
+  VIGIE_LOG_SHARDS: 'logShards',
+  READINGS_RETENTION: 'readingsRetention',
+  DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',
+  DEAD_LETTER_RETENTION: 'deadLetterRetention',
 } as const satisfies Record<string, keyof SettingsInput>
 
 export type SettingsEnvName = keyof typeof settingsEnv

@@ -3,6 +3,7 @@ export {
   type DeviceKind,
   deviceKindSchema,
   deviceKinds,
+  type Reading,
   type ReadingPayload,
   type ReadingType,
   readingFieldsOf,

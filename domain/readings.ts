@@ -75,3 +75,10 @@ export function readingFieldsOf(kind: DeviceKind): string[] {
   }
   return [...fields]
 }
+
+/** A validated reading as stored and served: the payload, its device, and `ts` as ISO-8601. */
+export type Reading = ReadingPayload extends infer P
+  ? P extends ReadingPayload
+    ? Omit<P, 'ts'> & { device: string; ts: string }
+    : never
+  : never

@@ -1,26 +1,24 @@
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { buildApi, createReadiness } from '../api/index.ts'
+import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
+import { createIngest } from '../ingest/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 
 export type RunningService = {
   /** Where the API and dashboard answer, when this process runs the api role. */
   httpUrl?: string
+  /** The MQTT port bound, when this process runs the broker. */
+  mqttPort?: number
   redisUrl: string
   /** Stops taking input, drains, closes Redis; false when something failed or the deadline passed. */
   close: (reason: string) => Promise<boolean>
 }
 
 /** Starts the roles this process runs, in dependency order; anything started is closed in reverse. */
-export async function startService({
-  config,
-  log,
-}: {
-  config: Config
-  log: Logger
-}): Promise<RunningService> {
+export async function startService({ config, log }: { config: Config; log: Logger }): Promise<RunningService> {
   const { settings, site } = config
   const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
   try {
@@ -32,23 +30,43 @@ export async function startService({
     const readiness = createReadiness()
     readiness.add('redis', async () => (await connection.redis.ping()) === 'PONG')
 
+    // Ingest's own connection pipelines the writes of many devices into few round trips.
+    const ingestRedis = connection.redis.duplicate({ enableAutoPipelining: true })
+    lifecycle.add('ingest-redis', async () => {
+      await ingestRedis.quit()
+    })
+    const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }) })
+    const seeded = await ingest.registry.seed(site.devices)
+    log.info({ devices: seeded.written }, 'devices from the site file provisioned')
+
+    let broker: Broker | undefined
+    let mqttPort: number | undefined
+    if (settings.roles.includes('broker')) {
+      broker = await createBroker({ settings, mqttAccounts: site.mqttAccounts, ingest, log: log.child({ part: 'broker' }) })
+      ;({ mqttPort } = await broker.listen())
+      lifecycle.add('broker', broker.close)
+      const running = broker
+      readiness.add('broker', () => running.isReady())
+    }
+
     let httpUrl: string | undefined
     if (settings.roles.includes('api')) {
       const app = await buildApi({
         log: log.child({ part: 'api' }),
         apiKeys: site.apiKeys,
         readiness,
+        ingest,
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
+        ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
       })
       await app.listen({ port: settings.httpPort, host: settings.bindHost })
       lifecycle.add('http', () => app.close())
       const { port } = app.server.address() as AddressInfo
-      const host =
-        settings.bindHost === '0.0.0.0' || settings.bindHost === '::' ? 'localhost' : settings.bindHost
+      const host = settings.bindHost === '0.0.0.0' || settings.bindHost === '::' ? 'localhost' : settings.bindHost
       httpUrl = `http://${host}:${port}`
     }
-    log.info({ roles: settings.roles, httpUrl, site: config.sitePath }, 'vigie started')
-    return { httpUrl, redisUrl: connection.url, close: lifecycle.shutdown }
+    log.info({ roles: settings.roles, httpUrl, mqttPort, site: config.sitePath }, 'vigie started')
+    return { httpUrl, mqttPort, redisUrl: connection.url, close: lifecycle.shutdown }
   } catch (error) {
     await lifecycle.shutdown('start failed')
     throw error

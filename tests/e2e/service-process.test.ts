@@ -22,13 +22,13 @@ describe('npm start', () => {
     const port = await findFreePort()
     const service = spawnService({
       args: [...main, 'start'],
-      env: { REDIS_URL: url, REDIS_PREFIX: prefix, HTTP_PORT: String(port), BIND_HOST: '127.0.0.1' },
+      env: { REDIS_URL: url, REDIS_PREFIX: prefix, HTTP_PORT: String(port), MQTT_PORT: '0', BIND_HOST: '127.0.0.1' },
     })
     await service.waitForLine(/"msg":"vigie started"/)
     expect(await get(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
     expect(await get(`http://127.0.0.1:${port}/readyz`)).toEqual({
       status: 200,
-      body: { status: 'ready', checks: { redis: 'up' } },
+      body: { status: 'ready', checks: { redis: 'up', broker: 'up' } },
     })
 
     // Exit code 0 means every part closed before the shutdown deadline.
@@ -82,7 +82,7 @@ describe('npm start', () => {
     try {
       const service = spawnService({
         args: [...main, 'start'],
-        env: { REDIS_URL: url, HTTP_PORT: String(port), BIND_HOST: '127.0.0.1' },
+        env: { REDIS_URL: url, HTTP_PORT: String(port), MQTT_PORT: '0', BIND_HOST: '127.0.0.1' },
       })
       expect(await service.exited).toBe(1)
       const line =

@@ -1,0 +1,86 @@
+import { Duplex } from 'node:stream'
+
+/**
+ * aedes and mqtt-packet buffer a packet of any declared size (DESIGN.md § Known defects), so this reads
+ * each fixed header's remaining length [MQTT-2.2.3] as bytes arrive and refuses an oversize packet
+ * before its body is buffered.
+ */
+export function createPacketScanner(maxPacketSize: number) {
+  let state: 'header' | 'length' | 'body' = 'header'
+  let length = 0
+  let multiplier = 1
+  let lengthBytes = 0
+  let bodyLeft = 0
+
+  /** Scans one chunk; returns the reason to refuse the connection, or null. */
+  return (chunk: Buffer): string | null => {
+    let i = 0
+    while (i < chunk.length) {
+      if (state === 'body') {
+        const skip = Math.min(bodyLeft, chunk.length - i)
+        bodyLeft -= skip
+        i += skip
+        if (bodyLeft === 0) state = 'header'
+        continue
+      }
+      const byte = chunk[i++] as number
+      if (state === 'header') {
+        state = 'length'
+        length = 0
+        multiplier = 1
+        lengthBytes = 0
+        continue
+      }
+      length += (byte & 0x7f) * multiplier
+      multiplier *= 128
+      lengthBytes++
+      if (length + 1 + lengthBytes > maxPacketSize) return `packet of ${length} bytes is over the ${maxPacketSize} byte limit`
+      if (byte & 0x80) {
+        if (lengthBytes === 4) return 'malformed remaining length' // [MQTT-2.2.3] at most four bytes
+        continue
+      }
+      bodyLeft = length
+      state = bodyLeft === 0 ? 'header' : 'body'
+    }
+    return null
+  }
+}
+
+/** A duplex over the client's connection that aedes reads through; an oversize packet destroys both. */
+export function guardConnection(
+  inner: Duplex,
+  { maxPacketSize, onRefused }: { maxPacketSize: number; onRefused: (reason: string) => void },
+): Duplex {
+  const scan = createPacketScanner(maxPacketSize)
+  const outer: Duplex = new Duplex({
+    allowHalfOpen: false,
+    read: () => {
+      inner.resume()
+    },
+    write: (chunk: Buffer, _encoding, callback) => {
+      if (inner.write(chunk)) callback()
+      else inner.once('drain', () => callback())
+    },
+    final: (callback) => {
+      inner.end(callback)
+    },
+    destroy: (error, callback) => {
+      inner.destroy()
+      callback(error)
+    },
+  })
+  inner.on('data', (chunk: Buffer) => {
+    const refusal = scan(chunk)
+    if (refusal) {
+      onRefused(refusal)
+      inner.destroy()
+      outer.destroy()
+      return
+    }
+    if (!outer.push(chunk)) inner.pause()
+  })
+  inner.on('end', () => outer.push(null))
+  inner.on('error', (error) => outer.destroy(error))
+  inner.on('close', () => outer.destroy())
+  return outer
+}

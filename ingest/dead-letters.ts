@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis'
+import type { IngestKeys } from './keys.ts'
+
+/** Bad input kept with its reason (DESIGN.md § HTTP API: dead letter). */
+export type DeadLetter = { device: string; topic: string; reason: string; receivedAt: string; payload: string }
+
+const payloadLimit = 1024
+
+export type DeadLetters = ReturnType<typeof createDeadLetters>
+
+export function createDeadLetters({ redis, keys, retention }: { redis: Redis; keys: IngestKeys; retention: number }) {
+  return {
+    record: async ({ device, topic, reason, payload, receivedAt }: Omit<DeadLetter, 'payload' | 'receivedAt'> & { payload: Buffer; receivedAt: number }) => {
+      const letter: DeadLetter = {
+        device,
+        topic,
+        reason: reason.slice(0, 1000),
+        receivedAt: new Date(receivedAt).toISOString(),
+        payload: payload.subarray(0, payloadLimit).toString('utf8'),
+      }
+      const json = JSON.stringify(letter)
+      await redis
+        .multi()
+        .xadd(keys.deadLetters, 'MAXLEN', '~', retention, '*', 'd', json)
+        .xadd(keys.deviceDeadLetters(device), 'MAXLEN', '~', Math.min(retention, 1000), '*', 'd', json)
+        .hincrby(keys.deadLetterCounts, device, 1)
+        .exec()
+      return letter
+    },
+
+    /** Newest first; one device's, or everyone's. */
+    list: async ({ device, limit }: { device?: string; limit: number }): Promise<DeadLetter[]> => {
+      const key = device === undefined ? keys.deadLetters : keys.deviceDeadLetters(device)
+      const entries = await redis.xrevrange(key, '+', '-', 'COUNT', limit)
+      return entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as DeadLetter)
+    },
+
+    count: async (device: string): Promise<number> => Number((await redis.hget(keys.deadLetterCounts, device)) ?? 0),
+  }
+}

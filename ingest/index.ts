@@ -1,0 +1,7 @@
+export { createIngest, type Ingest, type IngestMessage, type IngestOutcome, type IngestSettings } from './create-ingest.ts'
+export type { DeadLetter } from './dead-letters.ts'
+export type { DeviceRecord, DeviceRegistry } from './device-registry.ts'
+export type { DeviceState } from './device-state.ts'
+export { shardOf } from './keys.ts'
+export { generateSecret, hashSecret, isSecretHash, verifySecret } from './secret-hash.ts'
+export { type DeviceTopic, deviceTopicPrefix, parseDeviceTopic } from './topics.ts'

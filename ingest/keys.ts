@@ -1,0 +1,28 @@
+/** Every Redis key ingest writes, under the deployment's prefix. */
+export type IngestKeys = ReturnType<typeof ingestKeys>
+
+export function ingestKeys(prefix: string) {
+  return {
+    device: (id: string) => `${prefix}device:${id}`,
+    deviceIds: `${prefix}devices`,
+    /** The durable readings log, one stream per shard; a device always lands in the same shard. */
+    shard: (n: number) => `${prefix}log:${n}`,
+    deviceReadings: (id: string) => `${prefix}readings:${id}`,
+    recentSeqs: (id: string) => `${prefix}seqs:${id}`,
+    state: (id: string) => `${prefix}state:${id}`,
+    lastSeen: `${prefix}last-seen`,
+    deadLetters: `${prefix}dead-letters`,
+    deviceDeadLetters: (id: string) => `${prefix}dead-letters:${id}`,
+    deadLetterCounts: `${prefix}dead-letter-counts`,
+  }
+}
+
+/** FNV-1a: a stable, cheap spread of device ids over shards. */
+export function shardOf(deviceId: string, shards: number): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < deviceId.length; i++) {
+    hash ^= deviceId.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0) % shards
+}
