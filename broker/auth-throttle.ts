@@ -2,7 +2,12 @@
  * Slows down an address after repeated failed logins: from the third failure, each answer waits
  * twice as long as the last (100 ms, 200 ms, … up to 5 s). Forgotten after ten quiet minutes.
  */
-export function createAuthThrottle({ freeFailures = 2, baseMs = 100, maxMs = 5000, forgetMs = 600_000 } = {}) {
+export function createAuthThrottle({
+  freeFailures = 2,
+  baseMs = 100,
+  maxMs = 5000,
+  forgetMs = 600_000,
+} = {}) {
   const failures = new Map<string, { count: number; last: number }>()
 
   function sweep(now: number) {

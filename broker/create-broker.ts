@@ -70,7 +70,8 @@ export async function createBroker({
     },
 
     authenticate: (client, username, password, callback) => {
-      if (refusedIds.has(client)) return callback(authError(2, 'an empty client id needs a clean session'), null)
+      if (refusedIds.has(client))
+        return callback(authError(2, 'an empty client id needs a clean session'), null)
       const address = addresses.get(client.conn) ?? 'unknown'
       const delay = throttle.delayFor(address)
       const check = async (): Promise<MqttIdentity | null> => {
@@ -99,7 +100,10 @@ export async function createBroker({
           },
           (error: unknown) => {
             log.error({ err: error }, 'mqtt authentication failed')
-            callback(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError, null)
+            callback(
+              Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError,
+              null,
+            )
           },
         )
       if (delay > 0) setTimeout(decide, delay)
@@ -125,7 +129,10 @@ export async function createBroker({
         .then(
           () => callback(null),
           (error: unknown) => {
-            log.error({ err: error, topic: packet.topic }, 'reading not stored; client disconnected so it retries')
+            log.error(
+              { err: error, topic: packet.topic },
+              'reading not stored; client disconnected so it retries',
+            )
             callback(error as Error)
           },
         )
@@ -146,7 +153,9 @@ export async function createBroker({
   aedes.on('clientReady', (client) => {
     const identity = identities.get(client)
     if (identity?.type !== 'device') return
-    ingest.states.setOnline(identity.id, true, Date.now()).catch((err: unknown) => log.warn({ err }, 'online not recorded'))
+    ingest.states
+      .setOnline(identity.id, true, Date.now())
+      .catch((err: unknown) => log.warn({ err }, 'online not recorded'))
   })
   aedes.on('clientDisconnect', (client) => {
     const identity = identities.get(client)
@@ -154,9 +163,13 @@ export async function createBroker({
     // A takeover by a newer connection of the same client id leaves the device online.
     const current = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id]
     if (current && current !== client) return
-    ingest.states.setOnline(identity.id, false, Date.now()).catch((err: unknown) => log.warn({ err }, 'offline not recorded'))
+    ingest.states
+      .setOnline(identity.id, false, Date.now())
+      .catch((err: unknown) => log.warn({ err }, 'offline not recorded'))
   })
-  aedes.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error }, 'mqtt client error'))
+  aedes.on('clientError', (client, error) =>
+    log.debug({ clientId: client.id, err: error }, 'mqtt client error'),
+  )
   aedes.on('connectionError', (_client, error) => log.debug({ err: error }, 'mqtt connection error'))
 
   function handle(inner: Duplex, address: string, request?: IncomingMessage) {
@@ -191,7 +204,10 @@ export async function createBroker({
       const mqttPort = await listenOn(createTcpServer(onSocket), settings.mqttPort)
       let mqttsPort: number | undefined
       if (settings.mqttsPort !== undefined && settings.tlsCert && settings.tlsKey) {
-        const tls = createTlsServer({ cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) }, onSocket)
+        const tls = createTlsServer(
+          { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) },
+          onSocket,
+        )
         mqttsPort = await listenOn(tls, settings.mqttsPort)
       }
       listening = true
@@ -208,7 +224,9 @@ export async function createBroker({
     close: async () => {
       listening = false
       // server.close() waits for open connections, which aedes.close() ends.
-      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+      const closed = Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      )
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await closed
     },

@@ -34,7 +34,8 @@ export function createPacketScanner(maxPacketSize: number) {
       length += (byte & 0x7f) * multiplier
       multiplier *= 128
       lengthBytes++
-      if (length + 1 + lengthBytes > maxPacketSize) return `packet of ${length} bytes is over the ${maxPacketSize} byte limit`
+      if (length + 1 + lengthBytes > maxPacketSize)
+        return `packet of ${length} bytes is over the ${maxPacketSize} byte limit`
       if (byte & 0x80) {
         if (lengthBytes === 4) return 'malformed remaining length' // [MQTT-2.2.3] at most four bytes
         continue

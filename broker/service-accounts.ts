@@ -2,7 +2,9 @@ import type { MqttAccount } from '../config/index.ts'
 import { hashSecret, verifySecret } from '../ingest/index.ts'
 import type { MqttIdentity } from './access-policy.ts'
 
-export type ServiceAccounts = { authenticate: (username: string, password: string) => Promise<MqttIdentity | null> }
+export type ServiceAccounts = {
+  authenticate: (username: string, password: string) => Promise<MqttIdentity | null>
+}
 
 /** The site file's mqttAccounts; clear passwords are hashed once at start and dropped. */
 export async function createServiceAccounts(accounts: MqttAccount[]): Promise<ServiceAccounts> {

@@ -14,7 +14,10 @@ export function topicMatches(filter: string, topic: string): boolean {
 
 /** True when every topic the requested filter matches is also matched by the allowed one. */
 export function filterCovers(allowed: string, requested: string): boolean {
-  if (requested.startsWith('$') !== allowed.startsWith('$') && (allowed.startsWith('#') || allowed.startsWith('+'))) {
+  if (
+    requested.startsWith('$') !== allowed.startsWith('$') &&
+    (allowed.startsWith('#') || allowed.startsWith('+'))
+  ) {
     return false
   }
   const a = allowed.split('/')

@@ -6,8 +6,8 @@ import { createDeadLetters } from './dead-letters.ts'
 import { createDeviceRegistry } from './device-registry.ts'
 import { createDeviceStates } from './device-state.ts'
 import { ingestKeys } from './keys.ts'
-import { parseReading } from './reading-parser.ts'
 import { createReadingLog } from './reading-log.ts'
+import { parseReading } from './reading-parser.ts'
 import { parseDeviceTopic } from './topics.ts'
 
 export type IngestSettings = Pick<
@@ -28,7 +28,15 @@ export type IngestMessage = {
 
 export type Ingest = ReturnType<typeof createIngest>
 
-export function createIngest({ redis, settings, log }: { redis: Redis; settings: IngestSettings; log: Logger }) {
+export function createIngest({
+  redis,
+  settings,
+  log,
+}: {
+  redis: Redis
+  settings: IngestSettings
+  log: Logger
+}) {
   const keys = ingestKeys(settings.redisPrefix)
   const registry = createDeviceRegistry({ redis, prefix: settings.redisPrefix })
   const readings = createReadingLog({
@@ -52,7 +60,13 @@ export function createIngest({ redis, settings, log }: { redis: Redis; settings:
   }
 
   async function reject(deviceId: string, message: IngestMessage, reason: string): Promise<IngestOutcome> {
-    await deadLetters.record({ device: deviceId, topic: message.topic, reason, payload: message.payload, receivedAt: message.receivedAt })
+    await deadLetters.record({
+      device: deviceId,
+      topic: message.topic,
+      reason,
+      payload: message.payload,
+      receivedAt: message.receivedAt,
+    })
     log.debug({ deviceId, reason }, 'dead letter')
     return 'dead-letter'
   }
@@ -64,7 +78,8 @@ export function createIngest({ redis, settings, log }: { redis: Redis; settings:
     const { deviceId, channel } = target
     if (channel === 'status') {
       const text = message.payload.toString('utf8').trim().toLowerCase()
-      if (text !== 'online' && text !== 'offline') return reject(deviceId, message, 'status: expected "online" or "offline"')
+      if (text !== 'online' && text !== 'offline')
+        return reject(deviceId, message, 'status: expected "online" or "offline"')
       await states.setOnline(deviceId, text === 'online', message.receivedAt)
       return 'status'
     }

@@ -2,15 +2,35 @@ import type { Redis } from 'ioredis'
 import type { IngestKeys } from './keys.ts'
 
 /** Bad input kept with its reason (DESIGN.md § HTTP API: dead letter). */
-export type DeadLetter = { device: string; topic: string; reason: string; receivedAt: string; payload: string }
+export type DeadLetter = {
+  device: string
+  topic: string
+  reason: string
+  receivedAt: string
+  payload: string
+}
 
 const payloadLimit = 1024
 
 export type DeadLetters = ReturnType<typeof createDeadLetters>
 
-export function createDeadLetters({ redis, keys, retention }: { redis: Redis; keys: IngestKeys; retention: number }) {
+export function createDeadLetters({
+  redis,
+  keys,
+  retention,
+}: {
+  redis: Redis
+  keys: IngestKeys
+  retention: number
+}) {
   return {
-    record: async ({ device, topic, reason, payload, receivedAt }: Omit<DeadLetter, 'payload' | 'receivedAt'> & { payload: Buffer; receivedAt: number }) => {
+    record: async ({
+      device,
+      topic,
+      reason,
+      payload,
+      receivedAt,
+    }: Omit<DeadLetter, 'payload' | 'receivedAt'> & { payload: Buffer; receivedAt: number }) => {
       const letter: DeadLetter = {
         device,
         topic,
@@ -35,6 +55,7 @@ export function createDeadLetters({ redis, keys, retention }: { redis: Redis; ke
       return entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as DeadLetter)
     },
 
-    count: async (device: string): Promise<number> => Number((await redis.hget(keys.deadLetterCounts, device)) ?? 0),
+    count: async (device: string): Promise<number> =>
+      Number((await redis.hget(keys.deadLetterCounts, device)) ?? 0),
   }
 }

@@ -46,7 +46,10 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
             hash = unchanged && existing ? existing.secretHash : await hashSecret(secret)
           }
           if (hash === undefined) return 0
-          const record: DeviceRecord = { ...device, createdAt: existing?.record.createdAt ?? new Date().toISOString() }
+          const record: DeviceRecord = {
+            ...device,
+            createdAt: existing?.record.createdAt ?? new Date().toISOString(),
+          }
           await write(record, hash)
           return 1
         }),
@@ -55,11 +58,14 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
     },
 
     /** Provisions a new device and returns its secret, the only time it is ever shown. */
-    add: async (device: Omit<Device, 'secret' | 'secretHash'>): Promise<{ device: DeviceRecord; secret: string }> => {
+    add: async (
+      device: Omit<Device, 'secret' | 'secretHash'>,
+    ): Promise<{ device: DeviceRecord; secret: string }> => {
       const secret = generateSecret()
       const record: DeviceRecord = { ...device, createdAt: new Date().toISOString() }
       const created = await redis.hsetnx(keys.device(device.id), 'doc', JSON.stringify(record))
-      if (created === 0) throw new VigieError({ code: 'CONFLICT', message: `Device ${device.id} already exists` })
+      if (created === 0)
+        throw new VigieError({ code: 'CONFLICT', message: `Device ${device.id} already exists` })
       await write(record, await hashSecret(secret))
       return { device: record, secret }
     },

@@ -1,4 +1,10 @@
-export { createIngest, type Ingest, type IngestMessage, type IngestOutcome, type IngestSettings } from './create-ingest.ts'
+export {
+  createIngest,
+  type Ingest,
+  type IngestMessage,
+  type IngestOutcome,
+  type IngestSettings,
+} from './create-ingest.ts'
 export type { DeadLetter } from './dead-letters.ts'
 export type { DeviceRecord, DeviceRegistry } from './device-registry.ts'
 export type { DeviceState } from './device-state.ts'

@@ -33,5 +33,8 @@ export function parseReading({
     return { ok: false, reason: `type: a ${kind} device does not send "${payloadFields.type}" readings` }
   }
   const when = ts === undefined ? receivedAt : typeof ts === 'number' ? ts : Date.parse(ts)
-  return { ok: true, reading: { ...payloadFields, device: deviceId, ts: new Date(when).toISOString() } as Reading }
+  return {
+    ok: true,
+    reading: { ...payloadFields, device: deviceId, ts: new Date(when).toISOString() } as Reading,
+  }
 }

@@ -6,7 +6,9 @@ const keyLength = 32
 
 function derive(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(secret, salt, keyLength, { ...options, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)))
+    scrypt(secret, salt, keyLength, { ...options, maxmem: 64 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    )
   })
 }
 
@@ -14,7 +16,9 @@ function derive(secret: string, salt: Buffer, options: ScryptOptions): Promise<B
 export async function hashSecret(secret: string): Promise<string> {
   const salt = randomBytes(16)
   const key = await derive(secret, salt, params)
-  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$')
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join(
+    '$',
+  )
 }
 
 /** Constant-time check of a secret against a stored hash; a malformed hash never matches. */
@@ -23,7 +27,8 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   if (scheme !== 'scrypt' || !saltText || !hashText) return false
   const expected = Buffer.from(hashText, 'base64url')
   const options = { N: Number(n), r: Number(r), p: Number(p) }
-  if (expected.length !== keyLength || ![options.N, options.r, options.p].every(Number.isInteger)) return false
+  if (expected.length !== keyLength || ![options.N, options.r, options.p].every(Number.isInteger))
+    return false
   const key = await derive(secret, Buffer.from(saltText, 'base64url'), options)
   return timingSafeEqual(key, expected)
 }
