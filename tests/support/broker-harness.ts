@@ -8,6 +8,8 @@ import { openTestRedis } from './redis.ts'
 
 export type BrokerHarness = {
   port: number
+  /** Set when the settings asked for MQTT over TLS. */
+  mqttsPort?: number
   ingest: Ingest
   broker: Broker
   redis: Redis
@@ -63,12 +65,13 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
     ingest,
     log,
   })
-  const { mqttPort: port } = await broker.listen()
+  const { mqttPort: port, mqttsPort } = await broker.listen()
   const clients: MqttClient[] = []
   const base = { host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000 }
 
   return {
     port,
+    ...(mqttsPort === undefined ? {} : { mqttsPort }),
     ingest,
     broker,
     redis,
