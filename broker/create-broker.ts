@@ -12,6 +12,7 @@ import { type MqttIdentity, mayPublish, mayReceive, maySubscribe } from './acces
 import { createAuthThrottle } from './auth-throttle.ts'
 import { guardConnection } from './packet-size-guard.ts'
 import { createServiceAccounts } from './service-accounts.ts'
+import { createTrampolinedEmitter } from './trampolined-emitter.ts'
 
 export type BrokerSettings = Pick<
   Settings,
@@ -31,6 +32,8 @@ export type Broker = {
   /** MQTT over WebSocket: the HTTP server hands each /mqtt socket here. */
   handleWebSocket: (socket: WebSocket, request: IncomingMessage) => void
   isReady: () => boolean
+  /** Connected MQTT clients, for metrics and tests. */
+  connectedClients: () => number
   /** Stops taking connections, then disconnects every client. */
   close: () => Promise<void>
 }
@@ -59,6 +62,7 @@ export async function createBroker({
   let listening = false
 
   const aedes = await Aedes.createBroker({
+    mq: createTrampolinedEmitter({ concurrency: 100 }),
     connectTimeout: settings.mqttConnectTimeout,
     drainTimeout: settings.mqttDrainTimeout,
     maxClientsIdLength: 128,
@@ -220,6 +224,8 @@ export async function createBroker({
     },
 
     isReady: () => listening && !aedes.closed,
+
+    connectedClients: () => aedes.connectedClients,
 
     close: async () => {
       listening = false

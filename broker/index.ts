@@ -2,3 +2,4 @@ export { type MqttIdentity, mayPublish, mayReceive, maySubscribe } from './acces
 export { type Broker, type BrokerSettings, createBroker } from './create-broker.ts'
 export { createPacketScanner } from './packet-size-guard.ts'
 export { filterCovers, topicMatches } from './topic-filters.ts'
+export { createTrampolinedEmitter } from './trampolined-emitter.ts'

@@ -1,0 +1,75 @@
+import mqemitter from 'mqemitter'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTrampolinedEmitter } from '../../broker/index.ts'
+import { type BrokerHarness, startBrokerHarness } from '../support/broker-harness.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+type Emitter = Pick<ReturnType<typeof createTrampolinedEmitter>, 'on' | 'emit'>
+
+/** A subscriber that stalls while 50,000 messages queue up, then catches up all at once. */
+function floodAfterStall(emitter: Emitter): { completed: () => number; release: () => void } {
+  const held: (() => void)[] = []
+  let stalled = true
+  let completed = 0
+  emitter.on('devices/+/telemetry', (_message, done) => {
+    if (stalled) held.push(done)
+    else done()
+  })
+  for (let i = 0; i < 50_000; i++) emitter.emit({ topic: 'devices/d1/telemetry', i }, () => completed++)
+  return {
+    completed: () => completed,
+    release: () => {
+      stalled = false
+      for (const done of held.splice(0)) done()
+    },
+  }
+}
+
+describe('a slow subscriber catching up', () => {
+  it('overflows the stack of the default mqemitter (the defect guarded against)', () => {
+    const flood = floodAfterStall(mqemitter({ concurrency: 100 }))
+    expect(() => flood.release()).toThrow('Maximum call stack size exceeded')
+  })
+
+  it('is delivered every message by the trampolined emitter, with no overflow', async () => {
+    const flood = floodAfterStall(createTrampolinedEmitter({ concurrency: 100 }))
+    flood.release()
+    await waitFor(() => flood.completed() === 50_000, { what: 'all 50,000 deliveries', timeoutMs: 20_000 })
+    expect(flood.completed()).toBe(50_000)
+  })
+})
+
+describe('a frozen subscriber', () => {
+  let harness: BrokerHarness
+  beforeAll(async () => {
+    harness = await startBrokerHarness({ mqttDrainTimeout: 300 })
+  })
+  afterAll(() => harness.close())
+
+  it('is dropped after the drain timeout while publishers carry on', async () => {
+    const frozen = await harness.connect({
+      username: 'integration',
+      password: 'integration-password',
+      clientId: 'frozen',
+    })
+    frozen.on('error', () => {})
+    await frozen.subscribeAsync('integrations/#', { qos: 1 })
+    frozen.stream.pause() // stops reading: the broker's writes to it back up
+    const publisher = await harness.connect({ username: 'operator', password: 'operator-password' })
+    expect(harness.broker.connectedClients()).toBe(2)
+
+    const chunk = Buffer.alloc(100 * 1024, 0x61)
+    let sent = 0
+    await waitFor(
+      async () => {
+        await publisher.publishAsync('integrations/bulk', chunk, { qos: 1 })
+        sent++
+        return harness.broker.connectedClients() === 1
+      },
+      { what: 'the frozen subscriber to be dropped', timeoutMs: 20_000, intervalMs: 1 },
+    )
+    expect(sent).toBeGreaterThan(1)
+    await publisher.publishAsync('integrations/after', 'still going', { qos: 1 })
+    expect(publisher.connected).toBe(true)
+  })
+})
