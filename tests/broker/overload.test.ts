@@ -4,7 +4,10 @@ import { createTrampolinedEmitter } from '../../broker/index.ts'
 import { type BrokerHarness, startBrokerHarness } from '../support/broker-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
-type Emitter = Pick<ReturnType<typeof createTrampolinedEmitter>, 'on' | 'emit'>
+type Emitter = {
+  on: (topic: string, listener: (message: mqemitter.Message, done: () => void) => void) => unknown
+  emit: (message: mqemitter.Message, callback: () => void) => void
+}
 
 /** A subscriber that stalls while 50,000 messages queue up, then catches up all at once. */
 function floodAfterStall(emitter: Emitter): { completed: () => number; release: () => void } {
