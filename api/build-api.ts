@@ -74,8 +74,10 @@ export async function buildApi({
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })
-    app.get('/mqtt', { websocket: true, config: { access: 'public' }, schema: { hide: true } }, (socket, request) =>
-      mqttOverWebSocket(socket, request.raw),
+    app.get(
+      '/mqtt',
+      { websocket: true, config: { access: 'public' }, schema: { hide: true } },
+      (socket, request) => mqttOverWebSocket(socket, request.raw),
     )
   }
   return app

@@ -1,6 +1,5 @@
 export { type ClockRange, isWithinClockRange } from './clock-range.ts'
 export { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
-export { describeIssue, flattenIssues } from './zod-problems.ts'
 export { durationSchema, formatDuration, parseDuration } from './duration.ts'
 export { type Config, demoSitePath, type LoadConfigOptions, loadConfig } from './load-config.ts'
 export { type Contact, type Customer, type Supervisor, type Technician, weekdays } from './people-schema.ts'
@@ -15,6 +14,7 @@ export {
 export {
   type ApiKey,
   type Device,
+  deviceSchema,
   type MqttAccount,
   type Site,
   type SiteFile,
@@ -31,3 +31,4 @@ export {
   type Severity,
   severitySchema,
 } from './value-schemas.ts'
+export { describeIssue, flattenIssues } from './zod-problems.ts'

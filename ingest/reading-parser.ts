@@ -1,6 +1,9 @@
 import { describeIssue, flattenIssues, formatPath } from '../config/index.ts'
 import { type DeviceKind, type Reading, readingPayloadSchema, readingTypesByKind } from '../domain/index.ts'
 
+const earliest = Date.UTC(2000, 0, 1)
+const clockSkewMs = 86_400_000
+
 export type ParsedReading = { ok: true; reading: Reading } | { ok: false; reason: string }
 
 /** Payload bytes → a reading of a type this device may send, or the reason it is bad input. */
@@ -33,6 +36,10 @@ export function parseReading({
     return { ok: false, reason: `type: a ${kind} device does not send "${payloadFields.type}" readings` }
   }
   const when = ts === undefined ? receivedAt : typeof ts === 'number' ? ts : Date.parse(ts)
+  // A clock before 2000 or a day ahead is a device without time sync, not a reading from then.
+  if (when < earliest || when > receivedAt + clockSkewMs) {
+    return { ok: false, reason: `ts: ${new Date(when).toISOString()} is not a plausible time for a reading` }
+  }
   return {
     ok: true,
     reading: { ...payloadFields, device: deviceId, ts: new Date(when).toISOString() } as Reading,

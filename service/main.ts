@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, demoSitePath, loadConfig } from '../config/index.ts'
+import { runDevicesCommand } from './cli-devices.ts'
 import { createLogger } from './logger.ts'
 import { type RunningService, startService } from './start-service.ts'
 
@@ -12,13 +13,23 @@ const usage = `Usage: npm start [-- --roles broker,api,workers]
 Commands:
   start          run the service (the default); --roles runs a subset, --demo uses the demo site
   check-config   validate the settings and the site file, print a summary, and exit
+  devices add <id> --kind <kind> --site <site> [--zone <zone>] [--name "<name>"]
+                 provision a device and print its MQTT secret, shown this once only
+  devices list   print every provisioned device
   help           this text
 
 Settings come from the environment and from the site file named by VIGIE_CONFIG (see README).`
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  // The devices command has flags of its own, so it parses its arguments itself.
+  if (args[0] === 'devices') {
+    process.exit(
+      await runDevicesCommand({ args: args.slice(1), readConfig: () => readConfig(process.env, undefined) }),
+    )
+  }
   const { values, positionals } = parseArgs({
-    args: process.argv.slice(2),
+    args,
     options: {
       roles: { type: 'string' },
       demo: { type: 'boolean', default: false },

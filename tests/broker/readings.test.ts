@@ -82,6 +82,7 @@ describe('bad input', () => {
       reason: /^colour: unknown key$/,
     },
     { payload: JSON.stringify({ type: 'temperature', celsius: 20, ts: 'yesterday' }), reason: /^ts: / },
+    { payload: JSON.stringify({ type: 'temperature', celsius: 20, ts: 8e15 }), reason: /^ts: .* is not a plausible time/ },
   ]
 
   it('lands in dead letters with its reason, counted, and the device stays connected', async () => {

@@ -1,0 +1,56 @@
+import { z } from 'zod'
+import { deviceSchema, locationSchema } from '../config/index.ts'
+import { readingPayloadSchemas } from '../domain/index.ts'
+
+// The site file's device schema is the single source of a device's fields.
+const deviceFields = deviceSchema.shape
+
+export const deviceIdSchema = deviceFields.id
+
+/** POST /api/devices: a device as in the site file, without a secret (the service makes one). */
+export const newDeviceSchema = z.strictObject(deviceFields).omit({ secret: true, secretHash: true })
+export type NewDevice = z.infer<typeof newDeviceSchema>
+
+/** A device as the API shows it: absent fields as null, never its secret nor the secret's hash. */
+export const deviceViewSchema = z.object({
+  id: deviceIdSchema,
+  kind: deviceFields.kind,
+  site: deviceFields.site,
+  zone: deviceFields.zone.unwrap().nullable(),
+  name: deviceFields.name.unwrap().nullable(),
+  location: locationSchema.nullable(),
+  links: deviceFields.links.unwrap().nullable(),
+  createdAt: z.iso.datetime(),
+})
+export type DeviceView = z.infer<typeof deviceViewSchema>
+
+// Not re-checked as ISO: a device may date a reading past year 9999 ("+255479-…"), which must still list.
+const served = { device: z.string(), ts: z.string().meta({ format: 'date-time' }) }
+
+/** DESIGN.md § HTTP API: a reading is { device, type, ts, seq?, ...the payload's fields }. */
+export const readingSchema = z.discriminatedUnion('type', [
+  readingPayloadSchemas.temperature.extend(served),
+  readingPayloadSchemas.door.extend(served),
+  readingPayloadSchemas.aed.extend(served),
+  readingPayloadSchemas.heartbeat.extend(served),
+])
+
+export const deviceDetailSchema = deviceViewSchema.extend({
+  online: z.boolean(),
+  lastSeen: z.iso.datetime().nullable(),
+  statusAt: z.iso.datetime().nullable(),
+  latest: readingSchema.nullable(),
+  latestByType: z.record(z.string(), readingSchema),
+  deadLetters: z.number().int().min(0),
+})
+
+/** DESIGN.md § HTTP API: a dead letter, its payload cut to 1 KiB. */
+export const deadLetterSchema = z.object({
+  device: z.string(),
+  topic: z.string(),
+  reason: z.string(),
+  receivedAt: z.iso.datetime(),
+  payload: z.string(),
+})
+
+export const limitSchema = z.coerce.number().int().min(1).max(1000).default(100)
