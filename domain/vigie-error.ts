@@ -15,6 +15,7 @@ export const errorCatalogue = {
   NOT_READY: { status: 503, message: 'The service is not ready' },
   CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
   REDIS_UNAVAILABLE: { status: 503, message: 'Redis is not reachable' },
+  MQTT_EXTERNAL_UNAVAILABLE: { status: 503, message: 'The external MQTT broker is not reachable' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

@@ -8,6 +8,11 @@ export {
 export type { DeadLetter } from './dead-letters.ts'
 export type { DeviceRecord, DeviceRegistry } from './device-registry.ts'
 export type { DeviceState } from './device-state.ts'
+export {
+  createExternalBrokerIngest,
+  type ExternalBrokerIngest,
+  type ExternalBrokerOptions,
+} from './external-broker.ts'
 export { shardOf } from './keys.ts'
 export { generateSecret, hashSecret, isSecretHash, verifySecret } from './secret-hash.ts'
 export { type DeviceTopic, deviceTopicPrefix, parseDeviceTopic } from './topics.ts'

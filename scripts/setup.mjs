@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Installs what a fresh machine lacks before vigie runs: npm dependencies and redis-server.
+// Installs what a fresh machine lacks before vigie runs: npm dependencies, redis-server, mosquitto.
 // Plain Node with no dependency, since it runs before node_modules exists.
-// Usage: node scripts/setup.mjs [--quiet] [--need redis]   (npm test needs redis; npm start only without REDIS_URL)
+// Usage: node scripts/setup.mjs [--quiet] [--need redis,mosquitto]
+//   (npm test needs both; npm start needs redis only without REDIS_URL: --need local-redis)
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -60,21 +61,21 @@ function findProgram(name) {
   return null
 }
 
-function aptInstall(packages, why) {
+function aptInstall(packages, reasons) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
   const hasApt = findProgram('apt-get') !== null
   const sudo = !isRoot && hasApt && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0
   if (!hasApt || (!isRoot && !sudo)) {
     fail([
-      `${packages.join(', ')} is missing; vigie needs it ${why}.`,
+      ...reasons,
       hasApt
-        ? `Install it once with: sudo apt-get install -y ${packages.join(' ')}`
+        ? `Install once with: sudo apt-get install -y ${packages.join(' ')}`
         : `Install ${packages.join(', ')} with your system's package manager.`,
       'Then run the same command again.',
     ])
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  // Debian's postinst may try to start the daemon; vigie starts its own, so that is harmless either way.
+  // Debian's postinst may start the system daemon; vigie and its tests start their own on other ports.
   const apt = (aptArgs) =>
     sudo ? run('sudo', ['-n', 'apt-get', ...aptArgs], { env }) : run('apt-get', aptArgs, { env })
   say(`installing ${packages.join(', ')} from Debian's packages`)
@@ -83,13 +84,42 @@ function aptInstall(packages, why) {
   }
 }
 
-function ensureRedis() {
-  if (findProgram('redis-server')) return
-  aptInstall(['redis-server'], 'to store its state (tests start their own redis-server)')
-  if (!findProgram('redis-server')) fail(['redis-server is still missing after installing it.'])
+// What --need can ask for: the program looked up, the Debian package providing it, and why vigie needs it.
+const programs = {
+  redis: {
+    program: 'redis-server',
+    debian: 'redis-server',
+    why: 'to store its state (tests start their own redis-server)',
+  },
+  mosquitto: {
+    program: 'mosquitto',
+    debian: 'mosquitto',
+    why: 'to test external-broker mode (tests start their own mosquitto, never the system one)',
+    // Debian enables the system broker on 1883, vigie's default MQTT_PORT.
+    note: 'if the system mosquitto now holds 1883: sudo systemctl disable --now mosquitto, or set MQTT_PORT',
+  },
+}
+
+function ensurePrograms(names) {
+  const unknown = names.filter((name) => !Object.hasOwn(programs, name))
+  if (unknown.length > 0) {
+    fail([`unknown --need ${unknown.join(', ')}; known: local-redis, ${Object.keys(programs).join(', ')}.`])
+  }
+  const missing = names.map((name) => programs[name]).filter(({ program }) => !findProgram(program))
+  if (missing.length === 0) return
+  aptInstall(
+    missing.map(({ debian }) => debian),
+    missing.map(({ program, why }) => `${program} is missing; vigie needs it ${why}.`),
+  )
+  const still = missing.filter(({ program }) => !findProgram(program))
+  if (still.length > 0)
+    fail([`${still.map(({ program }) => program).join(', ')} still missing after installing.`])
+  for (const { note } of missing) if (note) say(note)
 }
 
 checkNode()
 ensureDependencies()
-if (needs.includes('redis') || (needs.includes('local-redis') && !process.env.REDIS_URL)) ensureRedis()
+const wanted = needs.filter((name) => name !== '' && name !== 'local-redis')
+if (needs.includes('local-redis') && !process.env.REDIS_URL) wanted.push('redis')
+ensurePrograms([...new Set(wanted)])
 say('ready')

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { buildApi, createReadiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
-import { createIngest } from '../ingest/index.ts'
+import { createExternalBrokerIngest, createIngest } from '../ingest/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 
@@ -18,7 +18,13 @@ export type RunningService = {
 }
 
 /** Starts the roles this process runs, in dependency order; anything started is closed in reverse. */
-export async function startService({ config, log }: { config: Config; log: Logger }): Promise<RunningService> {
+export async function startService({
+  config,
+  log,
+}: {
+  config: Config
+  log: Logger
+}): Promise<RunningService> {
   const { settings, site } = config
   const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
   try {
@@ -41,8 +47,23 @@ export async function startService({ config, log }: { config: Config; log: Logge
 
     let broker: Broker | undefined
     let mqttPort: number | undefined
-    if (settings.roles.includes('broker')) {
-      broker = await createBroker({ settings, mqttAccounts: site.mqttAccounts, ingest, log: log.child({ part: 'broker' }) })
+    if (settings.roles.includes('broker') && settings.mqttExternalUrl) {
+      // A fleet already on its own broker: ingest subscribes there, and vigie serves no MQTT itself.
+      const external = createExternalBrokerIngest({
+        url: settings.mqttExternalUrl,
+        ingest,
+        log: log.child({ part: 'external-broker' }),
+      })
+      lifecycle.add('broker', external.close)
+      await external.start()
+      readiness.add('broker', () => external.isReady())
+    } else if (settings.roles.includes('broker')) {
+      broker = await createBroker({
+        settings,
+        mqttAccounts: site.mqttAccounts,
+        ingest,
+        log: log.child({ part: 'broker' }),
+      })
       ;({ mqttPort } = await broker.listen())
       lifecycle.add('broker', broker.close)
       const running = broker
@@ -62,7 +83,8 @@ export async function startService({ config, log }: { config: Config; log: Logge
       await app.listen({ port: settings.httpPort, host: settings.bindHost })
       lifecycle.add('http', () => app.close())
       const { port } = app.server.address() as AddressInfo
-      const host = settings.bindHost === '0.0.0.0' || settings.bindHost === '::' ? 'localhost' : settings.bindHost
+      const host =
+        settings.bindHost === '0.0.0.0' || settings.bindHost === '::' ? 'localhost' : settings.bindHost
       httpUrl = `http://${host}:${port}`
     }
     log.info({ roles: settings.roles, httpUrl, mqttPort, site: config.sitePath }, 'vigie started')

@@ -22,7 +22,13 @@ describe('npm start', () => {
     const port = await findFreePort()
     const service = spawnService({
       args: [...main, 'start'],
-      env: { REDIS_URL: url, REDIS_PREFIX: prefix, HTTP_PORT: String(port), MQTT_PORT: '0', BIND_HOST: '127.0.0.1' },
+      env: {
+        REDIS_URL: url,
+        REDIS_PREFIX: prefix,
+        HTTP_PORT: String(port),
+        MQTT_PORT: '0',
+        BIND_HOST: '127.0.0.1',
+      },
     })
     await service.waitForLine(/"msg":"vigie started"/)
     expect(await get(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
