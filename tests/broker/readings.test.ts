@@ -62,6 +62,18 @@ describe('readings', () => {
     expect(seqs.filter((seq) => seq === 4242)).toHaveLength(1)
     expect(seqs.slice(0, 2)).toEqual([4243, 4242])
   })
+
+  it('from a bridge account are stored under the device the topic names', async () => {
+    const bridge = await harness.connect({ username: 'operator', password: 'operator-password' })
+    await bridge.publishAsync('devices/aed-1/telemetry', JSON.stringify({ type: 'heartbeat', battery: 55 }), {
+      qos: 1,
+    })
+    expect((await harness.ingest.readings.recent('aed-1', 1))[0]).toMatchObject({
+      device: 'aed-1',
+      type: 'heartbeat',
+      battery: 55,
+    })
+  })
 })
 
 describe('bad input', () => {
@@ -82,7 +94,10 @@ describe('bad input', () => {
       reason: /^colour: unknown key$/,
     },
     { payload: JSON.stringify({ type: 'temperature', celsius: 20, ts: 'yesterday' }), reason: /^ts: / },
-    { payload: JSON.stringify({ type: 'temperature', celsius: 20, ts: 8e15 }), reason: /^ts: .* is not a plausible time/ },
+    {
+      payload: JSON.stringify({ type: 'temperature', celsius: 20, ts: 8e15 }),
+      reason: /^ts: .* is not a plausible time/,
+    },
   ]
 
   it('lands in dead letters with its reason, counted, and the device stays connected', async () => {

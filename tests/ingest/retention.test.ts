@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createIngest, type Ingest } from '../../ingest/index.ts'
+import { createLogger } from '../../service/index.ts'
+import { openTestRedis } from '../support/redis.ts'
+
+let ingest: Ingest
+let close: () => Promise<unknown>
+let redis: Awaited<ReturnType<typeof openTestRedis>>['redis']
+
+beforeAll(async () => {
+  const opened = await openTestRedis()
+  redis = opened.redis
+  close = () => opened.redis.quit()
+  ingest = createIngest({
+    redis: opened.redis,
+    settings: {
+      redisPrefix: opened.prefix,
+      logShards: 1,
+      readingsRetention: 200,
+      deviceReadingsRetention: 100,
+      deadLetterRetention: 100,
+    },
+    log: createLogger({ level: 'silent' }),
+  })
+  await ingest.registry.seed([{ id: 't1', kind: 'temperature', site: 's', secret: 'secret-t1-long' }])
+})
+afterAll(() => close())
+
+describe('retention', () => {
+  it('bounds the log and the per-device readings to their settings (trimmed in whole stream nodes of 100)', async () => {
+    for (let i = 0; i < 2000; i++) {
+      const payload = Buffer.from(JSON.stringify({ type: 'temperature', celsius: 20, seq: i }))
+      await ingest.accept({ topic: 'devices/t1/telemetry', payload, receivedAt: Date.now() })
+    }
+    expect(await redis.xlen(ingest.keys.shard(0))).toBeLessThanOrEqual(300)
+    expect(await redis.xlen(ingest.keys.deviceReadings('t1'))).toBeLessThanOrEqual(200)
+    expect((await ingest.readings.recent('t1', 1))[0]?.seq).toBe(1999)
+  })
+})
