@@ -1,9 +1,9 @@
 import { once } from 'node:events'
 import { connect as connectTcp } from 'node:net'
-import mqttPacket from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPacketScanner } from '../../broker/index.ts'
 import { type BrokerHarness, startBrokerHarness } from '../support/broker-harness.ts'
+import { rawConnected } from '../support/raw-mqtt.ts'
 
 let harness: BrokerHarness
 beforeAll(async () => {
@@ -26,24 +26,11 @@ function publishHeader(remainingLength: number): Buffer {
 
 describe('packet size limit', () => {
   it('closes the connection on a declared 200 MB packet before its body arrives', async () => {
-    const socket = connectTcp(harness.port, '127.0.0.1')
-    await once(socket, 'connect')
-    const connect = {
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clean: true,
-      keepalive: 30,
-    } as const
-    socket.write(
-      mqttPacket.generate({
-        ...connect,
-        clientId: 'big',
-        username: 'temp-1',
-        password: Buffer.from('secret-temp-1'),
-      }),
-    )
-    await once(socket, 'data') // CONNACK
+    const socket = await rawConnected(harness.port, {
+      clientId: 'big',
+      username: 'temp-1',
+      password: 'secret-temp-1',
+    })
     const closed = once(socket, 'close')
     // Only the header and ten bytes: without the guard the broker would wait for 200 MB.
     socket.write(Buffer.concat([publishHeader(200 * 1024 * 1024), Buffer.alloc(10)]))

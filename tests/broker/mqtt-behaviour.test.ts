@@ -1,9 +1,8 @@
 import { once } from 'node:events'
-import { connect as connectTcp } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
-import mqttPacket from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type BrokerHarness, startBrokerHarness } from '../support/broker-harness.ts'
+import { rawConnected } from '../support/raw-mqtt.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 // vigie is also a general MQTT 3.1.1 broker for service accounts (issue 3).
@@ -89,24 +88,13 @@ describe('a general MQTT broker', () => {
   })
 
   it('closes a client that misses its keepalive [MQTT-3.1.2-24]', async () => {
-    const socket = connectTcp(harness.port, '127.0.0.1')
-    await once(socket, 'connect')
-    const connect = {
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clean: true,
+    // Connected, then silence: no PINGREQ ever.
+    const socket = await rawConnected(harness.port, {
+      clientId: 'quiet',
+      username: 'operator',
+      password: 'operator-password',
       keepalive: 1,
-    } as const
-    socket.write(
-      mqttPacket.generate({
-        ...connect,
-        clientId: 'quiet',
-        username: 'operator',
-        password: Buffer.from('operator-password'),
-      }),
-    )
-    await once(socket, 'data') // CONNACK; then silence, no PINGREQ
+    })
     await once(socket, 'close')
     expect(socket.destroyed).toBe(true)
   })
