@@ -1,0 +1,6 @@
+export { type DryRunIncident, dryRun } from './dry-run.ts'
+export { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
+export { ruleMatches, rulesFor } from './rule-matcher.ts'
+export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+export { isWithinLocalRange, localTime } from './site-clock.ts'
+export { applyMember, type GroupChange, type GroupMembers, groupKeyOf } from './zone-groups.ts'
