@@ -6,7 +6,7 @@ import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
-import type { ApiKey } from '../config/index.ts'
+import type { ApiKey, SiteFile } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import { registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
@@ -15,12 +15,15 @@ import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
+import { registerRuleRoutes } from './rule-routes.ts'
 
 export type ApiOptions = {
   log: Logger
   apiKeys: ApiKey[]
   adminKey?: string
   readiness: Readiness
+  /** Sites, devices and rules of the site file: the rules routes exist only when it is given. */
+  world?: Pick<SiteFile, 'sites' | 'devices' | 'rules'>
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
   ingest?: Ingest
   /** MQTT over WebSocket at /mqtt, when this process also runs the broker. */
@@ -36,6 +39,7 @@ export async function buildApi({
   adminKey,
   readiness,
   ingest,
+  world,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -71,6 +75,7 @@ export async function buildApi({
 
   registerHealthRoutes(app, readiness)
   if (ingest) registerDeviceRoutes(app, ingest)
+  if (world) registerRuleRoutes(app, world)
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })

@@ -2,3 +2,4 @@ export { type ApiKeyVerifier, createApiKeyVerifier, hashApiKey, type Principal }
 export { type ApiOptions, buildApi } from './build-api.ts'
 export { toVigieError } from './error-handler.ts'
 export { createReadiness, type Readiness } from './readiness.ts'
+export { type ReplayResult, replayReadings } from './replay-readings.ts'

@@ -14,5 +14,6 @@ export {
   type ExternalBrokerOptions,
 } from './external-broker.ts'
 export { shardOf } from './keys.ts'
+export { type ParsedReading, parseReading, validateReading } from './reading-parser.ts'
 export { generateSecret, hashSecret, isSecretHash, verifySecret } from './secret-hash.ts'
 export { type DeviceTopic, deviceTopicPrefix, parseDeviceTopic } from './topics.ts'

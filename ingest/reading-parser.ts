@@ -24,6 +24,21 @@ export function parseReading({
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` }
   }
+  return validateReading({ deviceId, kind, json, receivedAt })
+}
+
+/** Decoded JSON → a reading of a type this device may send, or the reason it is bad input. */
+export function validateReading({
+  deviceId,
+  kind,
+  json,
+  receivedAt,
+}: {
+  deviceId: string
+  kind: DeviceKind
+  json: unknown
+  receivedAt: number
+}): ParsedReading {
   const parsed = readingPayloadSchema.safeParse(json, { reportInput: true })
   if (!parsed.success) {
     const reasons = flattenIssues(parsed.error.issues).map(

@@ -35,7 +35,8 @@ export function dryRun({ world, readings, until }: { world: World; readings: Rea
   const end = until ?? (ordered.length > 0 ? Date.parse(ordered[ordered.length - 1]?.ts ?? '') : start)
 
   const states = new Map<string, RuleState>()
-  const lastSeen = new Map<string, number>(world.devices.map((device) => [device.id, start]))
+  // Only devices heard in the replay can fall silent in it; the others' state is simply unknown.
+  const lastSeen = new Map<string, number>()
   const open = new Map<string, DryRunIncident>()
   const incidents: DryRunIncident[] = []
   const groups = new Map<string, GroupMembers>()
@@ -124,8 +125,9 @@ export function dryRun({ world, readings, until }: { world: World; readings: Rea
             },
           })
         }
-        if (rule.condition.kind === 'silent' && state.phase === 'idle') {
-          const at = (lastSeen.get(device.id) ?? start) + rule.condition.silentFor
+        const heard = lastSeen.get(device.id)
+        if (rule.condition.kind === 'silent' && state.phase === 'idle' && heard !== undefined) {
+          const at = heard + rule.condition.silentFor
           if (at <= now) {
             due.push({
               at,

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, demoSitePath, loadConfig } from '../config/index.ts'
 import { runDevicesCommand } from './cli-devices.ts'
+import { runRulesCommand } from './cli-rules.ts'
 import { createLogger } from './logger.ts'
 import { type RunningService, startService } from './start-service.ts'
 
@@ -16,6 +17,8 @@ Commands:
   devices add <id> --kind <kind> --site <site> [--zone <zone>] [--name "<name>"]
                  provision a device and print its MQTT secret, shown this once only
   devices list   print every provisioned device
+  rules test --readings <file.ndjson> [--until <time>] [--json]
+                 replay readings through the rules and list the incidents that would open
   help           this text
 
 Settings come from the environment and from the site file named by VIGIE_CONFIG (see README).`
@@ -26,6 +29,11 @@ async function main(): Promise<void> {
   if (args[0] === 'devices') {
     process.exit(
       await runDevicesCommand({ args: args.slice(1), readConfig: () => readConfig(process.env, undefined) }),
+    )
+  }
+  if (args[0] === 'rules') {
+    process.exit(
+      await runRulesCommand({ args: args.slice(1), readConfig: () => readConfig(process.env, undefined) }),
     )
   }
   const { values, positionals } = parseArgs({

@@ -77,6 +77,7 @@ export async function startService({
         apiKeys: site.apiKeys,
         readiness,
         ingest,
+        world: site,
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
       })

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { SiteFile } from '../config/index.ts'
+import { replayReadings } from './replay-readings.ts'
+import { errorResponseSchema, listSchema } from './response-shapes.ts'
+
+type World = Pick<SiteFile, 'sites' | 'devices' | 'rules'>
+
+const incidentSchema = z.object({
+  rule: z.string(),
+  correlationKey: z.string(),
+  site: z.string(),
+  zone: z.string().nullable(),
+  device: z.string().nullable(),
+  severity: z.enum(['critical', 'major', 'minor', 'info']),
+  openedAt: z.string(),
+  updates: z.number().int(),
+  clearedAt: z.string().nullable(),
+})
+
+const dryRunBodySchema = z.strictObject({
+  // Each reading is { device, ts, ...payload }; they are checked one by one so one bad line names its index.
+  readings: z.array(z.unknown()).min(1).max(100_000),
+  until: z.union([z.iso.datetime({ offset: true }), z.number().int().min(0)]).optional(),
+})
+
+/** DESIGN.md § HTTP API, rules part: the rules in force, and a dry run with no side effects. */
+export function registerRuleRoutes(app: FastifyInstance, world: World): void {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
+
+  routes.get(
+    '/api/rules',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'The rules in force, with durations in milliseconds and conditions normalised',
+        response: { 200: listSchema(z.record(z.string(), z.unknown())), 401: errorResponseSchema },
+      },
+    },
+    async () => ({ items: world.rules, next: null }),
+  )
+
+  routes.post(
+    '/api/rules/dry-run',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Replays readings through the rules and lists the incidents that would open; writes nothing',
+        body: dryRunBodySchema,
+        response: {
+          200: z.object({
+            incidents: z.array(incidentSchema),
+            rejected: z.array(z.object({ index: z.number().int(), reason: z.string() })),
+          }),
+          400: errorResponseSchema,
+          401: errorResponseSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { readings, until } = request.body
+      const end = until === undefined ? undefined : typeof until === 'number' ? until : Date.parse(until)
+      return replayReadings(end === undefined ? { world, readings } : { world, readings, until: end })
+    },
+  )
+}
