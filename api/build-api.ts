@@ -8,11 +8,13 @@ import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
+import type { IncidentStore } from '../rules/index.ts'
 import { registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
+import { registerIncidentRoutes } from './incident-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
@@ -24,6 +26,8 @@ export type ApiOptions = {
   readiness: Readiness
   /** Sites, devices and rules of the site file: the rules routes exist only when it is given. */
   world?: Pick<SiteFile, 'sites' | 'devices' | 'rules'>
+  /** Incidents the rule workers opened; their routes exist only when given. */
+  incidents?: Pick<IncidentStore, 'list' | 'get'>
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
   ingest?: Ingest
   /** MQTT over WebSocket at /mqtt, when this process also runs the broker. */
@@ -40,6 +44,7 @@ export async function buildApi({
   readiness,
   ingest,
   world,
+  incidents,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -76,6 +81,7 @@ export async function buildApi({
   registerHealthRoutes(app, readiness)
   if (ingest) registerDeviceRoutes(app, ingest)
   if (world) registerRuleRoutes(app, world)
+  if (incidents) registerIncidentRoutes(app, incidents)
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })

@@ -1,6 +1,14 @@
 export { type DryRunIncident, dryRun } from './dry-run.ts'
 export { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
+export {
+  createIncidentStore,
+  type Incident,
+  type IncidentEvent,
+  type IncidentStore,
+} from './incident-store.ts'
+export { ruleKeys } from './keys.ts'
 export { ruleMatches, rulesFor } from './rule-matcher.ts'
 export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+export { createRuleWorker, type RuleWorkerOptions } from './rule-worker.ts'
 export { isWithinLocalRange, localTime } from './site-clock.ts'
 export { applyMember, type GroupChange, type GroupMembers, groupKeyOf } from './zone-groups.ts'

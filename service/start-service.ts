@@ -3,7 +3,8 @@ import type { Logger } from 'pino'
 import { buildApi, createReadiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
-import { createExternalBrokerIngest, createIngest } from '../ingest/index.ts'
+import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
+import { createIncidentStore, createRuleWorker, ruleKeys } from '../rules/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 
@@ -70,6 +71,30 @@ export async function startService({
       readiness.add('broker', () => running.isReady())
     }
 
+    if (settings.roles.includes('workers')) {
+      // XREADGROUP blocks its connection, so the worker has one of its own.
+      const workerRedis = connection.redis.duplicate()
+      lifecycle.add('rules-redis', async () => {
+        await workerRedis.quit()
+      })
+      const worker = createRuleWorker({
+        redis: workerRedis,
+        prefix: settings.redisPrefix,
+        rules: site.rules,
+        sites: site.sites,
+        deviceOf: (id) => ingest.registry.get(id),
+        log: {
+          shards: settings.logShards,
+          shardKey: ingest.keys.shard,
+          shardOf: (id) => shardOf(id, settings.logShards),
+          lastSeenKey: ingest.keys.lastSeen,
+        },
+        logger: log.child({ part: 'rules' }),
+      })
+      worker.start()
+      lifecycle.add('rules', worker.close)
+    }
+
     let httpUrl: string | undefined
     if (settings.roles.includes('api')) {
       const app = await buildApi({
@@ -78,6 +103,7 @@ export async function startService({
         readiness,
         ingest,
         world: site,
+        incidents: createIncidentStore({ redis: connection.redis, keys: ruleKeys(settings.redisPrefix) }),
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
       })

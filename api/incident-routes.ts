@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { VigieError } from '../domain/index.ts'
+import type { IncidentStore } from '../rules/index.ts'
+import { errorResponseSchema, listSchema } from './response-shapes.ts'
+
+const incidentSchema = z.object({
+  id: z.string(),
+  correlationKey: z.string(),
+  rule: z.string(),
+  severity: z.enum(['critical', 'major', 'minor', 'info']),
+  site: z.string(),
+  zone: z.string().nullable(),
+  device: z.string().nullable(),
+  status: z.enum(['active', 'cleared']),
+  openedAt: z.string(),
+  updatedAt: z.string(),
+  clearedAt: z.string().nullable(),
+  count: z.number().int(),
+  lastValue: z.unknown(),
+})
+
+/** Incidents as the rule workers opened them, newest first. */
+export function registerIncidentRoutes(
+  app: FastifyInstance,
+  incidents: Pick<IncidentStore, 'list' | 'get'>,
+): void {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
+
+  routes.get(
+    '/api/incidents',
+    {
+      schema: {
+        tags: ['incidents'],
+        summary: 'Incidents, newest first',
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+        response: { 200: listSchema(incidentSchema), 401: errorResponseSchema },
+      },
+    },
+    async (request) => ({ items: await incidents.list(request.query.limit), next: null }),
+  )
+
+  routes.get(
+    '/api/incidents/:id',
+    {
+      schema: {
+        tags: ['incidents'],
+        summary: 'One incident',
+        params: z.object({ id: z.string().min(1).max(64) }),
+        response: { 200: incidentSchema, 401: errorResponseSchema, 404: errorResponseSchema },
+      },
+    },
+    async (request) => {
+      const incident = await incidents.get(request.params.id)
+      if (!incident) throw new VigieError({ code: 'NOT_FOUND', message: `No incident ${request.params.id}` })
+      return incident
+    },
+  )
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto'
+import type { Redis, Result } from 'ioredis'
+import type { Rule } from '../config/index.ts'
+import type { RuleKeys } from './keys.ts'
+
+/** One occurrence of a rule firing for a device or a zone (DESIGN.md § Domain words). */
+export type Incident = {
+  id: string
+  correlationKey: string
+  rule: string
+  severity: Rule['severity']
+  site: string
+  zone: string | null
+  device: string | null
+  status: 'active' | 'cleared'
+  openedAt: string
+  updatedAt: string
+  clearedAt: string | null
+  /** Readings that matched again while active, and the last value seen. */
+  count: number
+  lastValue: unknown
+}
+
+export type IncidentEvent = {
+  type: 'incident.opened' | 'incident.updated' | 'incident.cleared'
+  id: string
+  correlationKey: string
+  at: string
+  incident: Incident
+}
+
+// Opening is one atomic step: the correlation key is claimed only if no incident is active under it.
+const openScript = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'e', ARGV[4])
+return 1
+`
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    vigieOpenIncident(
+      active: string,
+      doc: string,
+      index: string,
+      events: string,
+      id: string,
+      json: string,
+      score: number,
+      event: string,
+    ): Result<number, Context>
+  }
+}
+
+export type IncidentStore = ReturnType<typeof createIncidentStore>
+
+export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleKeys }) {
+  redis.defineCommand('vigieOpenIncident', { numberOfKeys: 4, lua: openScript })
+
+  const event = (type: IncidentEvent['type'], incident: Incident, at: number): string =>
+    JSON.stringify({
+      type,
+      id: incident.id,
+      correlationKey: incident.correlationKey,
+      at: new Date(at).toISOString(),
+      incident,
+    })
+
+  async function active(correlationKey: string): Promise<Incident | null> {
+    const id = await redis.get(keys.activeIncident(correlationKey))
+    return id ? get(id) : null
+  }
+
+  async function get(id: string): Promise<Incident | null> {
+    const doc = await redis.get(keys.incident(id))
+    return doc ? (JSON.parse(doc) as Incident) : null
+  }
+
+  async function save(incident: Incident, type: IncidentEvent['type'], at: number): Promise<void> {
+    const multi = redis.multi().set(keys.incident(incident.id), JSON.stringify(incident))
+    if (type === 'incident.cleared') multi.del(keys.activeIncident(incident.correlationKey))
+    await multi.xadd(keys.events, 'MAXLEN', '~', 100_000, '*', 'e', event(type, incident, at)).exec()
+  }
+
+  return {
+    get,
+    active,
+
+    /** Opens an incident, or updates the one already active under the same correlation key. */
+    raise: async (
+      {
+        rule,
+        correlationKey,
+        site,
+        zone,
+        device,
+      }: { rule: Rule; correlationKey: string; site: string; zone: string | null; device: string | null },
+      at: number,
+      value: unknown,
+    ): Promise<Incident> => {
+      const when = new Date(at).toISOString()
+      const incident: Incident = {
+        id: randomUUID(),
+        correlationKey,
+        rule: rule.id,
+        severity: rule.severity,
+        site,
+        zone,
+        device,
+        status: 'active',
+        openedAt: when,
+        updatedAt: when,
+        clearedAt: null,
+        count: 1,
+        lastValue: value ?? null,
+      }
+      const json = JSON.stringify(incident)
+      const opened = await redis.vigieOpenIncident(
+        keys.activeIncident(correlationKey),
+        keys.incident(incident.id),
+        keys.incidents,
+        keys.events,
+        incident.id,
+        json,
+        at,
+        event('incident.opened', incident, at),
+      )
+      if (opened === 1) return incident
+      const current = await active(correlationKey)
+      if (!current) return incident
+      const updated = { ...current, count: current.count + 1, updatedAt: when, lastValue: value ?? null }
+      await save(updated, 'incident.updated', at)
+      return updated
+    },
+
+    clear: async (correlationKey: string, at: number, value: unknown): Promise<Incident | null> => {
+      const current = await active(correlationKey)
+      if (!current) return null
+      const when = new Date(at).toISOString()
+      const cleared: Incident = {
+        ...current,
+        status: 'cleared',
+        clearedAt: when,
+        updatedAt: when,
+        lastValue: value ?? current.lastValue,
+      }
+      await save(cleared, 'incident.cleared', at)
+      return cleared
+    },
+
+    /** Newest first. */
+    list: async (limit: number): Promise<Incident[]> => {
+      const ids = await redis.zrevrange(keys.incidents, 0, limit - 1)
+      const docs = ids.length ? await redis.mget(ids.map(keys.incident)) : []
+      return docs.filter((doc): doc is string => doc !== null).map((doc) => JSON.parse(doc) as Incident)
+    },
+  }
+}

@@ -1,0 +1,22 @@
+/** Every Redis key the rule workers write, under the deployment's prefix. */
+export type RuleKeys = ReturnType<typeof ruleKeys>
+
+export function ruleKeys(prefix: string) {
+  return {
+    /** One hash per device: rule id → its RuleState as JSON. */
+    states: (deviceId: string) => `${prefix}rule-states:${deviceId}`,
+    /** Pending `for:` timers of one shard: member "rule|device", score the due time. */
+    timers: (shard: number) => `${prefix}rule-timers:${shard}`,
+    /** Who processes a shard of the readings log now. */
+    lease: (shard: number) => `${prefix}rules-lease:${shard}`,
+    /** The incident id active under a correlation key; never two at once. */
+    activeIncident: (correlationKey: string) => `${prefix}incident-active:${correlationKey}`,
+    incident: (id: string) => `${prefix}incident:${id}`,
+    /** Every incident by opening time. */
+    incidents: `${prefix}incidents`,
+    /** Typed events for the engage step (notifier), in order. */
+    events: `${prefix}events`,
+  }
+}
+
+export const consumerGroup = 'rules'

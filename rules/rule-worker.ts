@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Device, Rule, Site } from '../config/index.ts'
+import type { Reading } from '../domain/index.ts'
+import { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
+import { createIncidentStore, type IncidentStore } from './incident-store.ts'
+import { consumerGroup, ruleKeys } from './keys.ts'
+import { rulesFor } from './rule-matcher.ts'
+import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+
+type DeviceWhere = Pick<Device, 'id' | 'kind' | 'site' | 'zone'>
+
+export type RuleWorkerOptions = {
+  /** A connection of its own: the worker blocks on XREADGROUP. */
+  redis: Redis
+  prefix: string
+  rules: Rule[]
+  sites: Site[]
+  /** Where a device is; devices added through the API are not in the site file. */
+  deviceOf: (id: string) => Promise<DeviceWhere | null>
+  /** The readings log: its shard streams, the shard of a device, and the last-seen index. */
+  log: {
+    shards: number
+    shardKey: (n: number) => string
+    shardOf: (deviceId: string) => number
+    lastSeenKey: string
+  }
+  logger: Logger
+  leaseMs?: number
+  blockMs?: number
+  sweepMs?: number
+}
+
+// Incidents of zone-wide rules need members from several shards at once: they come with the next step.
+const isLive = (rule: Rule) => rule.group === undefined
+
+/**
+ * Evaluates the readings log. Each shard is owned by one worker at a time (a lease in Redis), so one
+ * device's readings are evaluated in order by one process; a worker that dies lets its lease expire and
+ * another takes its shards over, starting from the readings it had not acknowledged.
+ */
+export function createRuleWorker(options: RuleWorkerOptions) {
+  const {
+    redis,
+    prefix,
+    sites,
+    deviceOf,
+    log,
+    logger,
+    leaseMs = 15_000,
+    blockMs = 250,
+    sweepMs = 5_000,
+  } = options
+  const rules = options.rules.filter(isLive)
+  const keys = ruleKeys(prefix)
+  const incidents: IncidentStore = createIncidentStore({ redis, keys })
+  const siteById = new Map(sites.map((site) => [site.id, site]))
+  const me = randomUUID()
+  const owned = new Set<number>()
+  const fresh = new Set<number>()
+  let running = false
+  let loop: Promise<void> | undefined
+  let lastLease = 0
+  let lastSweep = 0
+  // Where devices are changes rarely; a short cache keeps one lookup per device per minute.
+  const places = new Map<string, { device: DeviceWhere | null; until: number }>()
+  async function placeOf(id: string): Promise<DeviceWhere | null> {
+    const cached = places.get(id)
+    if (cached && cached.until > Date.now()) return cached.device
+    const device = await deviceOf(id)
+    places.set(id, { device, until: Date.now() + 60_000 })
+    return device
+  }
+
+  async function renewLeases(now: number) {
+    for (let shard = 0; shard < log.shards; shard++) {
+      const key = keys.lease(shard)
+      const got = owned.has(shard)
+        ? (await redis.eval(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+            1,
+            key,
+            me,
+            leaseMs,
+          )) === 1
+        : (await redis.set(key, me, 'PX', leaseMs, 'NX')) === 'OK'
+      if (got && !owned.has(shard)) {
+        await redis
+          .xgroup('CREATE', log.shardKey(shard), consumerGroup, '0', 'MKSTREAM')
+          .catch(() => undefined)
+        fresh.add(shard)
+        owned.add(shard)
+        logger.info({ shard }, 'shard taken')
+      } else if (!got && owned.has(shard)) {
+        owned.delete(shard)
+        logger.warn({ shard }, 'shard lease lost')
+      }
+    }
+    lastLease = now
+  }
+
+  async function apply(rule: Rule, device: DeviceWhere, effects: RuleEffect[]) {
+    const shard = log.shardOf(device.id)
+    const correlationKey = `${rule.id}:${device.id}`
+    for (const effect of effects) {
+      if (effect.type === 'schedule')
+        await redis.zadd(keys.timers(shard), effect.at, `${rule.id}|${device.id}`)
+      else if (effect.type === 'cancel') await redis.zrem(keys.timers(shard), `${rule.id}|${device.id}`)
+      else if (effect.type === 'clear') await incidents.clear(correlationKey, effect.at, effect.value)
+      else {
+        const place = {
+          rule,
+          correlationKey,
+          site: device.site,
+          zone: device.zone ?? null,
+          device: device.id,
+        }
+        await incidents.raise(place, effect.at, effect.value)
+      }
+    }
+  }
+
+  async function loadStates(deviceId: string): Promise<Map<string, RuleState>> {
+    const fields = await redis.hgetall(keys.states(deviceId))
+    return new Map(Object.entries(fields).map(([rule, json]) => [rule, JSON.parse(json) as RuleState]))
+  }
+
+  async function onReading(reading: Reading) {
+    const device = await placeOf(reading.device)
+    if (!device) return
+    const matching = rulesFor(rules, device)
+    if (matching.length === 0) return
+    const states = await loadStates(device.id)
+    const changed: string[] = []
+    for (const rule of matching) {
+      const before = states.get(rule.id) ?? idleState
+      const next = evaluateReading({ rule, state: before, reading, site: siteById.get(device.site) })
+      await apply(rule, device, next.effects)
+      if (next.state !== before) changed.push(rule.id, JSON.stringify(next.state))
+    }
+    if (changed.length) await redis.hset(keys.states(device.id), ...changed)
+  }
+
+  async function onTimers(shard: number, now: number) {
+    const due = await redis.zrangebyscore(keys.timers(shard), '-inf', now, 'LIMIT', 0, 100)
+    for (const member of due) {
+      const [ruleId = '', deviceId = ''] = member.split('|')
+      const rule = rules.find((r) => r.id === ruleId)
+      const device = await placeOf(deviceId)
+      await redis.zrem(keys.timers(shard), member)
+      if (!rule || !device) continue
+      const state = (await loadStates(deviceId)).get(ruleId) ?? idleState
+      const next = evaluateTimer({ state, now })
+      await apply(rule, device, next.effects)
+      await redis.hset(keys.states(deviceId), ruleId, JSON.stringify(next.state))
+    }
+  }
+
+  /** Silence is found by one sweep over last-seen times, not by a timer per device per reading. */
+  async function sweepSilence(now: number) {
+    const silentRules = rules.filter((rule) => rule.condition.kind === 'silent')
+    if (silentRules.length === 0) return
+    const shortest = Math.min(
+      ...silentRules.map((r) => (r.condition.kind === 'silent' ? r.condition.silentFor : 0)),
+    )
+    const quiet = await redis.zrangebyscore(log.lastSeenKey, '-inf', now - shortest, 'WITHSCORES')
+    for (let i = 0; i < quiet.length; i += 2) {
+      const deviceId = quiet[i] ?? ''
+      const seen = Number(quiet[i + 1])
+      if (!owned.has(log.shardOf(deviceId))) continue
+      const device = await placeOf(deviceId)
+      if (!device) continue
+      const states = await loadStates(deviceId)
+      for (const rule of rulesFor(silentRules, device)) {
+        if (rule.condition.kind !== 'silent' || seen + rule.condition.silentFor > now) continue
+        if ((states.get(rule.id) ?? idleState).phase !== 'idle') continue
+        const at = seen + rule.condition.silentFor
+        await apply(rule, device, [{ type: 'fire', at, value: null }])
+        await redis.hset(
+          keys.states(deviceId),
+          rule.id,
+          JSON.stringify({ phase: 'active', since: at, count: 1 }),
+        )
+      }
+    }
+  }
+
+  async function readShards() {
+    // A shard just taken over first replays what its last owner read but did not acknowledge.
+    for (const shard of [...fresh]) {
+      await consume(shard, '0')
+      fresh.delete(shard)
+    }
+    const shards = [...owned]
+    if (shards.length === 0) return
+    const streams = (await redis.xreadgroup(
+      'GROUP',
+      consumerGroup,
+      'owner',
+      'COUNT',
+      200,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...shards.map(log.shardKey),
+      ...shards.map(() => '>'),
+    )) as [string, [string, string[]][]][] | null
+    for (const [key, entries] of streams ?? []) await handle(key, entries)
+  }
+
+  async function consume(shard: number, from: string) {
+    const streams = (await redis.xreadgroup(
+      'GROUP',
+      consumerGroup,
+      'owner',
+      'COUNT',
+      1000,
+      'STREAMS',
+      log.shardKey(shard),
+      from,
+    )) as [string, [string, string[]][]][] | null
+    for (const [key, entries] of streams ?? []) await handle(key, entries)
+  }
+
+  async function handle(key: string, entries: [string, string[]][]) {
+    for (const [id, fields] of entries) {
+      try {
+        await onReading(JSON.parse(fields[1] ?? 'null') as Reading)
+      } catch (err) {
+        logger.error({ err, entry: id }, 'reading not evaluated')
+      }
+      await redis.xack(key, consumerGroup, id)
+    }
+  }
+
+  async function run() {
+    while (running) {
+      try {
+        const now = Date.now()
+        if (now - lastLease > leaseMs / 3) await renewLeases(now)
+        await readShards()
+        for (const shard of owned) await onTimers(shard, Date.now())
+        if (Date.now() - lastSweep > sweepMs) {
+          await sweepSilence(Date.now())
+          lastSweep = Date.now()
+        }
+        if (owned.size === 0) await new Promise<void>((resolve) => setTimeout(resolve, blockMs))
+      } catch (err) {
+        if (running) logger.error({ err }, 'rule worker cycle failed; retrying')
+        await new Promise<void>((resolve) => setTimeout(resolve, blockMs))
+      }
+    }
+  }
+
+  return {
+    incidents,
+    start: () => {
+      running = true
+      loop = run()
+    },
+    close: async () => {
+      running = false
+      await loop
+      for (const shard of owned) {
+        await redis.eval(
+          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+          1,
+          keys.lease(shard),
+          me,
+        )
+      }
+      owned.clear()
+    },
+  }
+}

@@ -1,0 +1,75 @@
+import mqtt from 'mqtt'
+import { describe, expect, it } from 'vitest'
+import { findFreePort } from '../../service/index.ts'
+import { openTestRedis } from '../support/redis.ts'
+import { spawnService } from '../support/service-process.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+type IncidentView = { rule: string; device: string | null; status: string; count: number; severity: string }
+
+describe('readings in over MQTT, incidents out through the API', () => {
+  it('opens door-forced and aed-removed incidents, one each however often the device repeats itself', async () => {
+    const { url, prefix, redis } = await openTestRedis()
+    await redis.quit()
+    const [httpPort, mqttPort] = [await findFreePort(), await findFreePort()]
+    const adminKey = 'rules-e2e-admin-key-0123456'
+    const service = spawnService({
+      args: ['--import', 'tsx', 'service/main.ts', 'start'],
+      env: {
+        REDIS_URL: url,
+        REDIS_PREFIX: prefix,
+        HTTP_PORT: String(httpPort),
+        MQTT_PORT: String(mqttPort),
+        BIND_HOST: '127.0.0.1',
+        VIGIE_ADMIN_KEY: adminKey,
+      },
+    })
+    try {
+      await service.waitForLine(/"msg":"vigie started"/)
+      const connect = (id: string) =>
+        mqtt.connectAsync({
+          host: '127.0.0.1',
+          port: mqttPort,
+          username: id,
+          password: `demo-secret-${id}`,
+          reconnectPeriod: 0,
+        })
+      const door = await connect('door-gate-1')
+      for (let i = 0; i < 5; i++)
+        await door.publishAsync(
+          'devices/door-gate-1/telemetry',
+          JSON.stringify({ type: 'door', open: true }),
+          { qos: 1 },
+        )
+      const aed = await connect('aed-security-1')
+      await aed.publishAsync(
+        'devices/aed-security-1/telemetry',
+        JSON.stringify({ type: 'aed', present: false, cabinetOpen: true }),
+        { qos: 1 },
+      )
+
+      const incidents = await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${httpPort}/api/incidents`, {
+            headers: { authorization: `Bearer ${adminKey}` },
+          })
+          const { items } = (await res.json()) as { items: IncidentView[] }
+          const forced = items.find((i) => i.rule === 'door-forced')
+          return forced?.count === 5 && items.some((i) => i.rule === 'aed-removed') ? items : undefined
+        },
+        { what: 'both incidents through the API' },
+      )
+      expect(incidents.filter((i) => i.rule === 'door-forced')).toEqual([
+        expect.objectContaining({ device: 'door-gate-1', status: 'active', severity: 'critical', count: 5 }),
+      ])
+      expect(incidents.filter((i) => i.rule === 'aed-removed')).toEqual([
+        expect.objectContaining({ device: 'aed-security-1', status: 'active', severity: 'critical' }),
+      ])
+      await door.endAsync()
+      await aed.endAsync()
+      expect(await service.stop('SIGTERM')).toBe(0)
+    } finally {
+      await service.stop('SIGKILL')
+    }
+  })
+})

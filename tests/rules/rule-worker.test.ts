@@ -1,0 +1,198 @@
+import type { Redis } from 'ioredis'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type Device, loadConfig, type Rule, ruleSchema } from '../../config/index.ts'
+import { createIngest, type Ingest, shardOf } from '../../ingest/index.ts'
+import { createRuleWorker } from '../../rules/index.ts'
+import { createLogger, openClient } from '../../service/index.ts'
+import { openTestRedis, testRedisUrl } from '../support/redis.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+const { site } = loadConfig({ env: {} })
+const log = createLogger({ level: 'silent' })
+const shards = 4
+const devices: Device[] = [
+  { id: 'door-1', kind: 'door', site: 'cdg-t2', zone: 't2-gates', secret: 'secret-door-1' },
+  { id: 'temp-1', kind: 'temperature', site: 'cdg-t2', zone: 't2-lounges', secret: 'secret-temp-1' },
+]
+// The demo's rules, with durations short enough for a test.
+const rules: Rule[] = [
+  ruleSchema.parse({
+    id: 'door-forced',
+    match: { kind: 'door' },
+    condition: { unauthorised: true },
+    severity: 'critical',
+  }),
+  ruleSchema.parse({
+    id: 'hot',
+    match: { kind: 'temperature' },
+    condition: { field: 'celsius', above: 26, clearBelow: 25.5 },
+    for: '1500ms',
+    severity: 'major',
+  }),
+  ruleSchema.parse({
+    id: 'silent',
+    match: { kind: 'door' },
+    condition: { silentFor: '1s' },
+    severity: 'minor',
+  }),
+]
+
+let redis: Redis
+let prefix: string
+let ingest: Ingest
+type WorkerHandle = {
+  incidents: ReturnType<typeof createRuleWorker>['incidents']
+  close: () => Promise<void>
+}
+const workers: WorkerHandle[] = []
+
+function startWorker(): Promise<WorkerHandle> {
+  return openClient(testRedisUrl(), 5000).then((connection) => {
+    const worker = createRuleWorker({
+      redis: connection,
+      prefix,
+      rules,
+      sites: site.sites,
+      deviceOf: (id) => ingest.registry.get(id),
+      log: {
+        shards,
+        shardKey: ingest.keys.shard,
+        shardOf: (id) => shardOf(id, shards),
+        lastSeenKey: ingest.keys.lastSeen,
+      },
+      logger: log,
+      leaseMs: 1500,
+      blockMs: 50,
+      sweepMs: 100,
+    })
+    worker.start()
+    let closed = false
+    const handle = {
+      incidents: worker.incidents,
+      close: async () => {
+        if (closed) return
+        closed = true
+        await worker.close()
+        await connection.quit()
+      },
+    }
+    workers.push(handle)
+    return handle
+  })
+}
+
+const send = (device: string, reading: Record<string, unknown>) =>
+  ingest.accept({
+    topic: `devices/${device}/telemetry`,
+    payload: Buffer.from(JSON.stringify(reading)),
+    receivedAt: Date.now(),
+  })
+
+beforeEach(async () => {
+  ;({ redis, prefix } = await openTestRedis())
+  ingest = createIngest({
+    redis,
+    settings: {
+      redisPrefix: prefix,
+      logShards: shards,
+      readingsRetention: 10_000,
+      deviceReadingsRetention: 100,
+      deadLetterRetention: 100,
+    },
+    log,
+  })
+  await ingest.registry.seed(devices)
+})
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.close()
+  await redis.quit()
+})
+
+describe('the rule worker', () => {
+  it('opens one incident for a door forced 50 times over, updating it each time', async () => {
+    const worker = await startWorker()
+    for (let i = 0; i < 50; i++) await send('door-1', { type: 'door', open: true })
+    const incident = await waitFor(
+      async () => {
+        const active = await worker.incidents.active('door-forced:door-1')
+        return active?.count === 50 ? active : undefined
+      },
+      { what: '50 updates of one incident' },
+    )
+    expect(incident.status).toBe('active')
+    expect((await worker.incidents.list(100)).filter((i) => i.rule === 'door-forced')).toHaveLength(1)
+  })
+
+  it('fires a for: rule on time even when the worker restarts during the period', async () => {
+    const first = await startWorker()
+    await send('temp-1', { type: 'temperature', celsius: 27 })
+    await waitFor(
+      async () => (await redis.zcard(`${prefix}rule-timers:${shardOf('temp-1', shards)}`)) === 1,
+      { what: 'the timer' },
+    )
+    await first.close()
+    const second = await startWorker()
+    const [incident] = await waitFor(
+      async () => {
+        const list = (await second.incidents.list(10)).filter((i) => i.rule === 'hot')
+        return list.length ? list : undefined
+      },
+      { what: 'the hot incident' },
+    )
+    expect(incident).toMatchObject({
+      correlationKey: 'hot:temp-1',
+      status: 'active',
+      severity: 'major',
+      zone: 't2-lounges',
+    })
+    // On time: opened exactly when the condition had held for 1.5 s, whoever held the timer then.
+    const [reading] = await ingest.readings.recent('temp-1', 1)
+    expect(Date.parse(incident?.openedAt ?? '') - Date.parse(reading?.ts ?? '')).toBe(1500)
+  })
+
+  it('does not fire a for: rule cut short, and clears an incident past the clear level', async () => {
+    const worker = await startWorker()
+    await send('temp-1', { type: 'temperature', celsius: 27 })
+    await send('temp-1', { type: 'temperature', celsius: 25.9 })
+    await send('temp-1', { type: 'temperature', celsius: 27 })
+    const [incident] = await waitFor(
+      async () => {
+        const list = await worker.incidents.list(10)
+        return list.length ? list : undefined
+      },
+      { what: 'the incident after the second rise' },
+    )
+    await send('temp-1', { type: 'temperature', celsius: 25 })
+    await waitFor(async () => (await worker.incidents.get(incident?.id ?? ''))?.status === 'cleared', {
+      what: 'cleared',
+    })
+    expect(await worker.incidents.list(10)).toHaveLength(1)
+  })
+
+  it('finds a silent device by sweeping last-seen times', async () => {
+    const worker = await startWorker()
+    await send('door-1', { type: 'door', open: false })
+    const [incident] = await waitFor(
+      async () => {
+        const list = (await worker.incidents.list(10)).filter((i) => i.rule === 'silent')
+        return list.length ? list : undefined
+      },
+      { what: 'the silence incident' },
+    )
+    expect(incident).toMatchObject({ device: 'door-1', status: 'active' })
+  })
+
+  it('makes one incident when two workers race', async () => {
+    await Promise.all([startWorker(), startWorker()])
+    await send('door-1', { type: 'door', open: true })
+    const worker = workers[0] as WorkerHandle
+    await waitFor(async () => (await worker.incidents.list(10)).some((i) => i.rule === 'door-forced'), {
+      what: 'the incident',
+    })
+    await send('door-1', { type: 'door', open: true })
+    await waitFor(async () => (await worker.incidents.active('door-forced:door-1'))?.count === 2, {
+      what: 'the update',
+    })
+    expect((await worker.incidents.list(10)).filter((i) => i.rule === 'door-forced')).toHaveLength(1)
+  })
+})
