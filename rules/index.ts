@@ -11,4 +11,12 @@ export { ruleMatches, rulesFor } from './rule-matcher.ts'
 export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 export { createRuleWorker, type RuleWorkerOptions } from './rule-worker.ts'
 export { isWithinLocalRange, localTime } from './site-clock.ts'
+export {
+  isFinished,
+  nextStatus,
+  type TicketAction,
+  type TicketStatus,
+  ticketStatuses,
+} from './ticket-states.ts'
+export { createTicketStore, type Ticket, type TicketStore, type TimelineEntry } from './ticket-store.ts'
 export { applyMember, type GroupChange, type GroupMembers, groupKeyOf } from './zone-groups.ts'

@@ -14,6 +14,11 @@ export function ruleKeys(prefix: string) {
     incident: (id: string) => `${prefix}incident:${id}`,
     /** Every incident by opening time. */
     incidents: `${prefix}incidents`,
+    ticket: (id: string) => `${prefix}ticket:${id}`,
+    /** Every ticket by creation time. */
+    tickets: `${prefix}tickets`,
+    /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
+    openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
     /** Typed events for the engage step (notifier), in order. */
     events: `${prefix}events`,
   }

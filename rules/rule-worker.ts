@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { Device, Rule, Site } from '../config/index.ts'
+import type { Device, Rule, Site, SiteFile } from '../config/index.ts'
 import type { Reading } from '../domain/index.ts'
 import { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { consumerGroup, ruleKeys } from './keys.ts'
 import { rulesFor } from './rule-matcher.ts'
 import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+import { createTicketStore, type TicketStore } from './ticket-store.ts'
 
 type DeviceWhere = Pick<Device, 'id' | 'kind' | 'site' | 'zone'>
 
@@ -27,6 +28,9 @@ export type RuleWorkerOptions = {
     lastSeenKey: string
   }
   logger: Logger
+  /** SLA by severity and the verification period before a cleared incident resolves its ticket. */
+  sla: SiteFile['sla']
+  autoResolveAfterClear: number
   leaseMs?: number
   blockMs?: number
   sweepMs?: number
@@ -55,6 +59,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   const rules = options.rules.filter(isLive)
   const keys = ruleKeys(prefix)
   const incidents: IncidentStore = createIncidentStore({ redis, keys })
+  const tickets: TicketStore = createTicketStore({ redis, keys, sla: options.sla })
   const siteById = new Map(sites.map((site) => [site.id, site]))
   const me = randomUUID()
   const owned = new Set<number>()
@@ -107,7 +112,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       if (effect.type === 'schedule')
         await redis.zadd(keys.timers(shard), effect.at, `${rule.id}|${device.id}`)
       else if (effect.type === 'cancel') await redis.zrem(keys.timers(shard), `${rule.id}|${device.id}`)
-      else if (effect.type === 'clear') await incidents.clear(correlationKey, effect.at, effect.value)
+      else if (effect.type === 'clear') await onCleared(shard, correlationKey, effect.at, effect.value)
       else {
         const place = {
           rule,
@@ -116,9 +121,29 @@ export function createRuleWorker(options: RuleWorkerOptions) {
           zone: device.zone ?? null,
           device: device.id,
         }
-        await incidents.raise(place, effect.at, effect.value)
+        const incident = await incidents.raise(place, effect.at, effect.value)
+        if (incident.count === 1) await tickets.openFor(incident, effect.at)
       }
     }
+  }
+
+  async function onCleared(shard: number, correlationKey: string, at: number, value: unknown) {
+    const cleared = await incidents.clear(correlationKey, at, value)
+    const ticketId = await tickets.openTicketOf(correlationKey)
+    if (!cleared || !ticketId) return
+    await tickets.note(ticketId, 'incident.cleared', 'telemetry', at, cleared.id)
+    // Resolved only if it stays clear through the verification period.
+    await redis.zadd(keys.timers(shard), at + options.autoResolveAfterClear, `resolve|${correlationKey}`)
+  }
+
+  async function verifyResolution(correlationKey: string, now: number) {
+    const ticketId = await tickets.openTicketOf(correlationKey)
+    if (!ticketId || (await incidents.active(correlationKey))) return
+    await tickets
+      .act(ticketId, 'resolve', 'telemetry', now, 'verified by telemetry')
+      .catch((err: unknown) => {
+        logger.info({ err, ticketId }, 'ticket not auto-resolved')
+      })
   }
 
   async function loadStates(deviceId: string): Promise<Map<string, RuleState>> {
@@ -145,6 +170,11 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   async function onTimers(shard: number, now: number) {
     const due = await redis.zrangebyscore(keys.timers(shard), '-inf', now, 'LIMIT', 0, 100)
     for (const member of due) {
+      if (member.startsWith('resolve|')) {
+        await redis.zrem(keys.timers(shard), member)
+        await verifyResolution(member.slice('resolve|'.length), now)
+        continue
+      }
       const [ruleId = '', deviceId = ''] = member.split('|')
       const rule = rules.find((r) => r.id === ruleId)
       const device = await placeOf(deviceId)
@@ -255,6 +285,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
 
   return {
     incidents,
+    tickets,
     start: () => {
       running = true
       loop = run()

@@ -90,6 +90,8 @@ export async function startService({
           lastSeenKey: ingest.keys.lastSeen,
         },
         logger: log.child({ part: 'rules' }),
+        sla: site.sla,
+        autoResolveAfterClear: site.tickets.autoResolveAfterClear,
       })
       worker.start()
       lifecycle.add('rules', worker.close)

@@ -42,6 +42,7 @@ let prefix: string
 let ingest: Ingest
 type WorkerHandle = {
   incidents: ReturnType<typeof createRuleWorker>['incidents']
+  tickets: ReturnType<typeof createRuleWorker>['tickets']
   close: () => Promise<void>
 }
 const workers: WorkerHandle[] = []
@@ -61,6 +62,8 @@ function startWorker(): Promise<WorkerHandle> {
         lastSeenKey: ingest.keys.lastSeen,
       },
       logger: log,
+      sla: site.sla,
+      autoResolveAfterClear: 500,
       leaseMs: 1500,
       blockMs: 50,
       sweepMs: 100,
@@ -69,6 +72,7 @@ function startWorker(): Promise<WorkerHandle> {
     let closed = false
     const handle = {
       incidents: worker.incidents,
+      tickets: worker.tickets,
       close: async () => {
         if (closed) return
         closed = true
@@ -194,5 +198,56 @@ describe('the rule worker', () => {
       what: 'the update',
     })
     expect((await worker.incidents.list(10)).filter((i) => i.rule === 'door-forced')).toHaveLength(1)
+  })
+})
+
+describe('tickets', () => {
+  it('opens one ticket per incident with its SLA, and resolves it once the incident stayed clear', async () => {
+    const worker = await startWorker()
+    await send('door-1', { type: 'door', open: true })
+    const [ticket] = await waitFor(
+      async () => {
+        const list = await worker.tickets.list({ limit: 10, rule: 'door-forced' })
+        return list.length ? list : undefined
+      },
+      { what: 'the ticket' },
+    )
+    expect(ticket).toMatchObject({ status: 'open', severity: 'critical', device: 'door-1', zone: 't2-gates' })
+    expect(Date.parse(ticket?.slaDueAt ?? '') - Date.parse(ticket?.createdAt ?? '')).toBe(15 * 60_000)
+
+    await send('door-1', { type: 'door', open: false })
+    const resolved = await waitFor(
+      async () => {
+        const t = await worker.tickets.get(ticket?.id ?? '')
+        return t?.status === 'resolved' ? t : undefined
+      },
+      { what: 'the automatic resolution' },
+    )
+    expect(resolved.timeline.map((e) => [e.type, e.by, e.detail])).toEqual([
+      ['ticket.created', 'telemetry', 'door-forced on door-1'],
+      ['incident.cleared', 'telemetry', expect.any(String)],
+      ['ticket.resolved', 'telemetry', 'verified by telemetry'],
+    ])
+  })
+
+  it('keeps the ticket open when the incident comes back during verification, with no second ticket', async () => {
+    const worker = await startWorker()
+    await send('door-1', { type: 'door', open: true })
+    await send('door-1', { type: 'door', open: false })
+    await send('door-1', { type: 'door', open: true })
+    const [ticket] = await waitFor(
+      async () => {
+        const list = await worker.tickets.list({ limit: 10, rule: 'door-forced' })
+        return list[0]?.timeline.some((e) => e.type === 'incident.raised_again') ? list : undefined
+      },
+      { what: 'the incident joining its ticket' },
+    )
+    // Past the 500 ms verification period the ticket is still open: the incident is active again.
+    await waitFor(
+      async () => (await redis.zcard(`${prefix}rule-timers:${shardOf('door-1', shards)}`)) === 0,
+      { what: 'the resolution check' },
+    )
+    expect((await worker.tickets.get(ticket?.id ?? ''))?.status).toBe('open')
+    expect(await worker.tickets.list({ limit: 10, rule: 'door-forced' })).toHaveLength(1)
   })
 })
