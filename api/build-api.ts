@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { IncidentStore } from '../rules/index.ts'
+import type { IncidentStore, TicketStore } from '../rules/index.ts'
 import { registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
@@ -18,6 +18,7 @@ import { registerIncidentRoutes } from './incident-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
+import { registerTicketRoutes } from './ticket-routes.ts'
 
 export type ApiOptions = {
   log: Logger
@@ -28,6 +29,8 @@ export type ApiOptions = {
   world?: Pick<SiteFile, 'sites' | 'devices' | 'rules'>
   /** Incidents the rule workers opened; their routes exist only when given. */
   incidents?: Pick<IncidentStore, 'list' | 'get'>
+  /** Tickets; their routes exist only when given. */
+  tickets?: TicketStore
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
   ingest?: Ingest
   /** MQTT over WebSocket at /mqtt, when this process also runs the broker. */
@@ -45,6 +48,7 @@ export async function buildApi({
   ingest,
   world,
   incidents,
+  tickets,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -82,6 +86,7 @@ export async function buildApi({
   if (ingest) registerDeviceRoutes(app, ingest)
   if (world) registerRuleRoutes(app, world)
   if (incidents) registerIncidentRoutes(app, incidents)
+  if (tickets) registerTicketRoutes(app, tickets)
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })

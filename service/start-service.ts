@@ -4,7 +4,7 @@ import { buildApi, createReadiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
-import { createIncidentStore, createRuleWorker, ruleKeys } from '../rules/index.ts'
+import { createIncidentStore, createRuleWorker, createTicketStore, ruleKeys } from '../rules/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 
@@ -106,6 +106,11 @@ export async function startService({
         ingest,
         world: site,
         incidents: createIncidentStore({ redis: connection.redis, keys: ruleKeys(settings.redisPrefix) }),
+        tickets: createTicketStore({
+          redis: connection.redis,
+          keys: ruleKeys(settings.redisPrefix),
+          sla: site.sla,
+        }),
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
       })

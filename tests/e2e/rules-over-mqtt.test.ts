@@ -8,7 +8,7 @@ import { waitFor } from '../support/wait-for.ts'
 type IncidentView = { rule: string; device: string | null; status: string; count: number; severity: string }
 
 describe('readings in over MQTT, incidents out through the API', () => {
-  it('opens door-forced and aed-removed incidents, one each however often the device repeats itself', async () => {
+  it('opens door-forced and aed-removed incidents and their tickets, one each however often the device repeats itself', async () => {
     const { url, prefix, redis } = await openTestRedis()
     await redis.quit()
     const [httpPort, mqttPort] = [await findFreePort(), await findFreePort()]
@@ -64,6 +64,12 @@ describe('readings in over MQTT, incidents out through the API', () => {
       ])
       expect(incidents.filter((i) => i.rule === 'aed-removed')).toEqual([
         expect.objectContaining({ device: 'aed-security-1', status: 'active', severity: 'critical' }),
+      ])
+      const tickets = await fetch(`http://127.0.0.1:${httpPort}/api/tickets?rule=door-forced`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      })
+      expect(((await tickets.json()) as { items: { device: string; status: string }[] }).items).toEqual([
+        expect.objectContaining({ device: 'door-gate-1', status: 'open' }),
       ])
       await door.endAsync()
       await aed.endAsync()

@@ -1,0 +1,131 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { VigieError } from '../domain/index.ts'
+import { type Ticket, type TicketAction, type TicketStore, ticketStatuses } from '../rules/index.ts'
+import { errorResponseSchema, listSchema } from './response-shapes.ts'
+
+const timelineEntrySchema = z.object({
+  at: z.string(),
+  type: z.string(),
+  by: z.string(),
+  detail: z.string().nullable(),
+})
+
+const ticketSchema = z.object({
+  id: z.string(),
+  correlationKey: z.string(),
+  incidents: z.array(z.string()),
+  rule: z.string(),
+  device: z.string().nullable(),
+  site: z.string(),
+  zone: z.string().nullable(),
+  severity: z.enum(['critical', 'major', 'minor', 'info']),
+  status: z.enum(ticketStatuses),
+  assignee: z.string().nullable(),
+  offer: z.object({ technician: z.string(), expiresAt: z.string() }).nullable(),
+  createdAt: z.string(),
+  slaDueAt: z.string(),
+  resolvedAt: z.string().nullable(),
+})
+const ticketWithTimelineSchema = ticketSchema.extend({ timeline: z.array(timelineEntrySchema) })
+
+const actions: Record<string, TicketAction> = {
+  ack: 'ack',
+  decline: 'decline',
+  'en-route': 'en-route',
+  'on-site': 'on-site',
+  resolve: 'resolve',
+}
+
+const withoutTimeline = ({ timeline: _timeline, ...ticket }: Ticket) => ticket
+
+/** DESIGN.md § HTTP API, tickets part. Viewers read; dispatchers act; a technician acts on their own tickets. */
+export function registerTicketRoutes(app: FastifyInstance, tickets: TicketStore): void {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
+  const byId = z.object({ id: z.string().min(1).max(64) })
+
+  async function find(id: string): Promise<Ticket> {
+    const ticket = await tickets.get(id)
+    if (!ticket) throw new VigieError({ code: 'NOT_FOUND', message: `No ticket ${id}` })
+    return ticket
+  }
+
+  function actor(request: FastifyRequest, ticket: Ticket): string {
+    const principal = request.principal
+    if (principal?.role === 'technician' && ticket.assignee !== principal.technician) {
+      throw new VigieError({ code: 'AUTH_FORBIDDEN', message: 'A technician acts on their own tickets only' })
+    }
+    return principal?.technician ?? principal?.name ?? 'unknown'
+  }
+
+  routes.get(
+    '/api/tickets',
+    {
+      schema: {
+        tags: ['tickets'],
+        summary: 'Tickets, newest first, filtered by status, device, rule or zone',
+        querystring: z.object({
+          status: z.enum(ticketStatuses).optional(),
+          device: z.string().optional(),
+          rule: z.string().optional(),
+          zone: z.string().optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: { 200: listSchema(ticketSchema), 401: errorResponseSchema },
+      },
+    },
+    async (request) => ({ items: (await tickets.list(request.query)).map(withoutTimeline), next: null }),
+  )
+
+  routes.get(
+    '/api/tickets/:id',
+    {
+      schema: {
+        tags: ['tickets'],
+        summary: 'One ticket with its timeline',
+        params: byId,
+        response: { 200: ticketWithTimelineSchema, 401: errorResponseSchema, 404: errorResponseSchema },
+      },
+    },
+    async (request) => find(request.params.id),
+  )
+
+  routes.post(
+    '/api/tickets/:id/:action',
+    {
+      config: { access: ['dispatcher', 'technician'] },
+      schema: {
+        tags: ['tickets'],
+        summary: 'ack, decline, en-route, on-site or resolve (with an optional note); comment (with text)',
+        params: byId.extend({
+          action: z.enum(['ack', 'decline', 'en-route', 'on-site', 'resolve', 'comment']),
+        }),
+        body: z
+          .strictObject({
+            note: z.string().min(1).max(2000).optional(),
+            text: z.string().min(1).max(2000).optional(),
+          })
+          .default({}),
+        response: {
+          200: ticketWithTimelineSchema,
+          400: errorResponseSchema,
+          401: errorResponseSchema,
+          403: errorResponseSchema,
+          404: errorResponseSchema,
+          409: errorResponseSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { id, action } = request.params
+      const by = actor(request, await find(id))
+      if (action === 'comment') {
+        if (!request.body.text)
+          throw new VigieError({ code: 'VALIDATION_FAILED', message: 'A comment needs text' })
+        return tickets.note(id, 'ticket.comment', by, Date.now(), request.body.text)
+      }
+      return tickets.act(id, actions[action] as TicketAction, by, Date.now(), request.body.note ?? null)
+    },
+  )
+}
