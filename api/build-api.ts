@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { IncidentStore, TicketStore } from '../rules/index.ts'
+import type { Dispatcher, IncidentStore, TicketStore } from '../rules/index.ts'
 import { registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
@@ -31,6 +31,8 @@ export type ApiOptions = {
   incidents?: Pick<IncidentStore, 'list' | 'get'>
   /** Tickets; their routes exist only when given. */
   tickets?: TicketStore
+  /** Makes ack and decline move offers along. */
+  dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
   ingest?: Ingest
   /** MQTT over WebSocket at /mqtt, when this process also runs the broker. */
@@ -49,6 +51,7 @@ export async function buildApi({
   world,
   incidents,
   tickets,
+  dispatcher,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -86,7 +89,7 @@ export async function buildApi({
   if (ingest) registerDeviceRoutes(app, ingest)
   if (world) registerRuleRoutes(app, world)
   if (incidents) registerIncidentRoutes(app, incidents)
-  if (tickets) registerTicketRoutes(app, tickets)
+  if (tickets) registerTicketRoutes(app, tickets, dispatcher)
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })

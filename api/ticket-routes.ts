@@ -2,7 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { VigieError } from '../domain/index.ts'
-import { type Ticket, type TicketAction, type TicketStore, ticketStatuses } from '../rules/index.ts'
+import {
+  type Dispatcher,
+  type Ticket,
+  type TicketAction,
+  type TicketStore,
+  ticketStatuses,
+} from '../rules/index.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 const timelineEntrySchema = z.object({
@@ -41,7 +47,11 @@ const actions: Record<string, TicketAction> = {
 const withoutTimeline = ({ timeline: _timeline, ...ticket }: Ticket) => ticket
 
 /** DESIGN.md § HTTP API, tickets part. Viewers read; dispatchers act; a technician acts on their own tickets. */
-export function registerTicketRoutes(app: FastifyInstance, tickets: TicketStore): void {
+export function registerTicketRoutes(
+  app: FastifyInstance,
+  tickets: TicketStore,
+  dispatcher?: Dispatcher,
+): void {
   const routes = app.withTypeProvider<ZodTypeProvider>()
   const byId = z.object({ id: z.string().min(1).max(64) })
 
@@ -125,6 +135,10 @@ export function registerTicketRoutes(app: FastifyInstance, tickets: TicketStore)
           throw new VigieError({ code: 'VALIDATION_FAILED', message: 'A comment needs text' })
         return tickets.note(id, 'ticket.comment', by, Date.now(), request.body.text)
       }
+      // Accepting closes the offer; declining moves it to the next technician.
+      if (dispatcher && action === 'ack')
+        return dispatcher.accept(id, by, Date.now(), request.body.note ?? null)
+      if (dispatcher && action === 'decline') return dispatcher.decline(id, by, Date.now())
       return tickets.act(id, actions[action] as TicketAction, by, Date.now(), request.body.note ?? null)
     },
   )

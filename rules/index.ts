@@ -1,3 +1,4 @@
+export { createDispatcher, type Dispatcher } from './dispatcher.ts'
 export { type DryRunIncident, dryRun } from './dry-run.ts'
 export { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
 export {
@@ -11,6 +12,12 @@ export { ruleMatches, rulesFor } from './rule-matcher.ts'
 export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 export { createRuleWorker, type RuleWorkerOptions } from './rule-worker.ts'
 export { isWithinLocalRange, localTime } from './site-clock.ts'
+export {
+  type Candidate,
+  createTechnicianRoster,
+  isOnShift,
+  type TechnicianRoster,
+} from './technician-roster.ts'
 export {
   isFinished,
   nextStatus,

@@ -19,6 +19,11 @@ export function ruleKeys(prefix: string) {
     tickets: `${prefix}tickets`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
     openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
+    /** Live technician positions (Redis GEO) and availability. */
+    technicianPositions: `${prefix}technician-positions`,
+    technicianAvailability: `${prefix}technician-availability`,
+    /** Offers waiting for an answer, across shards: member "ticket|technician", score the expiry. */
+    offerTimers: `${prefix}offer-timers`,
     /** Typed events for the engage step (notifier), in order. */
     events: `${prefix}events`,
   }

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { Device, Rule, Site, SiteFile } from '../config/index.ts'
+import type { Device, Rule, Site, SiteFile, Technician } from '../config/index.ts'
 import type { Reading } from '../domain/index.ts'
+import { createDispatcher } from './dispatcher.ts'
 import { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { consumerGroup, ruleKeys } from './keys.ts'
 import { rulesFor } from './rule-matcher.ts'
 import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+import { createTechnicianRoster } from './technician-roster.ts'
 import { createTicketStore, type TicketStore } from './ticket-store.ts'
 
-type DeviceWhere = Pick<Device, 'id' | 'kind' | 'site' | 'zone'>
+type DeviceWhere = Pick<Device, 'id' | 'kind' | 'site' | 'zone' | 'location'>
 
 export type RuleWorkerOptions = {
   /** A connection of its own: the worker blocks on XREADGROUP. */
@@ -28,6 +30,9 @@ export type RuleWorkerOptions = {
     lastSeenKey: string
   }
   logger: Logger
+  /** Technicians and dispatch settings of the site file. */
+  technicians: Technician[]
+  dispatch: SiteFile['dispatch']
   /** SLA by severity and the verification period before a cleared incident resolves its ticket. */
   sla: SiteFile['sla']
   autoResolveAfterClear: number
@@ -60,6 +65,15 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   const keys = ruleKeys(prefix)
   const incidents: IncidentStore = createIncidentStore({ redis, keys })
   const tickets: TicketStore = createTicketStore({ redis, keys, sla: options.sla })
+  const roster = createTechnicianRoster({ redis, keys, technicians: options.technicians })
+  const dispatcher = createDispatcher({
+    redis,
+    keys,
+    tickets,
+    roster,
+    world: { sites, rules: options.rules, dispatch: options.dispatch },
+    placeOf: async (id) => (await placeOf(id))?.location ?? null,
+  })
   const siteById = new Map(sites.map((site) => [site.id, site]))
   const me = randomUUID()
   const owned = new Set<number>()
@@ -122,7 +136,10 @@ export function createRuleWorker(options: RuleWorkerOptions) {
           device: device.id,
         }
         const incident = await incidents.raise(place, effect.at, effect.value)
-        if (incident.count === 1) await tickets.openFor(incident, effect.at)
+        if (incident.count === 1) {
+          const { ticket, created } = await tickets.openFor(incident, effect.at)
+          if (created) await dispatcher.dispatch(ticket.id, Date.now())
+        }
       }
     }
   }
@@ -271,6 +288,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
         if (now - lastLease > leaseMs / 3) await renewLeases(now)
         await readShards()
         for (const shard of owned) await onTimers(shard, Date.now())
+        await dispatcher.expireOffers(Date.now())
         if (Date.now() - lastSweep > sweepMs) {
           await sweepSilence(Date.now())
           lastSweep = Date.now()
@@ -286,8 +304,11 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   return {
     incidents,
     tickets,
+    dispatcher,
+    roster,
     start: () => {
       running = true
+      void roster.seed().catch((err: unknown) => logger.error({ err }, 'technicians not seeded'))
       loop = run()
     },
     close: async () => {

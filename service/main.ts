@@ -63,10 +63,16 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.settings.logLevel, pretty: process.stdout.isTTY === true })
   let service: RunningService | undefined
   let closing = false
+  // A signal during start-up is kept and honoured once everything started can be closed in order.
+  let pending: { reason: string; code: number } | undefined
   const stop = async (reason: string, code: number) => {
     if (closing) return
+    if (!service) {
+      pending ??= { reason, code }
+      return
+    }
     closing = true
-    const clean = service ? await service.close(reason) : true
+    const clean = await service.close(reason)
     process.exit(clean ? code : 1)
   }
   process.on('uncaughtException', (err) => {
@@ -77,17 +83,18 @@ async function main(): Promise<void> {
     log.fatal({ err }, 'unhandled promise rejection')
     void stop('unhandled promise rejection', 1)
   })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing || pending) process.exit(130) // a second signal means "now"
+      void stop(signal, 0)
+    })
+  }
 
   service = await startService({ config, log }).catch((err: unknown) => {
     log.fatal({ err, hint: hintFor(err) }, 'start failed')
     process.exit(1)
   })
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (closing) process.exit(130) // a second signal means "now"
-      void stop(signal, 0)
-    })
-  }
+  if (pending) return stop(pending.reason, pending.code)
   if (service.httpUrl) {
     const key = demoKey ? `\n  admin API key for this run: ${demoKey}` : ''
     console.log(

@@ -90,6 +90,8 @@ export async function startService({
           lastSeenKey: ingest.keys.lastSeen,
         },
         logger: log.child({ part: 'rules' }),
+        technicians: site.technicians,
+        dispatch: site.dispatch,
         sla: site.sla,
         autoResolveAfterClear: site.tickets.autoResolveAfterClear,
       })

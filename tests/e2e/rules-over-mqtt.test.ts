@@ -69,7 +69,12 @@ describe('readings in over MQTT, incidents out through the API', () => {
         headers: { authorization: `Bearer ${adminKey}` },
       })
       expect(((await tickets.json()) as { items: { device: string; status: string }[] }).items).toEqual([
-        expect.objectContaining({ device: 'door-gate-1', status: 'open' }),
+        // Offered at once to the nearest security technician on shift.
+        expect.objectContaining({
+          device: 'door-gate-1',
+          status: 'assigned',
+          offer: expect.objectContaining({ technician: expect.any(String) }),
+        }),
       ])
       await door.endAsync()
       await aed.endAsync()

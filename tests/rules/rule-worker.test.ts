@@ -62,6 +62,9 @@ function startWorker(): Promise<WorkerHandle> {
         lastSeenKey: ingest.keys.lastSeen,
       },
       logger: log,
+      // Nobody to dispatch to: every ticket escalates at once, which keeps these tests about rules.
+      technicians: [],
+      dispatch: site.dispatch,
       sla: site.sla,
       autoResolveAfterClear: 500,
       leaseMs: 1500,
@@ -225,6 +228,7 @@ describe('tickets', () => {
     )
     expect(resolved.timeline.map((e) => [e.type, e.by, e.detail])).toEqual([
       ['ticket.created', 'telemetry', 'door-forced on door-1'],
+      ['ticket.escalated', 'dispatch', 'no technician on shift; to Duty manager'],
       ['incident.cleared', 'telemetry', expect.any(String)],
       ['ticket.resolved', 'telemetry', 'verified by telemetry'],
     ])

@@ -1,0 +1,172 @@
+import type { Redis } from 'ioredis'
+import type { Location, Rule, Site, SiteFile } from '../config/index.ts'
+import type { RuleKeys } from './keys.ts'
+import type { TechnicianRoster } from './technician-roster.ts'
+import { isFinished, nextStatus } from './ticket-states.ts'
+import type { Ticket, TicketStore, TimelineEntry } from './ticket-store.ts'
+
+export type Dispatcher = ReturnType<typeof createDispatcher>
+
+const entry = (at: number, type: string, by: string, detail: string | null): TimelineEntry => ({
+  at: new Date(at).toISOString(),
+  type,
+  by,
+  detail,
+})
+
+/**
+ * DESIGN.md § dispatch: offer the ticket to the nearest qualified technician on shift; on a decline or no
+ * answer in time, the next; after maxOffers, or with nobody left, the supervisors. Every change goes
+ * through the ticket's optimistic update, so two workers dispatching at once make one offer.
+ */
+export function createDispatcher({
+  redis,
+  keys,
+  tickets,
+  roster,
+  world,
+  placeOf,
+}: {
+  redis: Redis
+  keys: RuleKeys
+  tickets: TicketStore
+  roster: TechnicianRoster
+  world: Pick<SiteFile, 'sites' | 'rules' | 'dispatch'>
+  /** Where a device is, when it has a location of its own. */
+  placeOf: (deviceId: string) => Promise<Location | null>
+}) {
+  const sites = new Map(world.sites.map((site) => [site.id, site]))
+  const rules = new Map(world.rules.map((rule) => [rule.id, rule]))
+  const { offerTimeout, maxOffers, travelSpeedKmh, supervisors } = world.dispatch
+
+  const offered = (ticket: Ticket) =>
+    new Set(
+      ticket.timeline
+        .filter((e) => e.type === 'ticket.offered')
+        .map((e) => (e.detail ?? '').split(' ')[0] ?? ''),
+    )
+
+  async function loads(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>()
+    for (const t of await tickets.list({ limit: 10_000 })) {
+      if (t.assignee && !isFinished(t.status)) counts.set(t.assignee, (counts.get(t.assignee) ?? 0) + 1)
+    }
+    return counts
+  }
+
+  async function escalate(ticket: Ticket, now: number, why: string): Promise<Ticket> {
+    if (ticket.timeline.some((e) => e.type === 'ticket.escalated')) return ticket
+    const names = supervisors.map((s) => s.name).join(', ') || 'no supervisor configured'
+    return tickets.update(ticket.id, (t) => ({
+      ...t,
+      offer: null,
+      timeline: [...t.timeline, entry(now, 'ticket.escalated', 'dispatch', `${why}; to ${names}`)],
+    }))
+  }
+
+  /** Makes the next offer for an open ticket, or escalates; does nothing for a ticket that is not open. */
+  async function dispatch(ticketId: string, now: number): Promise<Ticket | null> {
+    const ticket = await tickets.get(ticketId)
+    if (ticket?.status !== 'open') return ticket
+    const already = offered(ticket)
+    if (already.size >= maxOffers) return escalate(ticket, now, `${already.size} offers without an answer`)
+    const site: Site | undefined = sites.get(ticket.site)
+    const rule: Rule | undefined = rules.get(ticket.rule)
+    if (!site) return escalate(ticket, now, `unknown site ${ticket.site}`)
+    const place = (ticket.device ? await placeOf(ticket.device) : null) ?? site.location
+    const [best] = await roster.candidates({
+      at: now,
+      place,
+      skill: rule?.skill,
+      site,
+      exclude: already,
+      loads: await loads(),
+    })
+    if (!best)
+      return escalate(ticket, now, `no technician on shift${rule?.skill ? ` with skill ${rule.skill}` : ''}`)
+
+    const expiresAt = now + offerTimeout
+    const etaMinutes = Math.max(1, Math.round((best.distanceKm / travelSpeedKmh) * 60))
+    const detail = `${best.technician.id} ${best.distanceKm.toFixed(2)} km, ETA ${etaMinutes} min`
+    const updated = await tickets.update(ticketId, (t) => {
+      // Another worker made this offer first: leave its offer alone.
+      if (t.status !== 'open') return t
+      return {
+        ...t,
+        status: nextStatus(t.status, 'assign'),
+        assignee: best.technician.id,
+        offer: { technician: best.technician.id, expiresAt: new Date(expiresAt).toISOString() },
+        timeline: [...t.timeline, entry(now, 'ticket.offered', 'dispatch', detail)],
+      }
+    })
+    if (updated.offer?.technician === best.technician.id) {
+      await redis.zadd(keys.offerTimers, expiresAt, `${ticketId}|${best.technician.id}`)
+    }
+    return updated
+  }
+
+  /** A declined or expired offer goes back to open, then to the next technician. */
+  async function withdraw(
+    ticketId: string,
+    technician: string,
+    now: number,
+    type: string,
+    by: string,
+  ): Promise<Ticket> {
+    await tickets.update(ticketId, (t) => {
+      if (t.offer?.technician !== technician) return t
+      return {
+        ...t,
+        status: nextStatus(t.status, 'decline'),
+        assignee: null,
+        offer: null,
+        timeline: [...t.timeline, entry(now, type, by, technician)],
+      }
+    })
+    await redis.zrem(keys.offerTimers, `${ticketId}|${technician}`)
+    return (
+      (await dispatch(ticketId, now)) ??
+      (await tickets.get(ticketId)) ??
+      Promise.reject(new Error(`ticket ${ticketId} vanished`))
+    )
+  }
+
+  return {
+    dispatch,
+
+    /** The offered technician (or a dispatcher) accepts: the ticket is acknowledged and the offer closes. */
+    accept: async (
+      ticketId: string,
+      by: string,
+      now: number,
+      note: string | null = null,
+    ): Promise<Ticket> => {
+      const ticket = await tickets.update(ticketId, (t) => ({
+        ...t,
+        status: nextStatus(t.status, 'ack'),
+        assignee: t.assignee ?? by,
+        offer: null,
+        timeline: [...t.timeline, entry(now, 'ticket.acknowledged', by, note)],
+      }))
+      await redis.zrem(keys.offerTimers, `${ticketId}|${ticket.assignee}`)
+      return ticket
+    },
+
+    decline: async (ticketId: string, by: string, now: number): Promise<Ticket> => {
+      const ticket = await tickets.get(ticketId)
+      if (!ticket) throw new Error(`no ticket ${ticketId}`)
+      nextStatus(ticket.status, 'decline') // 409 unless an offer is out
+      return withdraw(ticketId, ticket.offer?.technician ?? ticket.assignee ?? '', now, 'ticket.declined', by)
+    },
+
+    /** Offers nobody answered in time; each is claimed by one worker (ZREM) before it acts. */
+    expireOffers: async (now: number): Promise<void> => {
+      const due = await redis.zrangebyscore(keys.offerTimers, '-inf', now, 'LIMIT', 0, 100)
+      for (const member of due) {
+        if ((await redis.zrem(keys.offerTimers, member)) !== 1) continue
+        const [ticketId = '', technician = ''] = member.split('|')
+        await withdraw(ticketId, technician, now, 'ticket.offer_expired', 'dispatch')
+      }
+    },
+  }
+}
