@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { Dispatcher, IncidentStore, TicketStore } from '../rules/index.ts'
+import type { Dispatcher, IncidentStore, TechnicianRoster, TicketStore } from '../rules/index.ts'
 import { registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
@@ -18,6 +18,7 @@ import { registerIncidentRoutes } from './incident-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
+import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
 
 export type ApiOptions = {
@@ -31,6 +32,8 @@ export type ApiOptions = {
   incidents?: Pick<IncidentStore, 'list' | 'get'>
   /** Tickets; their routes exist only when given. */
   tickets?: TicketStore
+  /** Technicians' live positions and availability. */
+  roster?: TechnicianRoster
   /** Makes ack and decline move offers along. */
   dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
@@ -52,6 +55,7 @@ export async function buildApi({
   incidents,
   tickets,
   dispatcher,
+  roster,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -90,6 +94,7 @@ export async function buildApi({
   if (world) registerRuleRoutes(app, world)
   if (incidents) registerIncidentRoutes(app, incidents)
   if (tickets) registerTicketRoutes(app, tickets, dispatcher)
+  if (roster) registerTechnicianRoutes(app, roster)
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })

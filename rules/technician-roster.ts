@@ -53,6 +53,23 @@ export function createTechnicianRoster({
 
     get: (id: string): Technician | undefined => byId.get(id),
 
+    /** Every technician with their live position and availability. */
+    list: async (): Promise<(Technician & { position: Location | null; availableNow: boolean })[]> => {
+      const ids = [...byId.keys()]
+      const positions = ids.length ? await redis.geopos(keys.technicianPositions, ...ids) : []
+      const availability = await redis.hgetall(keys.technicianAvailability)
+      return ids.map((id, i) => {
+        const technician = byId.get(id) as Technician
+        const at = positions[i]
+        const position = at?.[0] && at[1] ? { lon: Number(at[0]), lat: Number(at[1]) } : null
+        return {
+          ...technician,
+          position,
+          availableNow: (availability[id] ?? (technician.available ? '1' : '0')) === '1',
+        }
+      })
+    },
+
     setLocation: async (id: string, location: Location): Promise<void> => {
       await redis.geoadd(keys.technicianPositions, location.lon, location.lat, id)
     },

@@ -4,7 +4,14 @@ import { buildApi, createReadiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
-import { createIncidentStore, createRuleWorker, createTicketStore, ruleKeys } from '../rules/index.ts'
+import {
+  createDispatcher,
+  createIncidentStore,
+  createRuleWorker,
+  createTechnicianRoster,
+  createTicketStore,
+  ruleKeys,
+} from '../rules/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 
@@ -101,17 +108,26 @@ export async function startService({
 
     let httpUrl: string | undefined
     if (settings.roles.includes('api')) {
+      const keys = ruleKeys(settings.redisPrefix)
+      const tickets = createTicketStore({ redis: connection.redis, keys, sla: site.sla })
+      const roster = createTechnicianRoster({ redis: connection.redis, keys, technicians: site.technicians })
+      await roster.seed()
       const app = await buildApi({
         log: log.child({ part: 'api' }),
         apiKeys: site.apiKeys,
         readiness,
         ingest,
         world: site,
-        incidents: createIncidentStore({ redis: connection.redis, keys: ruleKeys(settings.redisPrefix) }),
-        tickets: createTicketStore({
+        incidents: createIncidentStore({ redis: connection.redis, keys }),
+        tickets,
+        roster,
+        dispatcher: createDispatcher({
           redis: connection.redis,
-          keys: ruleKeys(settings.redisPrefix),
-          sla: site.sla,
+          keys,
+          tickets,
+          roster,
+          world: site,
+          placeOf: async (id) => (await ingest.registry.get(id))?.location ?? null,
         }),
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),

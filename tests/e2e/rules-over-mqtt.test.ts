@@ -68,7 +68,9 @@ describe('readings in over MQTT, incidents out through the API', () => {
       const tickets = await fetch(`http://127.0.0.1:${httpPort}/api/tickets?rule=door-forced`, {
         headers: { authorization: `Bearer ${adminKey}` },
       })
-      expect(((await tickets.json()) as { items: { device: string; status: string }[] }).items).toEqual([
+      type TicketView = { id: string; device: string; status: string; offer: { technician: string } | null }
+      const { items } = (await tickets.json()) as { items: TicketView[] }
+      expect(items).toEqual([
         // Offered at once to the nearest security technician on shift.
         expect.objectContaining({
           device: 'door-gate-1',
@@ -76,6 +78,17 @@ describe('readings in over MQTT, incidents out through the API', () => {
           offer: expect.objectContaining({ technician: expect.any(String) }),
         }),
       ])
+      // A decline through the API moves the offer to the next technician.
+      const first = items[0]?.offer?.technician
+      const declined = await fetch(`http://127.0.0.1:${httpPort}/api/tickets/${items[0]?.id}/decline`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: '{}',
+      })
+      const after = (await declined.json()) as TicketView
+      expect(declined.status).toBe(200)
+      expect(after.status).toBe('assigned')
+      expect(after.offer?.technician).not.toBe(first)
       await door.endAsync()
       await aed.endAsync()
       expect(await service.stop('SIGTERM')).toBe(0)
