@@ -2,24 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { VigieError } from '../domain/index.ts'
-import type { IncidentStore } from '../rules/index.ts'
+import { type IncidentStore, incidentSchema } from '../rules/index.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
-
-const incidentSchema = z.object({
-  id: z.string(),
-  correlationKey: z.string(),
-  rule: z.string(),
-  severity: z.enum(['critical', 'major', 'minor', 'info']),
-  site: z.string(),
-  zone: z.string().nullable(),
-  device: z.string().nullable(),
-  status: z.enum(['active', 'cleared']),
-  openedAt: z.string(),
-  updatedAt: z.string(),
-  clearedAt: z.string().nullable(),
-  count: z.number().int(),
-  lastValue: z.unknown(),
-})
 
 /** Incidents as the rule workers opened them, newest first. */
 export function registerIncidentRoutes(

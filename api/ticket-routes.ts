@@ -7,34 +7,12 @@ import {
   type Ticket,
   type TicketAction,
   type TicketStore,
+  ticketSchema,
   ticketStatuses,
 } from '../rules/index.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
-const timelineEntrySchema = z.object({
-  at: z.string(),
-  type: z.string(),
-  by: z.string(),
-  detail: z.string().nullable(),
-})
-
-const ticketSchema = z.object({
-  id: z.string(),
-  correlationKey: z.string(),
-  incidents: z.array(z.string()),
-  rule: z.string(),
-  device: z.string().nullable(),
-  site: z.string(),
-  zone: z.string().nullable(),
-  severity: z.enum(['critical', 'major', 'minor', 'info']),
-  status: z.enum(ticketStatuses),
-  assignee: z.string().nullable(),
-  offer: z.object({ technician: z.string(), expiresAt: z.string() }).nullable(),
-  createdAt: z.string(),
-  slaDueAt: z.string(),
-  resolvedAt: z.string().nullable(),
-})
-const ticketWithTimelineSchema = ticketSchema.extend({ timeline: z.array(timelineEntrySchema) })
+const ticketListItemSchema = ticketSchema.omit({ timeline: true })
 
 const actions: Record<string, TicketAction> = {
   ack: 'ack',
@@ -82,7 +60,7 @@ export function registerTicketRoutes(
           zone: z.string().optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         }),
-        response: { 200: listSchema(ticketSchema), 401: errorResponseSchema },
+        response: { 200: listSchema(ticketListItemSchema), 401: errorResponseSchema },
       },
     },
     async (request) => ({ items: (await tickets.list(request.query)).map(withoutTimeline), next: null }),
@@ -95,7 +73,7 @@ export function registerTicketRoutes(
         tags: ['tickets'],
         summary: 'One ticket with its timeline',
         params: byId,
-        response: { 200: ticketWithTimelineSchema, 401: errorResponseSchema, 404: errorResponseSchema },
+        response: { 200: ticketSchema, 401: errorResponseSchema, 404: errorResponseSchema },
       },
     },
     async (request) => find(request.params.id),
@@ -118,7 +96,7 @@ export function registerTicketRoutes(
           })
           .default({}),
         response: {
-          200: ticketWithTimelineSchema,
+          200: ticketSchema,
           400: errorResponseSchema,
           401: errorResponseSchema,
           403: errorResponseSchema,
@@ -133,7 +111,7 @@ export function registerTicketRoutes(
       if (action === 'comment') {
         if (!request.body.text)
           throw new VigieError({ code: 'VALIDATION_FAILED', message: 'A comment needs text' })
-        return tickets.note(id, 'ticket.comment', by, Date.now(), request.body.text)
+        return tickets.note(id, 'ticket.commented', by, Date.now(), request.body.text)
       }
       // Accepting closes the offer; declining moves it to the next technician.
       if (dispatcher && action === 'ack')

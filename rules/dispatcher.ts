@@ -1,18 +1,12 @@
 import type { Redis } from 'ioredis'
 import type { Location, Rule, Site, SiteFile } from '../config/index.ts'
 import type { RuleKeys } from './keys.ts'
+import { type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
 import type { TechnicianRoster } from './technician-roster.ts'
 import { isFinished, nextStatus } from './ticket-states.ts'
-import type { Ticket, TicketStore, TimelineEntry } from './ticket-store.ts'
+import type { TicketStore } from './ticket-store.ts'
 
 export type Dispatcher = ReturnType<typeof createDispatcher>
-
-const entry = (at: number, type: string, by: string, detail: string | null): TimelineEntry => ({
-  at: new Date(at).toISOString(),
-  type,
-  by,
-  detail,
-})
 
 /**
  * DESIGN.md § dispatch: offer the ticket to the nearest qualified technician on shift; on a decline or no
@@ -60,7 +54,7 @@ export function createDispatcher({
     return tickets.update(ticket.id, (t) => ({
       ...t,
       offer: null,
-      timeline: [...t.timeline, entry(now, 'ticket.escalated', 'dispatch', `${why}; to ${names}`)],
+      timeline: [...t.timeline, timelineEntry(now, 'ticket.escalated', 'dispatch', `${why}; to ${names}`)],
     }))
   }
 
@@ -95,8 +89,13 @@ export function createDispatcher({
         ...t,
         status: nextStatus(t.status, 'assign'),
         assignee: best.technician.id,
-        offer: { technician: best.technician.id, expiresAt: new Date(expiresAt).toISOString() },
-        timeline: [...t.timeline, entry(now, 'ticket.offered', 'dispatch', detail)],
+        offer: {
+          technician: best.technician.id,
+          expiresAt: new Date(expiresAt).toISOString(),
+          distanceKm: Math.round(best.distanceKm * 1000) / 1000,
+          etaMinutes,
+        },
+        timeline: [...t.timeline, timelineEntry(now, 'ticket.offered', 'dispatch', detail)],
       }
     })
     if (updated.offer?.technician === best.technician.id) {
@@ -110,7 +109,7 @@ export function createDispatcher({
     ticketId: string,
     technician: string,
     now: number,
-    type: string,
+    type: TicketEventType,
     by: string,
   ): Promise<Ticket> {
     await tickets.update(ticketId, (t) => {
@@ -120,7 +119,7 @@ export function createDispatcher({
         status: nextStatus(t.status, 'decline'),
         assignee: null,
         offer: null,
-        timeline: [...t.timeline, entry(now, type, by, technician)],
+        timeline: [...t.timeline, timelineEntry(now, type, by, technician)],
       }
     })
     await redis.zrem(keys.offerTimers, `${ticketId}|${technician}`)
@@ -146,7 +145,7 @@ export function createDispatcher({
         status: nextStatus(t.status, 'ack'),
         assignee: t.assignee ?? by,
         offer: null,
-        timeline: [...t.timeline, entry(now, 'ticket.acknowledged', by, note)],
+        timeline: [...t.timeline, timelineEntry(now, 'ticket.acknowledged', by, note)],
       }))
       await redis.zrem(keys.offerTimers, `${ticketId}|${ticket.assignee}`)
       return ticket

@@ -1,40 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis, Result } from 'ioredis'
 import type { Rule } from '../config/index.ts'
+import { eventsMaxLength, type IncidentEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
-
-/** One occurrence of a rule firing for a device or a zone (DESIGN.md § Domain words). */
-export type Incident = {
-  id: string
-  correlationKey: string
-  rule: string
-  severity: Rule['severity']
-  site: string
-  zone: string | null
-  device: string | null
-  status: 'active' | 'cleared'
-  openedAt: string
-  updatedAt: string
-  clearedAt: string | null
-  /** Readings that matched again while active, and the last value seen. */
-  count: number
-  lastValue: unknown
-}
-
-export type IncidentEvent = {
-  type: 'incident.opened' | 'incident.updated' | 'incident.cleared'
-  id: string
-  correlationKey: string
-  at: string
-  incident: Incident
-}
+import type { Incident } from './record-schemas.ts'
 
 // Opening is one atomic step: the correlation key is claimed only if no incident is active under it.
 const openScript = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'e', ARGV[4])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[4])
 return 1
 `
 
@@ -49,6 +25,7 @@ declare module 'ioredis' {
       json: string,
       score: number,
       event: string,
+      maxLength: number,
     ): Result<number, Context>
   }
 }
@@ -65,7 +42,7 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
       correlationKey: incident.correlationKey,
       at: new Date(at).toISOString(),
       incident,
-    })
+    } satisfies IncidentEvent)
 
   async function active(correlationKey: string): Promise<Incident | null> {
     const id = await redis.get(keys.activeIncident(correlationKey))
@@ -80,7 +57,7 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
   async function save(incident: Incident, type: IncidentEvent['type'], at: number): Promise<void> {
     const multi = redis.multi().set(keys.incident(incident.id), JSON.stringify(incident))
     if (type === 'incident.cleared') multi.del(keys.activeIncident(incident.correlationKey))
-    await multi.xadd(keys.events, 'MAXLEN', '~', 100_000, '*', 'e', event(type, incident, at)).exec()
+    await multi.xadd(keys.events, 'MAXLEN', '~', eventsMaxLength, '*', 'e', event(type, incident, at)).exec()
   }
 
   return {
@@ -125,6 +102,7 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
         json,
         at,
         event('incident.opened', incident, at),
+        eventsMaxLength,
       )
       if (opened === 1) return incident
       const current = await active(correlationKey)

@@ -2,12 +2,27 @@ export { createDispatcher, type Dispatcher } from './dispatcher.ts'
 export { type DryRunIncident, dryRun } from './dry-run.ts'
 export { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
 export {
-  createIncidentStore,
-  type Incident,
+  eventsMaxLength,
   type IncidentEvent,
-  type IncidentStore,
-} from './incident-store.ts'
+  incidentEventSchema,
+  type TicketEvent,
+  ticketEventSchema,
+  type VigieEvent,
+  vigieEventSchema,
+} from './events.ts'
+export { createIncidentStore, type IncidentStore } from './incident-store.ts'
 export { ruleKeys } from './keys.ts'
+export {
+  type Incident,
+  incidentSchema,
+  offerSchema,
+  type Ticket,
+  type TicketEventType,
+  type TimelineEntry,
+  ticketEventTypes,
+  ticketSchema,
+  timelineEntrySchema,
+} from './record-schemas.ts'
 export { ruleMatches, rulesFor } from './rule-matcher.ts'
 export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 export { createRuleWorker, type RuleWorkerOptions } from './rule-worker.ts'
@@ -25,5 +40,5 @@ export {
   type TicketStatus,
   ticketStatuses,
 } from './ticket-states.ts'
-export { createTicketStore, type Ticket, type TicketStore, type TimelineEntry } from './ticket-store.ts'
+export { createTicketStore, type TicketStore } from './ticket-store.ts'
 export { applyMember, type GroupChange, type GroupMembers, groupKeyOf } from './zone-groups.ts'

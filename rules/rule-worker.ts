@@ -148,7 +148,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     const cleared = await incidents.clear(correlationKey, at, value)
     const ticketId = await tickets.openTicketOf(correlationKey)
     if (!cleared || !ticketId) return
-    await tickets.note(ticketId, 'incident.cleared', 'telemetry', at, cleared.id)
+    await tickets.note(ticketId, 'ticket.incident_cleared', 'telemetry', at, cleared.id)
     // Resolved only if it stays clear through the verification period.
     await redis.zadd(keys.timers(shard), at + options.autoResolveAfterClear, `resolve|${correlationKey}`)
   }

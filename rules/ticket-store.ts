@@ -1,40 +1,46 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { Redis, Result } from 'ioredis'
 import type { SiteFile } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
-import type { Incident } from './incident-store.ts'
+import { eventsMaxLength, type TicketEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
+import { type Incident, type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
 import { isFinished, nextStatus, type TicketAction, type TicketStatus } from './ticket-states.ts'
-
-export type TimelineEntry = { at: string; type: string; by: string; detail: string | null }
-
-/** DESIGN.md § HTTP API: the work for an incident. */
-export type Ticket = {
-  id: string
-  correlationKey: string
-  incidents: string[]
-  rule: string
-  device: string | null
-  site: string
-  zone: string | null
-  severity: Incident['severity']
-  status: TicketStatus
-  assignee: string | null
-  offer: { technician: string; expiresAt: string } | null
-  createdAt: string
-  slaDueAt: string
-  resolvedAt: string | null
-  timeline: TimelineEntry[]
-}
 
 export type TicketStore = ReturnType<typeof createTicketStore>
 
-const entry = (at: number, type: string, by: string, detail: string | null = null): TimelineEntry => ({
-  at: new Date(at).toISOString(),
-  type,
-  by,
-  detail,
-})
+/** The timeline entry of a status a person or telemetry moved the ticket to. */
+const statusEvents: Record<TicketStatus, TicketEventType> = {
+  open: 'ticket.declined',
+  assigned: 'ticket.offered',
+  acknowledged: 'ticket.acknowledged',
+  en_route: 'ticket.en_route',
+  on_site: 'ticket.on_site',
+  resolved: 'ticket.resolved',
+  closed: 'ticket.closed',
+  cancelled: 'ticket.cancelled',
+}
+
+// The ticket changes only if nobody changed it since it was read; its events go out in the same step.
+const swapScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+for i = 4, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i]) end
+return 1
+`
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    vigieSwapTicket(
+      ticket: string,
+      events: string,
+      expected: string,
+      next: string,
+      maxLength: number,
+      ...entries: string[]
+    ): Result<number, Context>
+  }
+}
 
 export function createTicketStore({
   redis,
@@ -45,25 +51,45 @@ export function createTicketStore({
   keys: RuleKeys
   sla: SiteFile['sla']
 }) {
+  redis.defineCommand('vigieSwapTicket', { numberOfKeys: 2, lua: swapScript })
   async function get(id: string): Promise<Ticket | null> {
     const doc = await redis.get(keys.ticket(id))
     return doc ? (JSON.parse(doc) as Ticket) : null
   }
 
-  /** Reads, changes and writes one ticket atomically (optimistic: WATCH, then retried on a conflict). */
+  /** Each new timeline entry is also an event on the stream, written in the same step as the ticket. */
+  const eventsOf = (before: Ticket | null, after: Ticket): string[] =>
+    after.timeline.slice(before?.timeline.length ?? 0).map((e) =>
+      JSON.stringify({
+        type: e.type,
+        id: after.id,
+        correlationKey: after.correlationKey,
+        at: e.at,
+        by: e.by,
+        detail: e.detail,
+        from: before?.status ?? null,
+        to: after.status,
+        ticket: after,
+      } satisfies TicketEvent),
+    )
+
+  /** Reads, changes and writes one ticket atomically: compare-and-swap on the document, retried on a conflict. */
   async function update(id: string, change: (ticket: Ticket) => Ticket): Promise<Ticket> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const connection = redis.duplicate()
-      try {
-        await connection.watch(keys.ticket(id))
-        const doc = await connection.get(keys.ticket(id))
-        if (!doc) throw new VigieError({ code: 'NOT_FOUND', message: `No ticket ${id}` })
-        const next = change(JSON.parse(doc) as Ticket)
-        const done = await connection.multi().set(keys.ticket(id), JSON.stringify(next)).exec()
-        if (done) return next
-      } finally {
-        connection.disconnect()
-      }
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const doc = await redis.get(keys.ticket(id))
+      if (!doc) throw new VigieError({ code: 'NOT_FOUND', message: `No ticket ${id}` })
+      const before = JSON.parse(doc) as Ticket
+      const next = change(before)
+      if (next === before) return before
+      const swapped = await redis.vigieSwapTicket(
+        keys.ticket(id),
+        keys.events,
+        doc,
+        JSON.stringify(next),
+        eventsMaxLength,
+        ...eventsOf(before, next),
+      )
+      if (swapped === 1) return next
     }
     throw new VigieError({ code: 'CONFLICT', message: `Ticket ${id} is changing too fast; try again` })
   }
@@ -81,7 +107,7 @@ export function createTicketStore({
         const ticket = await update(existing, (t) => ({
           ...t,
           incidents: t.incidents.includes(incident.id) ? t.incidents : [...t.incidents, incident.id],
-          timeline: [...t.timeline, entry(at, 'incident.raised_again', 'telemetry', incident.id)],
+          timeline: [...t.timeline, timelineEntry(at, 'ticket.incident_joined', 'telemetry', incident.id)],
         }))
         return { ticket, created: false }
       }
@@ -101,7 +127,7 @@ export function createTicketStore({
         slaDueAt: new Date(at + sla[incident.severity]).toISOString(),
         resolvedAt: null,
         timeline: [
-          entry(
+          timelineEntry(
             at,
             'ticket.created',
             'telemetry',
@@ -109,7 +135,10 @@ export function createTicketStore({
           ),
         ],
       }
-      await redis.multi().set(keys.ticket(id), JSON.stringify(ticket)).zadd(keys.tickets, at, id).exec()
+      const multi = redis.multi().set(keys.ticket(id), JSON.stringify(ticket)).zadd(keys.tickets, at, id)
+      for (const event of eventsOf(null, ticket))
+        multi.xadd(keys.events, 'MAXLEN', '~', eventsMaxLength, '*', 'e', event)
+      await multi.exec()
       return { ticket, created: true }
     },
 
@@ -127,7 +156,7 @@ export function createTicketStore({
           ...t,
           status,
           resolvedAt: status === 'resolved' ? new Date(at).toISOString() : t.resolvedAt,
-          timeline: [...t.timeline, entry(at, `ticket.${status}`, by, detail)],
+          timeline: [...t.timeline, timelineEntry(at, statusEvents[status], by, detail)],
         }
       })
       if (isFinished(ticket.status)) {
@@ -142,8 +171,14 @@ export function createTicketStore({
       return ticket
     },
 
-    note: (id: string, type: string, by: string, at: number, detail: string | null = null): Promise<Ticket> =>
-      update(id, (t) => ({ ...t, timeline: [...t.timeline, entry(at, type, by, detail)] })),
+    note: (
+      id: string,
+      type: TicketEventType,
+      by: string,
+      at: number,
+      detail: string | null = null,
+    ): Promise<Ticket> =>
+      update(id, (t) => ({ ...t, timeline: [...t.timeline, timelineEntry(at, type, by, detail)] })),
 
     openTicketOf: async (correlationKey: string): Promise<string | null> =>
       redis.get(keys.openTicket(correlationKey)),

@@ -131,7 +131,7 @@ describe('tickets API', () => {
       payload: { text: 'camera 4 shows the door ajar' },
     })
     expect(comment.json().timeline.at(-1)).toMatchObject({
-      type: 'ticket.comment',
+      type: 'ticket.commented',
       detail: 'camera 4 shows the door ajar',
     })
     const resolve = await app.inject({

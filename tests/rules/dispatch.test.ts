@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Device, loadConfig, ruleSchema, type Technician } from '../../config/index.ts'
 import { createIngest, type Ingest, shardOf } from '../../ingest/index.ts'
-import { createRuleWorker, type Ticket } from '../../rules/index.ts'
+import { createRuleWorker, type Ticket, vigieEventSchema } from '../../rules/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
 import { openTestRedis, testRedisUrl } from '../support/redis.ts'
 import { waitFor } from '../support/wait-for.ts'
@@ -137,6 +137,26 @@ describe('dispatch', () => {
       'ticket.escalated',
     ])
     expect(escalated.timeline.at(-1)?.detail).toBe('2 offers without an answer; to Duty manager')
+
+    // The engage step sees the same story on the events stream, typed, with each status move.
+    const events = (await redis.xrange(`${prefix}events`, '-', '+')).map(([, fields]) =>
+      vigieEventSchema.parse(JSON.parse(fields[1] ?? '')),
+    )
+    expect(
+      events.map((e) => (e.type.startsWith('ticket.') && 'from' in e ? [e.type, e.from, e.to] : [e.type])),
+    ).toEqual([
+      ['incident.opened'],
+      ['ticket.created', null, 'open'],
+      ['ticket.offered', 'open', 'assigned'],
+      ['ticket.declined', 'assigned', 'open'],
+      ['ticket.offered', 'open', 'assigned'],
+      ['ticket.offer_expired', 'assigned', 'open'],
+      ['ticket.escalated', 'open', 'open'],
+    ])
+    expect(events[2]).toMatchObject({
+      id: ticket.id,
+      ticket: { offer: { technician: 'tech-b', etaMinutes: 4 } },
+    })
   })
 
   it('acknowledges the ticket when the offered technician accepts, and the offer no longer expires', async () => {

@@ -229,7 +229,7 @@ describe('tickets', () => {
     expect(resolved.timeline.map((e) => [e.type, e.by, e.detail])).toEqual([
       ['ticket.created', 'telemetry', 'door-forced on door-1'],
       ['ticket.escalated', 'dispatch', 'no technician on shift; to Duty manager'],
-      ['incident.cleared', 'telemetry', expect.any(String)],
+      ['ticket.incident_cleared', 'telemetry', expect.any(String)],
       ['ticket.resolved', 'telemetry', 'verified by telemetry'],
     ])
   })
@@ -242,7 +242,7 @@ describe('tickets', () => {
     const [ticket] = await waitFor(
       async () => {
         const list = await worker.tickets.list({ limit: 10, rule: 'door-forced' })
-        return list[0]?.timeline.some((e) => e.type === 'incident.raised_again') ? list : undefined
+        return list[0]?.timeline.some((e) => e.type === 'ticket.incident_joined') ? list : undefined
       },
       { what: 'the incident joining its ticket' },
     )

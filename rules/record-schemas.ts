@@ -1,0 +1,85 @@
+import { z } from 'zod'
+import { severitySchema } from '../config/index.ts'
+import { ticketStatuses } from './ticket-states.ts'
+
+/** One occurrence of a rule firing for a device or a zone (DESIGN.md § Domain words). */
+export const incidentSchema = z.object({
+  id: z.string(),
+  correlationKey: z.string(),
+  rule: z.string(),
+  severity: severitySchema,
+  site: z.string(),
+  zone: z.string().nullable(),
+  device: z.string().nullable(),
+  status: z.enum(['active', 'cleared']),
+  openedAt: z.string(),
+  updatedAt: z.string(),
+  clearedAt: z.string().nullable(),
+  /** Readings that matched again while active, and the last value seen. */
+  count: z.number().int(),
+  lastValue: z.unknown(),
+})
+export type Incident = z.infer<typeof incidentSchema>
+
+/** A ticket's timeline entry types; each entry is also an event of the same type. */
+export const ticketEventTypes = [
+  'ticket.created',
+  'ticket.offered',
+  'ticket.declined',
+  'ticket.offer_expired',
+  'ticket.escalated',
+  'ticket.acknowledged',
+  'ticket.en_route',
+  'ticket.on_site',
+  'ticket.resolved',
+  'ticket.closed',
+  'ticket.cancelled',
+  'ticket.commented',
+  'ticket.incident_joined',
+  'ticket.incident_cleared',
+  'ticket.incident_suppressed',
+] as const
+export type TicketEventType = (typeof ticketEventTypes)[number]
+
+export const timelineEntrySchema = z.object({
+  at: z.string(),
+  type: z.enum(ticketEventTypes),
+  by: z.string(),
+  detail: z.string().nullable(),
+})
+export type TimelineEntry = z.infer<typeof timelineEntrySchema>
+
+export const timelineEntry = (
+  at: number,
+  type: TicketEventType,
+  by: string,
+  detail: string | null = null,
+): TimelineEntry => ({ at: new Date(at).toISOString(), type, by, detail })
+
+export const offerSchema = z.object({
+  technician: z.string(),
+  expiresAt: z.string(),
+  /** From the technician's live position and the dispatch travel speed, when the offer was made. */
+  distanceKm: z.number().optional(),
+  etaMinutes: z.number().int().optional(),
+})
+
+/** DESIGN.md § HTTP API: the work for an incident. */
+export const ticketSchema = z.object({
+  id: z.string(),
+  correlationKey: z.string(),
+  incidents: z.array(z.string()),
+  rule: z.string(),
+  device: z.string().nullable(),
+  site: z.string(),
+  zone: z.string().nullable(),
+  severity: severitySchema,
+  status: z.enum(ticketStatuses),
+  assignee: z.string().nullable(),
+  offer: offerSchema.nullable(),
+  createdAt: z.string(),
+  slaDueAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  timeline: z.array(timelineEntrySchema),
+})
+export type Ticket = z.infer<typeof ticketSchema>
