@@ -8,13 +8,20 @@ import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { Dispatcher, IncidentStore, TechnicianRoster, TicketStore } from '../rules/index.ts'
+import type {
+  Dispatcher,
+  IncidentStore,
+  MaintenanceWindows,
+  TechnicianRoster,
+  TicketStore,
+} from '../rules/index.ts'
 import { registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
+import { registerMaintenanceRoutes } from './maintenance-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
@@ -34,6 +41,8 @@ export type ApiOptions = {
   tickets?: TicketStore
   /** Technicians' live positions and availability. */
   roster?: TechnicianRoster
+  /** Maintenance windows; their routes exist only when given. */
+  maintenance?: MaintenanceWindows
   /** Makes ack and decline move offers along. */
   dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
@@ -56,6 +65,7 @@ export async function buildApi({
   tickets,
   dispatcher,
   roster,
+  maintenance,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -95,6 +105,12 @@ export async function buildApi({
   if (incidents) registerIncidentRoutes(app, incidents)
   if (tickets) registerTicketRoutes(app, tickets, dispatcher)
   if (roster) registerTechnicianRoutes(app, roster)
+  if (maintenance)
+    registerMaintenanceRoutes(app, {
+      maintenance,
+      ...(world ? { world } : {}),
+      ...(ingest ? { ingest } : {}),
+    })
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })

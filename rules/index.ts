@@ -13,6 +13,13 @@ export {
 export { createIncidentStore, type IncidentStore } from './incident-store.ts'
 export { ruleKeys } from './keys.ts'
 export {
+  createMaintenanceWindows,
+  type MaintenanceWindow,
+  type MaintenanceWindows,
+  maintenanceScopeSchema,
+  maintenanceWindowSchema,
+} from './maintenance-windows.ts'
+export {
   type Incident,
   incidentSchema,
   offerSchema,

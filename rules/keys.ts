@@ -9,6 +9,9 @@ export function ruleKeys(prefix: string) {
     timers: (shard: number) => `${prefix}rule-timers:${shard}`,
     /** Who processes a shard of the readings log now. */
     lease: (shard: number) => `${prefix}rules-lease:${shard}`,
+    /** Members of a zone-wide rule's group (device → when it raised), and whether its incident is open. */
+    groupMembers: (groupKey: string) => `${prefix}group-members:${groupKey}`,
+    groupOpen: (groupKey: string) => `${prefix}group-open:${groupKey}`,
     /** The incident id active under a correlation key; never two at once. */
     activeIncident: (correlationKey: string) => `${prefix}incident-active:${correlationKey}`,
     incident: (id: string) => `${prefix}incident:${id}`,
@@ -24,6 +27,8 @@ export function ruleKeys(prefix: string) {
     technicianAvailability: `${prefix}technician-availability`,
     /** Offers waiting for an answer, across shards: member "ticket|technician", score the expiry. */
     offerTimers: `${prefix}offer-timers`,
+    /** Maintenance windows by id (JSON); new incidents under one are suppressed. */
+    maintenanceWindows: `${prefix}maintenance-windows`,
     /** Typed events for the engage step (notifier), in order. */
     events: `${prefix}events`,
   }

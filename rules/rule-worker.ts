@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { Device, Rule, Site, SiteFile, Technician } from '../config/index.ts'
+import type { Rule, Site, SiteFile, Technician } from '../config/index.ts'
 import type { Reading } from '../domain/index.ts'
 import { createDispatcher } from './dispatcher.ts'
 import { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
+import { createIncidentFlow, type DeviceWhere } from './incident-flow.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { consumerGroup, ruleKeys } from './keys.ts'
+import { createMaintenanceWindows } from './maintenance-windows.ts'
 import { rulesFor } from './rule-matcher.ts'
 import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 import { createTechnicianRoster } from './technician-roster.ts'
 import { createTicketStore, type TicketStore } from './ticket-store.ts'
-
-type DeviceWhere = Pick<Device, 'id' | 'kind' | 'site' | 'zone' | 'location'>
+import { createZoneGroupStore } from './zone-group-store.ts'
 
 export type RuleWorkerOptions = {
   /** A connection of its own: the worker blocks on XREADGROUP. */
@@ -41,8 +42,14 @@ export type RuleWorkerOptions = {
   sweepMs?: number
 }
 
-// Incidents of zone-wide rules need members from several shards at once: they come with the next step.
-const isLive = (rule: Rule) => rule.group === undefined
+/** A log entry's reading; the log holds what ingest validated, so anything else is skipped, not retried. */
+function readingOf(fields: string[]): Reading | null {
+  try {
+    return JSON.parse(fields[1] ?? 'null') as Reading | null
+  } catch {
+    return null
+  }
+}
 
 /**
  * Evaluates the readings log. Each shard is owned by one worker at a time (a lease in Redis), so one
@@ -61,7 +68,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     blockMs = 250,
     sweepMs = 5_000,
   } = options
-  const rules = options.rules.filter(isLive)
+  const rules = options.rules
   const keys = ruleKeys(prefix)
   const incidents: IncidentStore = createIncidentStore({ redis, keys })
   const tickets: TicketStore = createTicketStore({ redis, keys, sla: options.sla })
@@ -73,6 +80,17 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     roster,
     world: { sites, rules: options.rules, dispatch: options.dispatch },
     placeOf: async (id) => (await placeOf(id))?.location ?? null,
+  })
+  const flow = createIncidentFlow({
+    redis,
+    rules,
+    incidents,
+    tickets,
+    dispatcher,
+    groups: createZoneGroupStore({ redis, keys }),
+    maintenance: createMaintenanceWindows({ redis, keys }),
+    autoResolveAfterClear: options.autoResolveAfterClear,
+    logger,
   })
   const siteById = new Map(sites.map((site) => [site.id, site]))
   const me = randomUUID()
@@ -120,66 +138,32 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   }
 
   async function apply(rule: Rule, device: DeviceWhere, effects: RuleEffect[]) {
-    const shard = log.shardOf(device.id)
-    const correlationKey = `${rule.id}:${device.id}`
+    const timers = keys.timers(log.shardOf(device.id))
     for (const effect of effects) {
-      if (effect.type === 'schedule')
-        await redis.zadd(keys.timers(shard), effect.at, `${rule.id}|${device.id}`)
-      else if (effect.type === 'cancel') await redis.zrem(keys.timers(shard), `${rule.id}|${device.id}`)
-      else if (effect.type === 'clear') await onCleared(shard, correlationKey, effect.at, effect.value)
-      else {
-        const place = {
-          rule,
-          correlationKey,
-          site: device.site,
-          zone: device.zone ?? null,
-          device: device.id,
-        }
-        const incident = await incidents.raise(place, effect.at, effect.value)
-        if (incident.count === 1) {
-          const { ticket, created } = await tickets.openFor(incident, effect.at)
-          if (created) await dispatcher.dispatch(ticket.id, Date.now())
-        }
-      }
+      if (effect.type === 'schedule') await redis.zadd(timers, effect.at, `${rule.id}|${device.id}`)
+      else if (effect.type === 'cancel') await redis.zrem(timers, `${rule.id}|${device.id}`)
+      else await flow.apply(rule, device, effect, timers)
     }
   }
 
-  async function onCleared(shard: number, correlationKey: string, at: number, value: unknown) {
-    const cleared = await incidents.clear(correlationKey, at, value)
-    const ticketId = await tickets.openTicketOf(correlationKey)
-    if (!cleared || !ticketId) return
-    await tickets.note(ticketId, 'ticket.incident_cleared', 'telemetry', at, cleared.id)
-    // Resolved only if it stays clear through the verification period.
-    await redis.zadd(keys.timers(shard), at + options.autoResolveAfterClear, `resolve|${correlationKey}`)
-  }
-
-  async function verifyResolution(correlationKey: string, now: number) {
-    const ticketId = await tickets.openTicketOf(correlationKey)
-    if (!ticketId || (await incidents.active(correlationKey))) return
-    await tickets
-      .act(ticketId, 'resolve', 'telemetry', now, 'verified by telemetry')
-      .catch((err: unknown) => {
-        logger.info({ err, ticketId }, 'ticket not auto-resolved')
-      })
-  }
+  const parseStates = (fields: Record<string, string>): Map<string, RuleState> =>
+    new Map(Object.entries(fields).map(([rule, json]) => [rule, JSON.parse(json) as RuleState]))
 
   async function loadStates(deviceId: string): Promise<Map<string, RuleState>> {
-    const fields = await redis.hgetall(keys.states(deviceId))
-    return new Map(Object.entries(fields).map(([rule, json]) => [rule, JSON.parse(json) as RuleState]))
+    return parseStates(await redis.hgetall(keys.states(deviceId)))
   }
 
-  async function onReading(reading: Reading) {
-    const device = await placeOf(reading.device)
-    if (!device) return
-    const matching = rulesFor(rules, device)
-    if (matching.length === 0) return
-    const states = await loadStates(device.id)
+  /** Evaluates one reading against the device's states, which it updates in place. */
+  async function onReading(reading: Reading, device: DeviceWhere, states: Map<string, RuleState>) {
     const changed: string[] = []
-    for (const rule of matching) {
+    for (const rule of rulesFor(rules, device)) {
       const before = states.get(rule.id) ?? idleState
       const next = evaluateReading({ rule, state: before, reading, site: siteById.get(device.site) })
       await apply(rule, device, next.effects)
-      if (next.state !== before) changed.push(rule.id, JSON.stringify(next.state))
+      if (next.state !== before) {
+        states.set(rule.id, next.state)
+        changed.push(rule.id, JSON.stringify(next.state))
+      }
     }
     if (changed.length) await redis.hset(keys.states(device.id), ...changed)
   }
@@ -189,7 +173,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     for (const member of due) {
       if (member.startsWith('resolve|')) {
         await redis.zrem(keys.timers(shard), member)
-        await verifyResolution(member.slice('resolve|'.length), now)
+        await flow.verifyResolution(member.slice('resolve|'.length), now)
         continue
       }
       const [ruleId = '', deviceId = ''] = member.split('|')
@@ -270,15 +254,29 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     for (const [key, entries] of streams ?? []) await handle(key, entries)
   }
 
+  /** A batch of log entries: the states of its devices come in one round trip, and one XACK ends it. */
   async function handle(key: string, entries: [string, string[]][]) {
+    const batch: { id: string; reading: Reading; device: DeviceWhere }[] = []
     for (const [id, fields] of entries) {
+      const reading = readingOf(fields)
+      const device = reading ? await placeOf(reading.device) : null
+      if (reading && device && rulesFor(rules, device).length > 0) batch.push({ id, reading, device })
+    }
+    const ids = [...new Set(batch.map((b) => b.device.id))]
+    const loaded = ids.length
+      ? await ids.reduce((p, id) => p.hgetall(keys.states(id)), redis.pipeline()).exec()
+      : []
+    const states = new Map(
+      ids.map((id, i) => [id, parseStates((loaded?.[i]?.[1] ?? {}) as Record<string, string>)]),
+    )
+    for (const { id, reading, device } of batch) {
       try {
-        await onReading(JSON.parse(fields[1] ?? 'null') as Reading)
+        await onReading(reading, device, states.get(device.id) ?? new Map())
       } catch (err) {
         logger.error({ err, entry: id }, 'reading not evaluated')
       }
-      await redis.xack(key, consumerGroup, id)
     }
+    if (entries.length) await redis.xack(key, consumerGroup, ...entries.map(([id]) => id))
   }
 
   async function run() {

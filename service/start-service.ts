@@ -7,6 +7,7 @@ import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/ind
 import {
   createDispatcher,
   createIncidentStore,
+  createMaintenanceWindows,
   createRuleWorker,
   createTechnicianRoster,
   createTicketStore,
@@ -121,6 +122,7 @@ export async function startService({
         incidents: createIncidentStore({ redis: connection.redis, keys }),
         tickets,
         roster,
+        maintenance: createMaintenanceWindows({ redis: connection.redis, keys }),
         dispatcher: createDispatcher({
           redis: connection.redis,
           keys,
