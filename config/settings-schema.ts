@@ -53,6 +53,8 @@ export const settingsSchema = z
     readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
     deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
     deadLetterRetention: z.coerce.number().int().min(10).default(10_000),
+    // A worker that stops answering keeps its shards this long before another takes them over.
+    rulesLease: durationSchema.default(15_000),
   })
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
@@ -106,6 +108,7 @@ export const settingsEnv = {
   READINGS_RETENTION: 'readingsRetention',
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',
   DEAD_LETTER_RETENTION: 'deadLetterRetention',
+  VIGIE_RULES_LEASE: 'rulesLease',
 } as const satisfies Record<string, keyof SettingsInput>
 
 export type SettingsEnvName = keyof typeof settingsEnv

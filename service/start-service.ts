@@ -102,6 +102,7 @@ export async function startService({
         dispatch: site.dispatch,
         sla: site.sla,
         autoResolveAfterClear: site.tickets.autoResolveAfterClear,
+        leaseMs: settings.rulesLease,
       })
       worker.start()
       lifecycle.add('rules', worker.close)
