@@ -2,7 +2,14 @@ export { type ClockRange, isWithinClockRange } from './clock-range.ts'
 export { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
 export { durationSchema, formatDuration, parseDuration } from './duration.ts'
 export { type Config, demoSitePath, type LoadConfigOptions, loadConfig } from './load-config.ts'
-export { type Contact, type Customer, type Supervisor, type Technician, weekdays } from './people-schema.ts'
+export {
+  type Contact,
+  type Customer,
+  type Supervisor,
+  type Technician,
+  technicianSchema,
+  weekdays,
+} from './people-schema.ts'
 export { type Condition, type Rule, type RuleInput, ruleSchema } from './rule-schema.ts'
 export {
   type ServiceRole,

@@ -22,6 +22,9 @@ export function ruleKeys(prefix: string) {
     tickets: `${prefix}tickets`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
     openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
+    /** Technicians' records by id (JSON), and where each came from: site, api or deleted. */
+    technicians: `${prefix}technicians`,
+    technicianOrigins: `${prefix}technician-origins`,
     /** Live technician positions (Redis GEO) and availability. */
     technicianPositions: `${prefix}technician-positions`,
     technicianAvailability: `${prefix}technician-availability`,
