@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
 import { createChildren, repoRoot } from './child-processes.ts'
@@ -94,6 +95,7 @@ const world = await startRulesWorld({
   ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
 })
 const rows: Row[] = []
+let ceiling: { backlog: number; perSecond: number; workersCpu: number } | undefined
 try {
   const fleet = await connectFleet({
     port: world.mqttPort,
@@ -204,6 +206,29 @@ try {
     })
     console.log(JSON.stringify(rows.at(-1)))
   }
+  // Ceiling: with the workers paused, a backlog builds at the highest rate; then they evaluate it alone.
+  const top = Math.max(...rates)
+  process.kill(world.workers.pid, 'SIGSTOP')
+  await fleet.run({
+    rate: top,
+    warmupSeconds: 0,
+    seconds: 10,
+    maxInFlightPerDevice: 10,
+    drainTimeoutMs: 15_000,
+  })
+  const backlog = (await entriesRead(world.redis, world.prefix)).lag
+  const before = sampleProcess(world.workers.pid)
+  const resumed = performance.now()
+  process.kill(world.workers.pid, 'SIGCONT')
+  while ((await entriesRead(world.redis, world.prefix)).lag > 0 && performance.now() - resumed < 120_000)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  const drainSeconds = (performance.now() - resumed) / 1000
+  ceiling = {
+    backlog,
+    perSecond: Math.round(backlog / drainSeconds),
+    workersCpu: cpuShare(before, sampleProcess(world.workers.pid), drainSeconds),
+  }
+  console.log(JSON.stringify({ ceiling }))
   await Promise.all(probeClients.map((c) => c.endAsync(true)))
   await fleet.close()
 } finally {
@@ -226,6 +251,10 @@ const section = [
   `Machine: ${availableParallelism()} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; node ${node}; warm-up ${warmupSeconds} s, measured window ${seconds} s; ${logShards} log shards, one workers process.`,
   '',
   ...table,
+  '',
+  ceiling
+    ? `- Ceiling of one workers process: a backlog of ${ceiling.backlog.toLocaleString('en')} readings (workers paused while ${Math.max(...rates).toLocaleString('en')}/s came in for 10 s) evaluated at ${ceiling.perSecond.toLocaleString('en')} readings/s, workers at ${pct(ceiling.workersCpu)} of a core.`
+    : '',
 ].join('\n')
 console.log(`\n${section}`)
 if (resultsPath) {
