@@ -35,10 +35,18 @@ describe('readings in over MQTT, incidents out through the API', () => {
           reconnectPeriod: 0,
         })
       const door = await connect('door-gate-1')
-      for (let i = 0; i < 5; i++)
+      for (let i = 0; i < 50; i++)
         await door.publishAsync(
           'devices/door-gate-1/telemetry',
           JSON.stringify({ type: 'door', open: true }),
+          { qos: 1 },
+        )
+      // Flapping: forced open, closed, forced open again, 50 readings in all.
+      const flapping = await connect('door-gate-2')
+      for (let i = 0; i < 50; i++)
+        await flapping.publishAsync(
+          'devices/door-gate-2/telemetry',
+          JSON.stringify({ type: 'door', open: i % 2 === 0 }),
           { qos: 1 },
         )
       const aed = await connect('aed-security-1')
@@ -54,20 +62,23 @@ describe('readings in over MQTT, incidents out through the API', () => {
             headers: { authorization: `Bearer ${adminKey}` },
           })
           const { items } = (await res.json()) as { items: IncidentView[] }
-          const forced = items.find((i) => i.rule === 'door-forced')
-          return forced?.count === 5 && items.some((i) => i.rule === 'aed-removed') ? items : undefined
+          const forced = items.find((i) => i.rule === 'door-forced' && i.device === 'door-gate-1')
+          return forced?.count === 50 && items.some((i) => i.rule === 'aed-removed') ? items : undefined
         },
         { what: 'both incidents through the API' },
       )
-      expect(incidents.filter((i) => i.rule === 'door-forced')).toEqual([
-        expect.objectContaining({ device: 'door-gate-1', status: 'active', severity: 'critical', count: 5 }),
+      expect(incidents.filter((i) => i.rule === 'door-forced' && i.device === 'door-gate-1')).toEqual([
+        expect.objectContaining({ device: 'door-gate-1', status: 'active', severity: 'critical', count: 50 }),
       ])
       expect(incidents.filter((i) => i.rule === 'aed-removed')).toEqual([
         expect.objectContaining({ device: 'aed-security-1', status: 'active', severity: 'critical' }),
       ])
-      const tickets = await fetch(`http://127.0.0.1:${httpPort}/api/tickets?rule=door-forced`, {
-        headers: { authorization: `Bearer ${adminKey}` },
-      })
+      const tickets = await fetch(
+        `http://127.0.0.1:${httpPort}/api/tickets?rule=door-forced&device=door-gate-1`,
+        {
+          headers: { authorization: `Bearer ${adminKey}` },
+        },
+      )
       type TicketView = { id: string; device: string; status: string; offer: { technician: string } | null }
       const { items } = (await tickets.json()) as { items: TicketView[] }
       expect(items).toEqual([
@@ -89,6 +100,25 @@ describe('readings in over MQTT, incidents out through the API', () => {
       expect(declined.status).toBe(200)
       expect(after.status).toBe('assigned')
       expect(after.offer?.technician).not.toBe(first)
+      // Each forced opening of the flapping door is an incident of its own, but all join one ticket.
+      const flapped = await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${httpPort}/api/tickets?device=door-gate-2`, {
+            headers: { authorization: `Bearer ${adminKey}` },
+          })
+          const list = ((await res.json()) as { items: { id: string }[] }).items
+          if (list.length !== 1) return list.length > 1 ? list : undefined
+          const one = await fetch(`http://127.0.0.1:${httpPort}/api/tickets/${list[0]?.id}`, {
+            headers: { authorization: `Bearer ${adminKey}` },
+          })
+          const ticket = (await one.json()) as { timeline: { type: string }[] }
+          const joined = ticket.timeline.filter((e) => e.type === 'ticket.incident_joined').length
+          return joined === 24 ? list : undefined
+        },
+        { what: 'the flapping door ticket with 24 incidents joined' },
+      )
+      expect(flapped).toHaveLength(1)
+      await flapping.endAsync()
       await door.endAsync()
       await aed.endAsync()
       expect(await service.stop('SIGTERM')).toBe(0)
