@@ -8,11 +8,25 @@ import { waitFor } from '../support/wait-for.ts'
 
 // One device per case, so each case has its own correlation keys; short durations keep the run quick.
 const devices = {
-  temperature: ['t-edge', 't-band', 't-held', 't-short', 'z1-a', 'z1-b', 'z2-a', 'z2-b', 'z2-c', 'm-temp'],
+  temperature: [
+    'q-quiet',
+    'q-chatty',
+    't-edge',
+    't-band',
+    't-held',
+    't-short',
+    'z1-a',
+    'z1-b',
+    'z2-a',
+    'z2-b',
+    'z2-c',
+    'm-temp',
+  ],
   door: ['d-badge-in', 'd-nobadge', 'd-badge-out', 'd-maint', 'd-onsite'],
   aed: ['aed-out', 'aed-in'],
 } as const
-const zoneOf = (id: string) => (id.startsWith('z1-') ? 'zone-1' : id.startsWith('z2-') ? 'zone-2' : 'zone-0')
+const zones: Record<string, string> = { 'z1-': 'zone-1', 'z2-': 'zone-2', 'q-': 'zone-3' }
+const zoneOf = (id: string) => zones[id.slice(0, id.indexOf('-') + 1)] ?? 'zone-0'
 const siteFile = `
 sites:
   - id: s1
@@ -20,7 +34,7 @@ sites:
     timezone: Europe/Paris
     location: { lat: 49.0, lon: 2.57 }
     accessHours: "06:00-22:00"
-    zones: [{ id: zone-0, name: Zero }, { id: zone-1, name: One }, { id: zone-2, name: Two }]
+    zones: [{ id: zone-0, name: Zero }, { id: zone-1, name: One }, { id: zone-2, name: Two }, { id: zone-3, name: Three }]
 devices:
 ${Object.entries(devices)
   .flatMap(([kind, ids]) =>
@@ -37,6 +51,7 @@ rules:
   - { id: hot-for, match: { kind: temperature, zone: zone-0 }, condition: { field: celsius, above: 50, clearBelow: 50 }, for: 600ms, severity: major, skill: hvac }
   - { id: zone-hot, match: { kind: temperature, zone: zone-1 }, condition: { field: celsius, above: 40, clearBelow: 35 }, group: { by: zone, atLeast: 3, within: 1m }, severity: major, skill: hvac }
   - { id: zone-hot-2, match: { kind: temperature, zone: zone-2 }, condition: { field: celsius, above: 40, clearBelow: 35 }, group: { by: zone, atLeast: 3, within: 1m }, severity: major, skill: hvac }
+  - { id: gone-quiet, match: { zone: zone-3 }, condition: { silentFor: 2s }, severity: minor, skill: hvac }
   - { id: door-forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }
   - { id: door-battery-low, match: { kind: door }, condition: { field: battery, below: 20, clearAbove: 25 }, severity: minor, skill: security }
   - { id: aed-removed, match: { kind: aed }, condition: { field: present, equals: false }, severity: critical, skill: first-aid }
@@ -224,6 +239,16 @@ describe('each rule kind, readings in over MQTT and incidents out through the AP
       all.some((i) => i.rule === 'zone-hot-2' && i.status === 'cleared'),
     )
     expect(cleared.filter((i) => i.rule === 'zone-hot-2')).toHaveLength(1)
+  })
+
+  it('a device silent past silentFor raises an incident; one that keeps talking does not', async () => {
+    await send('q-quiet', { type: 'temperature', celsius: 20 })
+    // The chatty device speaks every 500 ms until the sweep (every 5 s) has found the quiet one.
+    const chatter = setInterval(() => void send('q-chatty', { type: 'temperature', celsius: 20 }), 500)
+    const items = await incidentsWhen('the silent device', (all) =>
+      all.some((i) => i.rule === 'gone-quiet'),
+    ).finally(() => clearInterval(chatter))
+    expect(items.filter((i) => i.rule === 'gone-quiet').map((i) => i.device)).toEqual(['q-quiet'])
   })
 
   it('a maintenance window suppresses new incidents of its device; others still open', async () => {
