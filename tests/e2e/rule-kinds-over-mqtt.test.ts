@@ -177,6 +177,20 @@ describe('each rule kind, readings in over MQTT and incidents out through the AP
       all.some((i) => i.device === 't-band' && i.status === 'cleared'),
     )
     expect(items.filter((i) => i.device === 't-band')).toHaveLength(1)
+
+    // Cleared and still clear after the verification period (1 s here): the ticket resolves by itself.
+    const resolved = await waitFor(
+      async () => {
+        const [ticket] = await ticketsOf('device=t-band')
+        if (ticket?.status !== 'resolved') return undefined
+        return api<TimelineView>(`/api/tickets/${ticket.id}`)
+      },
+      { what: 'the t-band ticket resolved by telemetry' },
+    )
+    expect(resolved.timeline.at(-1)).toMatchObject({
+      type: 'ticket.resolved',
+      detail: 'verified by telemetry',
+    })
   })
 
   it('a for: rule fires once the condition held long enough, and not when it ended just short', async () => {
