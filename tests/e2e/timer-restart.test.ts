@@ -71,7 +71,10 @@ describe('a for: timer across a killed and restarted service', () => {
       const [id, fields] = opened
       const incident = JSON.parse(fields[1] ?? '{}').incident as { openedAt: string; device: string }
       // Due exactly 12 s after the reading, and written within 1.5 s of that by the restarted process.
-      expect(incident).toMatchObject({ device: 'door-1', openedAt: new Date(openedAt + 12_000).toISOString() })
+      expect(incident).toMatchObject({
+        device: 'door-1',
+        openedAt: new Date(openedAt + 12_000).toISOString(),
+      })
       const writtenAt = Number(id.split('-')[0])
       expect(writtenAt).toBeGreaterThanOrEqual(openedAt + 12_000)
       expect(writtenAt).toBeLessThan(openedAt + 13_500)
