@@ -2,38 +2,51 @@ import type { Redis, Result } from 'ioredis'
 import type { Reading } from '../domain/index.ts'
 import { type IngestKeys, shardOf } from './keys.ts'
 
-// One round trip, atomic: drop a redelivered seq, append to the shard log and the device's recent
-// readings, update latest state and last-seen. Seqs are remembered per device by arrival, last 64.
+// One round trip for a batch of readings, each atomic: drop a redelivered seq, append to the shard log and
+// the device's recent readings, update latest state and last-seen. Seqs are remembered per device, last 64.
+// KEYS: lastSeen, then shard, seqs, state, deviceReadings per reading;
+// ARGV: maxLen, deviceMaxLen, then seq, reading, receivedAt, deviceId, type per reading.
 const appendScript = `
-if ARGV[1] ~= '' then
-  if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -65)
+local results = {}
+local n = (#KEYS - 1) / 4
+for i = 0, n - 1 do
+  local k, a = 1 + i * 4, 2 + i * 5
+  local seq, reading, at = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local fresh = true
+  if seq ~= '' then
+    if redis.call('ZSCORE', KEYS[k + 2], seq) then
+      fresh = false
+    else
+      redis.call('ZADD', KEYS[k + 2], at, seq)
+      redis.call('ZREMRANGEBYRANK', KEYS[k + 2], 0, -65)
+    end
+  end
+  if fresh then
+    redis.call('XADD', KEYS[k + 1], 'MAXLEN', '~', ARGV[1], '*', 'r', reading)
+    redis.call('XADD', KEYS[k + 4], 'MAXLEN', '~', ARGV[2], '*', 'r', reading)
+    redis.call('HSET', KEYS[k + 3], 'lastSeen', at, 'last', reading, 'type:' .. ARGV[a + 5], reading)
+    redis.call('ZADD', KEYS[1], at, ARGV[a + 4])
+  end
+  results[i + 1] = fresh and 1 or 0
 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'r', ARGV[2])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'r', ARGV[2])
-redis.call('HSET', KEYS[3], 'lastSeen', ARGV[4], 'last', ARGV[2], 'type:' .. ARGV[6], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
-return 1
+return results
 `
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    vigieAppendReading(
-      shard: string,
-      seqs: string,
-      state: string,
-      lastSeen: string,
-      deviceReadings: string,
-      seq: string,
-      reading: string,
-      maxLen: number,
-      receivedAt: number,
-      deviceId: string,
-      type: string,
-      deviceMaxLen: number,
-    ): Result<number, Context>
+    vigieAppendReadings(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Result<number[], Context>
   }
+}
+
+// Readings that arrive in one turn of the event loop go to Redis as one script call: one command, one
+// reply, instead of one of each per reading. Past this many, a batch is sent at once.
+const maxBatch = 256
+
+type Pending = {
+  reading: Reading
+  receivedAt: number
+  done: (appended: boolean) => void
+  fail: (e: Error) => void
 }
 
 export type ReadingLog = ReturnType<typeof createReadingLog>
@@ -48,28 +61,49 @@ export type ReadingLogOptions = {
 
 export function createReadingLog({ redis, keys, shards, retention, deviceRetention }: ReadingLogOptions) {
   // defineCommand is idempotent per client; ioredis sends EVALSHA and falls back to EVAL once.
-  redis.defineCommand('vigieAppendReading', { numberOfKeys: 5, lua: appendScript })
+  redis.defineCommand('vigieAppendReadings', { lua: appendScript })
+  let pending: Pending[] = []
 
-  return {
-    /** Appends a reading; false when the same device already sent this seq. */
-    append: async (reading: Reading, receivedAt: number): Promise<boolean> => {
+  function flush(): void {
+    const batch = pending
+    if (batch.length === 0) return
+    pending = []
+    const keyList: string[] = [keys.lastSeen]
+    const args: (string | number)[] = [retention, deviceRetention]
+    for (const { reading, receivedAt } of batch) {
       const id = reading.device
-      const appended = await redis.vigieAppendReading(
+      keyList.push(
         keys.shard(shardOf(id, shards)),
         keys.recentSeqs(id),
         keys.state(id),
-        keys.lastSeen,
         keys.deviceReadings(id),
+      )
+      args.push(
         reading.seq === undefined ? '' : String(reading.seq),
         JSON.stringify(reading),
-        retention,
         receivedAt,
         id,
         reading.type,
-        deviceRetention,
       )
-      return appended === 1
-    },
+    }
+    redis.vigieAppendReadings(keyList.length, ...keyList, ...args).then(
+      (results) => {
+        for (const [i, item] of batch.entries()) item.done(results[i] === 1)
+      },
+      (error: Error) => {
+        for (const item of batch) item.fail(error)
+      },
+    )
+  }
+
+  return {
+    /** Appends a reading; false when the same device already sent this seq. Resolves once it is in Redis. */
+    append: (reading: Reading, receivedAt: number): Promise<boolean> =>
+      new Promise((done, fail) => {
+        if (pending.length === 0) setImmediate(flush)
+        pending.push({ reading, receivedAt, done, fail })
+        if (pending.length >= maxBatch) flush()
+      }),
 
     /** Newest first. */
     recent: async (deviceId: string, limit: number): Promise<Reading[]> => {
