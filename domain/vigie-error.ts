@@ -16,6 +16,8 @@ export const errorCatalogue = {
   CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
   REDIS_UNAVAILABLE: { status: 503, message: 'Redis is not reachable' },
   MQTT_EXTERNAL_UNAVAILABLE: { status: 503, message: 'The external MQTT broker is not reachable' },
+  DELIVERY_TRANSIENT: { status: 503, message: 'The provider failed for now; the message is retried' },
+  DELIVERY_REFUSED: { status: 502, message: 'The provider refused the message; it is not retried' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

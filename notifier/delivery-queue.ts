@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto'
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { isVigieError } from '../domain/index.ts'
+import type { Channel, ChannelName } from './channels.ts'
+import {
+  type DeliveryJob,
+  deliveryJobSchema,
+  type Notification,
+  type NotificationRequest,
+} from './notification-schema.ts'
+import type { NotificationStore } from './notification-store.ts'
+
+export type RetrySettings = { attempts: number; baseDelayMs: number; maxDelayMs: number }
+
+export const defaultRetry: RetrySettings = { attempts: 6, baseDelayMs: 2000, maxDelayMs: 5 * 60_000 }
+
+/** Exponential, with jitter so that a provider coming back is not hit by every retry at once. */
+export function backoffDelay(
+  attemptsMade: number,
+  { baseDelayMs, maxDelayMs }: RetrySettings,
+  random = Math.random,
+) {
+  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attemptsMade - 1))
+  return Math.round(ceiling / 2 + random() * (ceiling / 2))
+}
+
+const queueName = 'deliveries'
+
+/**
+ * The delivery queue (BullMQ): each job sends one notification on one channel. The record in the
+ * notification store, keyed by (ticket, event, recipient, channel), is checked before every send, so no
+ * retry, restart or duplicate event sends a message twice; BullMQ's jobId alone does not dedupe once a
+ * job is removed (DESIGN.md § Known defects). After the last attempt, the recipient's next contact.
+ */
+export function createDelivery({
+  redisUrl,
+  prefix,
+  channels,
+  store,
+  log,
+  retry = defaultRetry,
+  statusCallbackUrl,
+  onOutcome,
+  concurrency = 8,
+}: {
+  redisUrl: string
+  prefix: string
+  channels: Partial<Record<ChannelName, Channel>>
+  store: NotificationStore
+  log: Logger
+  retry?: RetrySettings
+  /** Where Twilio posts delivery status (PUBLIC_URL + /webhooks/twilio/status). */
+  statusCallbackUrl?: string
+  /** Sent, or failed for good: the caller notes it on the ticket's timeline. */
+  onOutcome?: (notification: Notification, request: NotificationRequest) => Promise<void>
+  concurrency?: number
+}) {
+  // BullMQ blocks on its connections and wants them to retry forever.
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const bullPrefix = `${prefix}bull`
+  const queue = new Queue<DeliveryJob>(queueName, { connection, prefix: bullPrefix })
+  const idOf = (request: NotificationRequest, contact: number) =>
+    `${request.key}|${request.contacts[contact]?.channel ?? 'none'}`
+
+  async function enqueue(request: NotificationRequest, contact = 0): Promise<void> {
+    const id = idOf(request, contact)
+    await queue.add(
+      'deliver',
+      { request, contact },
+      {
+        // A hash: BullMQ ids may not hold the ':' of ours.
+        jobId: createHash('sha256').update(id).digest('hex').slice(0, 40),
+        attempts: retry.attempts,
+        backoff: { type: 'vigie' },
+        removeOnComplete: 1000,
+        removeOnFail: 5000,
+      },
+    )
+  }
+
+  async function giveUp(record: Notification, request: NotificationRequest, contact: number) {
+    await store.save(record)
+    log.warn({ notification: record.id, channel: record.channel, error: record.error }, 'notification failed')
+    await onOutcome?.(record, request)
+    if (contact + 1 < request.contacts.length) await enqueue(request, contact + 1)
+  }
+
+  async function deliver(job: Job<DeliveryJob>): Promise<void> {
+    // The job's data comes back from Redis: parsed, not trusted.
+    const { request, contact } = deliveryJobSchema.parse(job.data)
+    const target = request.contacts[contact]
+    if (!target) throw new UnrecoverableError(`no contact ${contact}`)
+    let record = await store.open({
+      id: idOf(request, contact),
+      ticket: request.ticket,
+      event: request.event,
+      audience: request.audience,
+      recipient: request.recipient,
+      channel: target.channel,
+      to: target.to,
+      template: request.template,
+      status: 'queued',
+      attempts: 0,
+      sentAt: null,
+      providerId: null,
+      error: null,
+    })
+    if (record.status !== 'queued') return // sent, delivered, failed or suppressed already: never twice
+    const send = channels[target.channel]
+    if (!send) {
+      await giveUp(
+        { ...record, status: 'failed', error: `${target.channel} is not configured` },
+        request,
+        contact,
+      )
+      throw new UnrecoverableError(`${target.channel} is not configured`)
+    }
+    record = { ...record, attempts: record.attempts + 1 }
+    try {
+      const content = request.content[target.channel] ?? { text: request.template }
+      const providerId = await send(
+        target.to,
+        content,
+        statusCallbackUrl ? { statusCallback: statusCallbackUrl } : {},
+      )
+      record = { ...record, status: 'sent', providerId, sentAt: new Date().toISOString(), error: null }
+      await store.save(record)
+      await onOutcome?.(record, request)
+    } catch (error) {
+      const transient = isVigieError(error) && error.code === 'DELIVERY_TRANSIENT'
+      const message = error instanceof Error ? error.message : String(error)
+      if (!transient || job.attemptsMade + 1 >= retry.attempts) {
+        await giveUp({ ...record, status: 'failed', error: message }, request, contact)
+        throw new UnrecoverableError(message)
+      }
+      await store.save({ ...record, error: message })
+      throw error
+    }
+  }
+
+  let worker: Worker<DeliveryJob> | undefined
+  return {
+    enqueue,
+    queue,
+    start: () => {
+      worker = new Worker<DeliveryJob>(queueName, deliver, {
+        connection: workerConnection,
+        prefix: bullPrefix,
+        concurrency,
+        settings: {
+          // A provider's Retry-After wins; otherwise exponential with jitter.
+          backoffStrategy: (attemptsMade, _type, err) => {
+            const details = isVigieError(err)
+              ? (err.details as { retryAfterMs?: number } | undefined)
+              : undefined
+            return details?.retryAfterMs ?? backoffDelay(attemptsMade, retry)
+          },
+        },
+      })
+      worker.on('failed', (job, err) => {
+        log.info({ job: job?.id, attempts: job?.attemptsMade, err }, 'delivery attempt failed')
+      })
+      worker.on('error', (err) => log.error({ err }, 'delivery worker error'))
+    },
+    close: async () => {
+      await worker?.close()
+      await queue.close()
+      connection.disconnect()
+      workerConnection.disconnect()
+    },
+  }
+}
+
+export type Delivery = ReturnType<typeof createDelivery>

@@ -1,0 +1,52 @@
+import type { Redis } from 'ioredis'
+import type { Notification } from './notification-schema.ts'
+
+export type NotificationKeys = ReturnType<typeof notificationKeys>
+
+export function notificationKeys(prefix: string) {
+  return {
+    notification: (id: string) => `${prefix}notification:${id}`,
+    /** A ticket's notifications by creation time. */
+    ofTicket: (ticket: string) => `${prefix}notifications-of:${ticket}`,
+    /** The provider's message id → our notification id, for delivery status callbacks. */
+    byProviderId: (providerId: string) => `${prefix}notification-by-provider:${providerId}`,
+  }
+}
+
+export type NotificationStore = ReturnType<typeof createNotificationStore>
+
+/** Every notification's record: status, attempts and when it was sent, kept by its idempotency key. */
+export function createNotificationStore({ redis, keys }: { redis: Redis; keys: NotificationKeys }) {
+  const get = async (id: string): Promise<Notification | null> => {
+    const doc = await redis.get(keys.notification(id))
+    return doc ? (JSON.parse(doc) as Notification) : null
+  }
+  return {
+    get,
+
+    /** Creates the record unless it exists; returns the record as it stands. */
+    open: async (record: Notification): Promise<Notification> => {
+      const created = await redis.set(keys.notification(record.id), JSON.stringify(record), 'NX')
+      if (created === 'OK' && record.ticket)
+        await redis.zadd(keys.ofTicket(record.ticket), Date.now(), record.id)
+      return created === 'OK' ? record : ((await get(record.id)) ?? record)
+    },
+
+    save: async (record: Notification): Promise<void> => {
+      const multi = redis.multi().set(keys.notification(record.id), JSON.stringify(record))
+      if (record.providerId) multi.set(keys.byProviderId(record.providerId), record.id, 'EX', 7 * 86_400)
+      await multi.exec()
+    },
+
+    byProviderId: async (providerId: string): Promise<Notification | null> => {
+      const id = await redis.get(keys.byProviderId(providerId))
+      return id ? get(id) : null
+    },
+
+    ofTicket: async (ticket: string): Promise<Notification[]> => {
+      const ids = await redis.zrange(keys.ofTicket(ticket), 0, -1)
+      const docs = ids.length ? await redis.mget(ids.map(keys.notification)) : []
+      return docs.filter((doc): doc is string => doc !== null).map((doc) => JSON.parse(doc) as Notification)
+    },
+  }
+}

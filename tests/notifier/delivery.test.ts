@@ -1,0 +1,159 @@
+import type { Redis } from 'ioredis'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  createChannels,
+  createDelivery,
+  createNotificationStore,
+  createTwilioClient,
+  type Delivery,
+  type NotificationRequest,
+  type NotificationStore,
+  notificationKeys,
+} from '../../notifier/index.ts'
+import { createLogger } from '../../service/index.ts'
+import { openTestRedis } from '../support/redis.ts'
+import { startSmtpServer } from '../support/smtp-server.ts'
+import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+const accountSid = `AC${'0123456789abcdef'.repeat(2)}`
+let redis: Redis
+let twilioServer: TwilioServer
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>
+let store: NotificationStore
+let delivery: Delivery
+let channels: ReturnType<typeof createChannels>
+
+beforeEach(async () => {
+  const opened = await openTestRedis()
+  redis = opened.redis
+  twilioServer = await startTwilioServer()
+  smtp = await startSmtpServer()
+  channels = createChannels({
+    twilio: createTwilioClient({
+      accountSid,
+      authToken: 'test-auth-token-0123456789',
+      apiUrl: twilioServer.url,
+    }),
+    from: '+33100000000',
+    smtpUrl: smtp.url,
+    mailFrom: 'vigie <vigie@test.example>',
+  })
+  store = createNotificationStore({ redis, keys: notificationKeys(opened.prefix) })
+  delivery = createDelivery({
+    redisUrl: opened.url,
+    prefix: opened.prefix,
+    channels,
+    store,
+    log: createLogger({ level: 'silent' }),
+    retry: { attempts: 8, baseDelayMs: 50, maxDelayMs: 400 },
+  })
+  delivery.start()
+})
+afterEach(async () => {
+  await delivery.close()
+  channels.close()
+  await twilioServer.close()
+  await smtp.close()
+  await redis.quit()
+})
+
+const request = (key: string, contacts: NotificationRequest['contacts']): NotificationRequest => ({
+  key,
+  ticket: 'ticket-1',
+  event: '1-0',
+  audience: 'staff',
+  recipient: 'tech-1',
+  template: 'offer',
+  contacts,
+  content: {
+    sms: { text: 'Door forced at gate 1. Reply 1 to accept.' },
+    email: { text: 'Door forced at gate 1.', subject: 'Door forced', html: '<p>Door forced at gate 1.</p>' },
+  },
+})
+
+const sent = (id: string) =>
+  waitFor(
+    async () => {
+      const record = await store.get(id)
+      return record?.status === 'sent' ? record : undefined
+    },
+    { what: `${id} sent` },
+  )
+
+describe('delivery', () => {
+  it('sends one SMS, not two, when Twilio answers 500 then 201', async () => {
+    twilioServer.failNext({ status: 500 })
+    await delivery.enqueue(request('t1:500', [{ channel: 'sms', to: '+33600000001' }]))
+    const record = await sent('t1:500|sms')
+    expect(record).toMatchObject({ attempts: 2, providerId: expect.stringMatching(/^SM/) })
+    expect(twilioServer.requests.map((r) => r.status)).toEqual([500, 201])
+    expect(twilioServer.accepted()).toHaveLength(1)
+    expect(twilioServer.accepted()[0]?.form).toMatchObject({
+      To: '+33600000001',
+      Body: expect.stringContaining('Door forced'),
+    })
+    expect(twilioServer.accepted()[0]?.path).toBe(`/2010-04-01/Accounts/${accountSid}/Messages.json`)
+  })
+
+  it("waits for Twilio's Retry-After when it answers 429", async () => {
+    twilioServer.failNext({ status: 429, headers: { 'retry-after': '1' } })
+    await delivery.enqueue(request('t1:429', [{ channel: 'sms', to: '+33600000001' }]))
+    await sent('t1:429|sms')
+    const [refused, accepted] = twilioServer.requests
+    expect([refused?.status, accepted?.status]).toEqual([429, 201])
+    // The backoff alone would have retried within 50-100 ms.
+    expect((accepted?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('delivers every mail once when the SMTP server is down for a while, then up', async () => {
+    await smtp.stop()
+    const keys = ['m1', 'm2', 'm3']
+    for (const key of keys)
+      await delivery.enqueue(request(key, [{ channel: 'email', to: `${key}@example.com` }]))
+    // Each has failed at least twice against the closed port before the server comes back.
+    await waitFor(
+      async () => {
+        const records = await Promise.all(keys.map((key) => store.get(`${key}|email`)))
+        return records.every((r) => (r?.attempts ?? 0) >= 2)
+      },
+      { what: 'two failed attempts each' },
+    )
+    await smtp.start()
+    await Promise.all(keys.map((key) => sent(`${key}|email`)))
+    expect(smtp.mails.map((m) => m.to[0]).sort()).toEqual([
+      'm1@example.com',
+      'm2@example.com',
+      'm3@example.com',
+    ])
+  })
+
+  it('sends nothing twice when the same notification is asked for again, even after its job is gone', async () => {
+    const ask = request('t1:dup', [{ channel: 'sms', to: '+33600000001' }])
+    await delivery.enqueue(ask)
+    await sent('t1:dup|sms')
+    await delivery.queue.obliterate({ force: true })
+    await delivery.enqueue(ask)
+    await waitFor(async () => (await delivery.queue.getJobCounts('completed')).completed === 1, {
+      what: 'the second job done',
+    })
+    expect(twilioServer.accepted()).toHaveLength(1)
+  })
+
+  it("moves to the recipient's next contact when a channel refuses", async () => {
+    twilioServer.failNext({ status: 400, body: { code: 21_211, message: "The 'To' number is not valid" } })
+    await delivery.enqueue(
+      request('t1:fallback', [
+        { channel: 'sms', to: '+33600000001' },
+        { channel: 'email', to: 'tech@example.com' },
+      ]),
+    )
+    await sent('t1:fallback|email')
+    expect(await store.get('t1:fallback|sms')).toMatchObject({ status: 'failed', attempts: 1 })
+    expect(smtp.mails.map((m) => m.to)).toEqual([['tech@example.com']])
+    expect((await store.ofTicket('ticket-1')).map((n) => [n.channel, n.status])).toEqual([
+      ['sms', 'failed'],
+      ['email', 'sent'],
+    ])
+  })
+})
