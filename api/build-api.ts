@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
+import type { LinkSigner, NotificationStore } from '../notifier/index.ts'
 import type {
   Dispatcher,
   IncidentStore,
@@ -22,11 +23,14 @@ import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
+import { registerNotificationRoutes } from './notification-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
+import { registerTechnicianLinkRoutes } from './technician-link-routes.ts'
 import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
+import { registerTwilioWebhooks, type TwilioWebhookOptions } from './twilio-webhooks.ts'
 
 export type ApiOptions = {
   log: Logger
@@ -43,6 +47,12 @@ export type ApiOptions = {
   roster?: TechnicianRoster
   /** Maintenance windows; their routes exist only when given. */
   maintenance?: MaintenanceWindows
+  /** Notifications, the technician page's signed links, and Twilio's webhooks when Twilio is set up. */
+  engage?: {
+    notifications: NotificationStore
+    links: LinkSigner
+    twilio?: Pick<TwilioWebhookOptions, 'authToken' | 'publicUrl' | 'redis' | 'prefix'>
+  }
   /** Makes ack and decline move offers along. */
   dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
@@ -66,6 +76,7 @@ export async function buildApi({
   dispatcher,
   roster,
   maintenance,
+  engage,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -73,6 +84,8 @@ export async function buildApi({
     // fastify's own logger type is the part of pino's it uses.
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit,
+    // The technician page's signed tokens (/t/<token>) are longer than fastify's 100-character default.
+    routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
@@ -105,6 +118,20 @@ export async function buildApi({
   if (incidents) registerIncidentRoutes(app, incidents)
   if (tickets) registerTicketRoutes(app, tickets, dispatcher)
   if (roster) registerTechnicianRoutes(app, roster)
+  if (engage) {
+    registerNotificationRoutes(app, engage.notifications)
+    if (tickets && dispatcher) {
+      registerTechnicianLinkRoutes(app, { links: engage.links, tickets, dispatcher })
+      if (engage.twilio && roster)
+        registerTwilioWebhooks(app, {
+          ...engage.twilio,
+          tickets,
+          dispatcher,
+          roster,
+          notifications: engage.notifications,
+        })
+    }
+  }
   if (maintenance)
     registerMaintenanceRoutes(app, {
       maintenance,

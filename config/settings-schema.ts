@@ -5,7 +5,7 @@ const portError = 'a port number from 0 to 65535 (0 picks a free one)'
 const port = z
   .union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: portError })
   .pipe(z.number().int().min(0, portError).max(65_535, portError))
-const roleNames = ['broker', 'api', 'workers'] as const
+const roleNames = ['broker', 'api', 'workers', 'notifier'] as const
 export type ServiceRole = (typeof roleNames)[number]
 
 // Env values are strings; a comma list names roles ("broker,api").

@@ -1,3 +1,4 @@
+export { escapeHtml } from './html-escape.ts'
 export { isSecretKey, maskEmail, maskPersonalText, maskPhone, redactDeep } from './personal-data.ts'
 export {
   type DeviceKind,

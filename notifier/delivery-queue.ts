@@ -44,6 +44,7 @@ export function createDelivery({
   statusCallbackUrl,
   onOutcome,
   concurrency = 8,
+  optedOut = async () => false,
 }: {
   redisUrl: string
   prefix: string
@@ -56,6 +57,8 @@ export function createDelivery({
   /** Sent, or failed for good: the caller notes it on the ticket's timeline. */
   onOutcome?: (notification: Notification, request: NotificationRequest) => Promise<void>
   concurrency?: number
+  /** A number that replied STOP gets no SMS or call until it replies START. */
+  optedOut?: (to: string) => Promise<boolean>
 }) {
   // BullMQ blocks on its connections and wants them to retry forever.
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
@@ -109,6 +112,10 @@ export function createDelivery({
       error: null,
     })
     if (record.status !== 'queued') return // sent, delivered, failed or suppressed already: never twice
+    if (target.channel !== 'email' && (await optedOut(target.to))) {
+      await giveUp({ ...record, status: 'suppressed', error: 'opted out (STOP)' }, request, contact)
+      return
+    }
     const send = channels[target.channel]
     if (!send) {
       await giveUp(

@@ -7,6 +7,7 @@ export {
   defaultRetry,
   type RetrySettings,
 } from './delivery-queue.ts'
+export { createEventConsumer } from './event-consumer.ts'
 export {
   type Notification,
   type NotificationRequest,
@@ -14,4 +15,8 @@ export {
   notificationSchema,
 } from './notification-schema.ts'
 export { createNotificationStore, type NotificationStore, notificationKeys } from './notification-store.ts'
+export { createLinkSigner, type LinkPayload, type LinkSigner } from './signed-links.ts'
+export { createStaffNotices, type StaffNotices } from './staff-notices.ts'
+export { startNotifier } from './start-notifier.ts'
+export { escalationMessages, offerMessages } from './templates.ts'
 export { createTwilioClient, type TwilioClient } from './twilio-client.ts'

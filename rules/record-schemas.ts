@@ -38,6 +38,8 @@ export const ticketEventTypes = [
   'ticket.incident_joined',
   'ticket.incident_cleared',
   'ticket.incident_suppressed',
+  'ticket.notified',
+  'ticket.notification_failed',
 ] as const
 export type TicketEventType = (typeof ticketEventTypes)[number]
 

@@ -5,6 +5,12 @@ import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
 import {
+  createLinkSigner,
+  createNotificationStore,
+  notificationKeys,
+  startNotifier,
+} from '../notifier/index.ts'
+import {
   createDispatcher,
   createIncidentStore,
   createMaintenanceWindows,
@@ -108,6 +114,21 @@ export async function startService({
       lifecycle.add('rules', worker.close)
     }
 
+    if (settings.roles.includes('notifier')) {
+      const keys = ruleKeys(settings.redisPrefix)
+      const roster = createTechnicianRoster({ redis: connection.redis, keys, technicians: site.technicians })
+      const notifier = await startNotifier({
+        redis: connection.redis,
+        redisUrl: connection.url,
+        settings,
+        site,
+        tickets: createTicketStore({ redis: connection.redis, keys, sla: site.sla }),
+        technicianOf: (id) => roster.get(id),
+        log: log.child({ part: 'notifier' }),
+      })
+      lifecycle.add('notifier', notifier.close)
+    }
+
     let httpUrl: string | undefined
     if (settings.roles.includes('api')) {
       const keys = ruleKeys(settings.redisPrefix)
@@ -124,6 +145,26 @@ export async function startService({
         tickets,
         roster,
         maintenance: createMaintenanceWindows({ redis: connection.redis, keys }),
+        engage: {
+          notifications: createNotificationStore({
+            redis: connection.redis,
+            keys: notificationKeys(settings.redisPrefix),
+          }),
+          links: await createLinkSigner({
+            redis: connection.redis,
+            key: `${settings.redisPrefix}link-secret`,
+          }),
+          ...(settings.twilioAuthToken
+            ? {
+                twilio: {
+                  authToken: settings.twilioAuthToken,
+                  publicUrl: settings.publicUrl,
+                  redis: connection.redis,
+                  prefix: settings.redisPrefix,
+                },
+              }
+            : {}),
+        },
         dispatcher: createDispatcher({
           redis: connection.redis,
           keys,

@@ -19,7 +19,7 @@ describe('settings', () => {
   it('has the defaults of DESIGN.md', () => {
     const { settings } = loadConfig({ env: {} })
     expect(settings).toMatchObject({
-      roles: ['broker', 'api', 'workers'],
+      roles: ['broker', 'api', 'workers', 'notifier'],
       httpPort: 8080,
       mqttPort: 1883,
       publicUrl: 'http://localhost:8080',
@@ -53,14 +53,14 @@ describe('settings', () => {
 
   it('names the environment variable and the value that is wrong', () => {
     expect(problems({ HTTP_PORT: 'eighty', VIGIE_ROLES: 'broker,web' })).toEqual([
-      'environment variable VIGIE_ROLES: expected one of broker, api, workers; got "web"',
+      'environment variable VIGIE_ROLES: expected one of broker, api, workers, notifier; got "web"',
       'environment variable HTTP_PORT: a port number from 0 to 65535 (0 picks a free one); got "eighty"',
     ])
   })
 
   it('names the flag that gave a wrong value', () => {
     expect(problems({}, { roles: { value: 'everything', flag: '--roles' } })).toEqual([
-      'flag --roles: expected one of broker, api, workers; got "everything"',
+      'flag --roles: expected one of broker, api, workers, notifier; got "everything"',
     ])
   })
 

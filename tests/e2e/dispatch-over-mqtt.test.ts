@@ -101,7 +101,9 @@ describe('dispatch, readings in over MQTT and offers out through the API', () =>
       },
       { what: 'the escalation' },
     )
-    expect(escalated.timeline.map((e) => [e.type, e.detail?.split(' ')[0]])).toEqual([
+    // No SMS provider is set up here: the notifier's failures are on the timeline too, left out of this check.
+    const dispatchSteps = escalated.timeline.filter((e) => !e.type.startsWith('ticket.notif'))
+    expect(dispatchSteps.map((e) => [e.type, e.detail?.split(' ')[0]])).toEqual([
       ['ticket.created', 'door-forced'],
       ['ticket.offered', 'tech-b'],
       ['ticket.declined', 'tech-b'],
@@ -109,9 +111,7 @@ describe('dispatch, readings in over MQTT and offers out through the API', () =>
       ['ticket.offer_expired', 'tech-c'],
       ['ticket.escalated', 'no'],
     ])
-    expect(escalated.timeline.at(-1)?.detail).toBe(
-      'no technician on shift with skill security; to Duty manager',
-    )
+    expect(dispatchSteps.at(-1)?.detail).toBe('no technician on shift with skill security; to Duty manager')
     expect(escalated).toMatchObject({ status: 'open', offer: null })
   })
 })

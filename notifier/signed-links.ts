@@ -1,0 +1,38 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { z } from 'zod'
+
+const payloadSchema = z.object({ ticket: z.string(), technician: z.string(), exp: z.number().int() })
+export type LinkPayload = z.infer<typeof payloadSchema>
+
+/**
+ * The technician page's links (`/t/<token>`): the ticket, the technician and an expiry, HMAC-SHA256 signed.
+ * The key is shared through Redis (made once, at random) so every process signs and checks alike.
+ */
+export async function createLinkSigner({ redis, key }: { redis: Redis; key: string }) {
+  await redis.set(key, randomBytes(32).toString('base64url'), 'NX')
+  const secret = Buffer.from((await redis.get(key)) ?? '', 'base64url')
+  const mac = (body: string) => createHmac('sha256', secret).update(body).digest()
+
+  return {
+    sign: (payload: LinkPayload): string => {
+      const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
+      return `${body}.${mac(body).toString('base64url')}`
+    },
+    /** The payload of a well-signed, unexpired token, or null. */
+    verify: (token: string, now = Date.now()): LinkPayload | null => {
+      const [body = '', signature = ''] = token.split('.')
+      const given = Buffer.from(signature, 'base64url')
+      const expected = mac(body)
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
+      try {
+        const payload = payloadSchema.parse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')))
+        return payload.exp > now ? payload : null
+      } catch {
+        return null
+      }
+    },
+  }
+}
+
+export type LinkSigner = Awaited<ReturnType<typeof createLinkSigner>>

@@ -1,0 +1,100 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Settings, SiteFile, Technician } from '../config/index.ts'
+import { ruleKeys, type TicketStore } from '../rules/index.ts'
+import { createChannels } from './channels.ts'
+import { createDelivery } from './delivery-queue.ts'
+import { createEventConsumer } from './event-consumer.ts'
+import { createNotificationStore, notificationKeys } from './notification-store.ts'
+import { createLinkSigner } from './signed-links.ts'
+import { createStaffNotices } from './staff-notices.ts'
+import { createTwilioClient } from './twilio-client.ts'
+
+type NotifierSettings = Pick<
+  Settings,
+  | 'redisPrefix'
+  | 'publicUrl'
+  | 'smtpUrl'
+  | 'mailFrom'
+  | 'twilioAccountSid'
+  | 'twilioAuthToken'
+  | 'twilioFrom'
+  | 'twilioApiUrl'
+>
+
+/** The notifier role: events in, messages out, each outcome on its ticket's timeline. */
+export async function startNotifier({
+  redis,
+  redisUrl,
+  settings,
+  site,
+  tickets,
+  technicianOf,
+  log,
+}: {
+  redis: Redis
+  redisUrl: string
+  settings: NotifierSettings
+  site: SiteFile
+  tickets: TicketStore
+  technicianOf: (id: string) => Promise<Technician | null>
+  log: Logger
+}) {
+  const prefix = settings.redisPrefix
+  const { twilioAccountSid: accountSid, twilioAuthToken: authToken } = settings
+  const twilio =
+    accountSid && authToken
+      ? createTwilioClient({ accountSid, authToken, apiUrl: settings.twilioApiUrl })
+      : undefined
+  const channels = createChannels({
+    twilio,
+    from: settings.twilioFrom,
+    smtpUrl: settings.smtpUrl,
+    mailFrom: settings.mailFrom,
+  })
+  const store = createNotificationStore({ redis, keys: notificationKeys(prefix) })
+  const delivery = createDelivery({
+    redisUrl,
+    prefix,
+    channels,
+    store,
+    log,
+    ...(twilio ? { statusCallbackUrl: `${settings.publicUrl}/webhooks/twilio/status` } : {}),
+    optedOut: async (to) => (await redis.sismember(`${prefix}opted-out`, to)) === 1,
+    onOutcome: async (notification) => {
+      if (!notification.ticket) return
+      const what = `${notification.channel} to ${notification.recipient} (${notification.template})`
+      await tickets.note(
+        notification.ticket,
+        notification.status === 'sent' ? 'ticket.notified' : 'ticket.notification_failed',
+        'notifier',
+        Date.now(),
+        notification.error ? `${what}: ${notification.error}` : what,
+      )
+    },
+  })
+  const consumerRedis = redis.duplicate()
+  const consumer = createEventConsumer({
+    redis: consumerRedis,
+    eventsKey: ruleKeys(prefix).events,
+    staff: createStaffNotices({
+      world: site,
+      technicianOf,
+      links: await createLinkSigner({ redis, key: `${prefix}link-secret` }),
+      publicUrl: settings.publicUrl,
+    }),
+    enqueue: (request) => delivery.enqueue(request),
+    logger: log,
+  })
+  delivery.start()
+  await consumer.start()
+  log.info({ channels: Object.keys(channels).filter((c) => c !== 'close') }, 'notifier started')
+  return {
+    close: async () => {
+      await consumer.close()
+      await delivery.close()
+      channels.close()
+      consumerRedis.disconnect()
+    },
+  }
+}

@@ -1,0 +1,102 @@
+import twilio from 'twilio'
+import { escapeHtml } from '../domain/index.ts'
+import type { Content } from './channels.ts'
+
+export type Language = 'fr' | 'en'
+
+/** What staff messages say about a ticket: what, where, how bad, how far, and where to look. */
+export type TicketFacts = {
+  rule: string
+  severity: string
+  site: string
+  zone: string | null
+  device: string | null
+  etaMinutes?: number | undefined
+  camera?: string | undefined
+  intercom?: string | undefined
+  link: string
+  why?: string | undefined
+}
+
+const severityWords: Record<Language, Record<string, string>> = {
+  fr: { critical: 'CRITIQUE', major: 'MAJEUR', minor: 'mineur', info: 'info' },
+  en: { critical: 'CRITICAL', major: 'MAJOR', minor: 'minor', info: 'info' },
+}
+
+const where = (f: TicketFacts) => [f.site, f.zone, f.device].filter(Boolean).join(' / ')
+
+const offerText: Record<Language, (f: TicketFacts) => string> = {
+  fr: (f) =>
+    `[vigie] ${severityWords.fr[f.severity] ?? f.severity} ${f.rule} — ${where(f)}.` +
+    `${f.etaMinutes === undefined ? '' : ` Vous êtes à ${f.etaMinutes} min.`}` +
+    `${f.camera ? ` Caméra : ${f.camera}.` : ''}${f.intercom ? ` Interphone : ${f.intercom}.` : ''}` +
+    ' Répondez 1 pour accepter, 2 pour refuser.',
+  en: (f) =>
+    `[vigie] ${severityWords.en[f.severity] ?? f.severity} ${f.rule} — ${where(f)}.` +
+    `${f.etaMinutes === undefined ? '' : ` You are ${f.etaMinutes} min away.`}` +
+    `${f.camera ? ` Camera: ${f.camera}.` : ''}${f.intercom ? ` Intercom: ${f.intercom}.` : ''}` +
+    ' Reply 1 to accept, 2 to decline.',
+}
+
+const escalationText: Record<Language, (f: TicketFacts) => string> = {
+  fr: (f) =>
+    `[vigie] ESCALADE ${severityWords.fr[f.severity] ?? f.severity} ${f.rule} — ${where(f)} : ${f.why ?? 'personne n’a accepté'}.`,
+  en: (f) =>
+    `[vigie] ESCALATED ${severityWords.en[f.severity] ?? f.severity} ${f.rule} — ${where(f)}: ${f.why ?? 'nobody accepted'}.`,
+}
+
+const pressKeys: Record<Language, string> = {
+  fr: 'Appuyez sur 1 pour accepter, sur 2 pour refuser.',
+  en: 'Press 1 to accept, 2 to decline.',
+}
+const voices: Record<Language, 'fr-FR' | 'en-GB'> = { fr: 'fr-FR', en: 'en-GB' }
+
+function email(subject: string, text: string, link: string): Content {
+  return {
+    subject,
+    text: `${text}\n\n${link}`,
+    html: `<p>${escapeHtml(text)}</p><p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`,
+  }
+}
+
+/** A technician's offer: SMS and email with the signed link, and a call that says it twice then asks for a key. */
+export function offerMessages({
+  language,
+  facts,
+  gatherUrl,
+  audioUrl,
+}: {
+  language: Language
+  facts: TicketFacts
+  /** Where Twilio posts the key pressed. */
+  gatherUrl: string
+  /** A site's recorded message, played instead of the spoken one. */
+  audioUrl?: string | undefined
+}): { sms: Content; voice: Content; email: Content } {
+  const text = offerText[language](facts)
+  const response = new twilio.twiml.VoiceResponse()
+  const gather = response.gather({ numDigits: 1, action: gatherUrl, method: 'POST', timeout: 10 })
+  const spoken = text.replace(/^\[vigie\] /, '').replace(/ (Répondez|Reply) .*$/, '')
+  for (let i = 0; i < 2; i++) {
+    if (audioUrl) gather.play(audioUrl)
+    else gather.say({ language: voices[language] }, spoken)
+  }
+  gather.say({ language: voices[language] }, pressKeys[language])
+  return {
+    sms: { text: `${text} ${facts.link}` },
+    voice: { text: spoken, twiml: response.toString() },
+    email: email(
+      `${severityWords[language][facts.severity] ?? facts.severity}: ${facts.rule}`,
+      text,
+      facts.link,
+    ),
+  }
+}
+
+export function escalationMessages({ language, facts }: { language: Language; facts: TicketFacts }) {
+  const text = escalationText[language](facts)
+  return {
+    sms: { text: `${text} ${facts.link}` },
+    email: email(text.replace(/^\[vigie\] /, ''), text, facts.link),
+  }
+}

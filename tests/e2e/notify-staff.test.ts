@@ -1,0 +1,180 @@
+import mqtt from 'mqtt'
+import twilio from 'twilio'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../config/index.ts'
+import { createLogger, findFreePort, type RunningService, startService } from '../../service/index.ts'
+import { openTestRedis } from '../support/redis.ts'
+import { startSmtpServer } from '../support/smtp-server.ts'
+import { writeTempFile } from '../support/temp-files.ts'
+import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+// Nearest first: Sophie (security, French), then Ann and Bob (first aid, English).
+const siteFile = `
+sites: [{ id: s1, name: Terminal 2, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 }, zones: [{ id: gates, name: Gates }] }]
+devices:
+  - { id: door-1, kind: door, site: s1, zone: gates, secret: "secret-door-1", location: { lat: 49.0, lon: 2.57 }, links: { camera: "https://cams.example/12" } }
+  - { id: aed-1, kind: aed, site: s1, zone: gates, secret: "secret-aed-1", location: { lat: 49.0, lon: 2.57 } }
+technicians:
+  - { id: tech-sophie, name: Sophie, phone: "+33600000011", language: fr, skills: [security], location: { lat: 49.001, lon: 2.57 } }
+  - { id: tech-ann, name: Ann, phone: "+33600000012", language: en, skills: [first-aid], location: { lat: 49.002, lon: 2.57 } }
+  - { id: tech-bob, name: Bob, phone: "+33600000013", language: en, skills: [first-aid], location: { lat: 49.004, lon: 2.57 } }
+rules:
+  - { id: door-forced, name: Door forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }
+  - { id: aed-removed, name: AED removed, match: { kind: aed }, condition: { field: present, equals: false }, severity: critical, skill: first-aid, voice: true }
+dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
+`
+const adminKey = 'notify-e2e-admin-key-0123456'
+const authToken = 'twilio-test-auth-token-0123456789'
+let service: RunningService
+let twilioServer: TwilioServer
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>
+let mqttPort = 0
+let publicUrl = ''
+
+type TicketView = {
+  id: string
+  status: string
+  offer: { technician: string } | null
+  timeline: { type: string }[]
+}
+
+beforeAll(async () => {
+  const { url, prefix, redis } = await openTestRedis()
+  await redis.quit()
+  twilioServer = await startTwilioServer()
+  smtp = await startSmtpServer()
+  const [httpPort, port] = [await findFreePort(), await findFreePort()]
+  mqttPort = port
+  publicUrl = `http://127.0.0.1:${httpPort}`
+  const config = loadConfig({
+    env: {
+      VIGIE_CONFIG: writeTempFile('site.yaml', siteFile),
+      REDIS_URL: url,
+      REDIS_PREFIX: prefix,
+      HTTP_PORT: String(httpPort),
+      MQTT_PORT: String(port),
+      BIND_HOST: '127.0.0.1',
+      VIGIE_ADMIN_KEY: adminKey,
+      PUBLIC_URL: publicUrl,
+      TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
+      TWILIO_AUTH_TOKEN: authToken,
+      TWILIO_FROM: '+33100000000',
+      TWILIO_API_URL: twilioServer.url,
+      SMTP_URL: smtp.url,
+    },
+  })
+  service = await startService({ config, log: createLogger({ level: 'silent' }) })
+})
+afterAll(async () => {
+  await service?.close('test over')
+  await twilioServer?.close()
+  await smtp?.close()
+})
+
+async function publish(device: string, reading: Record<string, unknown>) {
+  const client = await mqtt.connectAsync({
+    host: '127.0.0.1',
+    port: mqttPort,
+    username: device,
+    password: `secret-${device}`,
+    reconnectPeriod: 0,
+  })
+  await client.publishAsync(`devices/${device}/telemetry`, JSON.stringify(reading), { qos: 1 })
+  await client.endAsync()
+}
+
+const api = async <T>(path: string): Promise<T> =>
+  (await (
+    await fetch(`${publicUrl}${path}`, { headers: { authorization: `Bearer ${adminKey}` } })
+  ).json()) as T
+
+/** Posts a webhook the way Twilio does: form-encoded, signed over PUBLIC_URL + path. */
+async function webhook(path: string, form: Record<string, string>, signature?: string) {
+  return fetch(`${publicUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature':
+        signature ?? twilio.getExpectedTwilioSignature(authToken, `${publicUrl}${path}`, form),
+    },
+    body: new URLSearchParams(form).toString(),
+  })
+}
+
+const smsTo = (phone: string) =>
+  waitFor(
+    () => twilioServer.accepted().find((r) => r.path.endsWith('/Messages.json') && r.form.To === phone),
+    {
+      what: `an SMS to ${phone}`,
+    },
+  )
+
+describe('staff hear about it on their phone, and answer from it', () => {
+  it('texts the nearest security technician in French with a working link, and her reply 1 accepts', async () => {
+    await publish('door-1', { type: 'door', open: true })
+    const sms = await smsTo('+33600000011')
+    expect(sms.form.Body).toMatch(/^\[vigie\] CRITIQUE Door forced — Terminal 2 \/ Gates \/ door-1\./)
+    expect(sms.form.Body).toContain('Caméra : https://cams.example/12')
+    expect(sms.form.Body).toContain('Répondez 1 pour accepter')
+    expect(sms.form.StatusCallback).toBe(`${publicUrl}/webhooks/twilio/status`)
+
+    const link = /(http:\/\/\S+\/t\/\S+)$/.exec(sms.form.Body ?? '')?.[1] ?? ''
+    const page = await fetch(link)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<h1>door-forced (critical)</h1>')
+    expect((await fetch(`${link.slice(0, -3)}xyz`)).status).toBe(403)
+
+    const forged = await webhook(
+      '/webhooks/twilio/sms',
+      { From: '+33600000011', Body: '1', MessageSid: 'SMforged' },
+      'bad',
+    )
+    expect(forged.status).toBe(403)
+    const reply = { From: '+33600000011', Body: 'oui, j’arrive', MessageSid: 'SMreply1' }
+    const accepted = await webhook('/webhooks/twilio/sms', reply)
+    expect(accepted.status).toBe(200)
+    expect(await accepted.text()).toContain('is yours')
+    // Twilio retries a webhook it thinks was lost: the same one changes nothing twice.
+    expect((await webhook('/webhooks/twilio/sms', reply)).status).toBe(200)
+    const { items } = await api<{ items: TicketView[] }>('/api/tickets?device=door-1')
+    const ticket = await api<TicketView>(`/api/tickets/${items[0]?.id}`)
+    expect(ticket.status).toBe('acknowledged')
+    expect(ticket.timeline.filter((e) => e.type === 'ticket.acknowledged')).toHaveLength(1)
+    const notes = await waitFor(
+      async () => {
+        const { items: sent } = await api<{ items: { channel: string; status: string; to: string }[] }>(
+          `/api/notifications?ticket=${ticket.id}`,
+        )
+        return sent.length ? sent : undefined
+      },
+      { what: 'the notification record' },
+    )
+    expect(notes).toEqual([expect.objectContaining({ channel: 'sms', status: 'sent', to: '+33•••••••11' })])
+  })
+
+  it('calls for a removed AED with TwiML in English, and a reply 2 moves the offer to the next technician', async () => {
+    await publish('aed-1', { type: 'aed', present: false, cabinetOpen: true })
+    const call = await waitFor(
+      () =>
+        twilioServer.accepted().find((r) => r.path.endsWith('/Calls.json') && r.form.To === '+33600000012'),
+      { what: 'the call to Ann' },
+    )
+    const twiml = call.form.Twiml ?? ''
+    expect(
+      twiml.match(/<Say language="en-GB">CRITICAL AED removed — Terminal 2 \/ Gates \/ aed-1\./g),
+    ).toHaveLength(2)
+    expect(twiml).toContain('<Gather')
+    expect(twiml).toContain('Press 1 to accept, 2 to decline.')
+    await smsTo('+33600000012')
+
+    const declined = await webhook('/webhooks/twilio/sms', {
+      From: '+33600000012',
+      Body: 'NO sorry',
+      MessageSid: 'SMreply2',
+    })
+    expect(await declined.text()).toContain('moves on')
+    const sms = await smsTo('+33600000013')
+    expect(sms.form.Body).toContain('Reply 1 to accept')
+  })
+})
