@@ -83,9 +83,17 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
         await redis.srem(`${prefix}opted-out`, from)
         return xml('')
       }
-      if (!accepts.has(word) && !declines.has(word)) return xml('')
       const technician = (await roster.list()).find((t) => t.phone === from)
       const ticket = technician ? await offeredTo(technician.id) : null
+      if (!ticket && /^[1-5]$/.test(word)) {
+        // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
+        const surveyed = await redis.getdel(`${prefix}survey-pending:${from}`)
+        if (surveyed) {
+          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', Date.now(), word)
+          return xml('<Message>Merci ! Thank you!</Message>')
+        }
+      }
+      if (!accepts.has(word) && !declines.has(word)) return xml('')
       if (!technician || !ticket) return xml('<Message>No offer waits for you.</Message>')
       const text = await answer(ticket.id, technician.id, accepts.has(word)).catch(
         () => 'This offer is no longer open.',

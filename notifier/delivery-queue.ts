@@ -68,8 +68,26 @@ export function createDelivery({
   const idOf = (request: NotificationRequest, contact: number) =>
     `${request.key}|${request.contacts[contact]?.channel ?? 'none'}`
 
+  const recordFor = (request: NotificationRequest, contact: number): Notification => ({
+    id: idOf(request, contact),
+    ticket: request.ticket,
+    event: request.event,
+    audience: request.audience,
+    recipient: request.recipient,
+    channel: request.contacts[contact]?.channel ?? 'sms',
+    to: request.contacts[contact]?.to ?? '',
+    template: request.template,
+    status: 'queued',
+    attempts: 0,
+    sentAt: null,
+    providerId: null,
+    error: null,
+  })
+
   async function enqueue(request: NotificationRequest, contact = 0): Promise<void> {
     const id = idOf(request, contact)
+    // Visible as queued at once, held ones (quiet hours) included.
+    await store.open(recordFor(request, contact))
     await queue.add(
       'deliver',
       { request, contact },
@@ -78,6 +96,9 @@ export function createDelivery({
         jobId: createHash('sha256').update(id).digest('hex').slice(0, 40),
         attempts: retry.attempts,
         backoff: { type: 'vigie' },
+        ...(request.notBefore && request.notBefore > Date.now()
+          ? { delay: request.notBefore - Date.now() }
+          : {}),
         removeOnComplete: 1000,
         removeOnFail: 5000,
       },
@@ -96,21 +117,7 @@ export function createDelivery({
     const { request, contact } = deliveryJobSchema.parse(job.data)
     const target = request.contacts[contact]
     if (!target) throw new UnrecoverableError(`no contact ${contact}`)
-    let record = await store.open({
-      id: idOf(request, contact),
-      ticket: request.ticket,
-      event: request.event,
-      audience: request.audience,
-      recipient: request.recipient,
-      channel: target.channel,
-      to: target.to,
-      template: request.template,
-      status: 'queued',
-      attempts: 0,
-      sentAt: null,
-      providerId: null,
-      error: null,
-    })
+    let record = await store.open(recordFor(request, contact))
     if (record.status !== 'queued') return // sent, delivered, failed or suppressed already: never twice
     if (target.channel !== 'email' && (await optedOut(target.to))) {
       await giveUp({ ...record, status: 'suppressed', error: 'opted out (STOP)' }, request, contact)

@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { vigieEventSchema } from '../rules/index.ts'
+import { type TicketEvent, vigieEventSchema } from '../rules/index.ts'
 import type { NotificationRequest } from './notification-schema.ts'
-import type { StaffNotices } from './staff-notices.ts'
 
 const group = 'notifier'
 
@@ -15,7 +14,7 @@ const group = 'notifier'
 export function createEventConsumer({
   redis,
   eventsKey,
-  staff,
+  notices,
   enqueue,
   logger,
   maxAgeMs = 3_600_000,
@@ -24,7 +23,14 @@ export function createEventConsumer({
   /** A connection of its own: XREADGROUP blocks it. */
   redis: Redis
   eventsKey: string
-  staff: StaffNotices
+  /** Who hears about what: staff, customers. */
+  notices: {
+    requestsFor: (
+      event: TicketEvent,
+      eventId: string,
+      now: number,
+    ) => NotificationRequest[] | Promise<NotificationRequest[]>
+  }[]
   enqueue: (request: NotificationRequest) => Promise<void>
   logger: Logger
   maxAgeMs?: number
@@ -41,8 +47,11 @@ export function createEventConsumer({
         if (!parsed.success) logger.warn({ entry: id }, 'event not understood; skipped')
         else if (Date.now() - at > maxAgeMs)
           logger.info({ entry: id, type: parsed.data.type }, 'event too old to notify')
-        else if ('ticket' in parsed.data)
-          for (const request of await staff.requestsFor(parsed.data, id, Date.now())) await enqueue(request)
+        else if ('ticket' in parsed.data) {
+          for (const notice of notices)
+            for (const request of await notice.requestsFor(parsed.data, id, Date.now()))
+              await enqueue(request)
+        }
         await redis.xack(eventsKey, group, id)
       } catch (err) {
         // Not acknowledged: read again from the pending list on the next start.

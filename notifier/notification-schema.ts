@@ -20,6 +20,8 @@ export const notificationRequestSchema = z.object({
   template: z.string(),
   contacts: z.array(z.object({ channel: channelSchema, to: z.string().min(3) })).min(1),
   content: z.partialRecord(channelSchema, contentSchema),
+  /** Held until then (epoch ms): a customer's quiet hours. */
+  notBefore: z.number().int().optional(),
 })
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Settings, SiteFile, Technician } from '../config/index.ts'
 import { ruleKeys, type TicketStore } from '../rules/index.ts'
 import { createChannels } from './channels.ts'
+import { createCustomerNotices } from './customer-notices.ts'
 import { createDelivery } from './delivery-queue.ts'
 import { createEventConsumer } from './event-consumer.ts'
 import { createNotificationStore, notificationKeys } from './notification-store.ts'
@@ -63,6 +64,9 @@ export async function startNotifier({
     optedOut: async (to) => (await redis.sismember(`${prefix}opted-out`, to)) === 1,
     onOutcome: async (notification) => {
       if (!notification.ticket) return
+      // The survey's answer comes back as an SMS from this number: it is filed on this ticket.
+      if (notification.template === 'survey' && notification.status === 'sent')
+        await redis.set(`${prefix}survey-pending:${notification.to}`, notification.ticket, 'EX', 7 * 86_400)
       const what = `${notification.channel} to ${notification.recipient} (${notification.template})`
       await tickets.note(
         notification.ticket,
@@ -77,12 +81,15 @@ export async function startNotifier({
   const consumer = createEventConsumer({
     redis: consumerRedis,
     eventsKey: ruleKeys(prefix).events,
-    staff: createStaffNotices({
-      world: site,
-      technicianOf,
-      links: await createLinkSigner({ redis, key: `${prefix}link-secret` }),
-      publicUrl: settings.publicUrl,
-    }),
+    notices: [
+      createStaffNotices({
+        world: site,
+        technicianOf,
+        links: await createLinkSigner({ redis, key: `${prefix}link-secret` }),
+        publicUrl: settings.publicUrl,
+      }),
+      createCustomerNotices({ world: site }),
+    ],
     enqueue: (request) => delivery.enqueue(request),
     logger: log,
   })

@@ -100,3 +100,56 @@ export function escalationMessages({ language, facts }: { language: Language; fa
     email: email(text.replace(/^\[vigie\] /, ''), text, facts.link),
   }
 }
+
+/** What customers are told: what is affected, in their words, never our internal ids alone. */
+export type NoticeFacts = { what: string; where: string; etaMinutes?: number | undefined }
+
+const customerTexts: Record<
+  'notice' | 'eta' | 'all-clear' | 'survey',
+  Record<Language, (f: NoticeFacts) => string>
+> = {
+  notice: {
+    fr: (f) =>
+      `[vigie] ${f.what} — ${f.where}. Nous l’avons détecté et un technicien est en route${f.etaMinutes === undefined ? '' : ` (arrivée dans ${f.etaMinutes} min environ)`}.`,
+    en: (f) =>
+      `[vigie] ${f.what} — ${f.where}. We have detected it and a technician is on the way${f.etaMinutes === undefined ? '' : ` (about ${f.etaMinutes} min)`}.`,
+  },
+  eta: {
+    fr: (f) =>
+      `[vigie] ${f.what} — ${f.where} : le technicien est en route${f.etaMinutes === undefined ? '' : `, arrivée dans ${f.etaMinutes} min environ`}.`,
+    en: (f) =>
+      `[vigie] ${f.what} — ${f.where}: the technician is on the way${f.etaMinutes === undefined ? '' : `, about ${f.etaMinutes} min`}.`,
+  },
+  'all-clear': {
+    fr: (f) => `[vigie] ${f.what} — ${f.where} : c’est réglé. Merci de votre patience.`,
+    en: (f) => `[vigie] ${f.what} — ${f.where}: it is fixed. Thank you for your patience.`,
+  },
+  survey: {
+    fr: () => '[vigie] Êtes-vous satisfait de notre intervention ? Répondez de 1 (pas du tout) à 5 (très).',
+    en: () => '[vigie] How satisfied are you with how we handled it? Reply 1 (not at all) to 5 (very).',
+  },
+}
+
+/** A customer message on every channel: SMS text, a spoken call, an email. */
+export function customerMessages({
+  kind,
+  language,
+  facts,
+}: {
+  kind: keyof typeof customerTexts
+  language: Language
+  facts: NoticeFacts
+}): { sms: Content; voice: Content; email: Content } {
+  const text = customerTexts[kind][language](facts)
+  const response = new twilio.twiml.VoiceResponse()
+  response.say({ language: voices[language] }, text.replace(/^\[vigie\] /, ''))
+  return {
+    sms: { text },
+    voice: { text, twiml: response.toString() },
+    email: {
+      subject: text.replace(/^\[vigie\] /, '').slice(0, 100),
+      text,
+      html: `<p>${escapeHtml(text)}</p>`,
+    },
+  }
+}

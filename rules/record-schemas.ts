@@ -40,6 +40,7 @@ export const ticketEventTypes = [
   'ticket.incident_suppressed',
   'ticket.notified',
   'ticket.notification_failed',
+  'ticket.survey_answered',
 ] as const
 export type TicketEventType = (typeof ticketEventTypes)[number]
 

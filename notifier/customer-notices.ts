@@ -1,0 +1,93 @@
+import type { Customer, SiteFile } from '../config/index.ts'
+import { isWithinClockRange } from '../config/index.ts'
+import { localTime, type Ticket, type TicketEvent } from '../rules/index.ts'
+import type { NotificationRequest } from './notification-schema.ts'
+import { customerMessages, type Language } from './templates.ts'
+
+type World = Pick<SiteFile, 'sites' | 'rules' | 'customers'>
+
+/** When a customer's quiet hours end, if they are in them now (minute precision, in the site's zone). */
+export function quietUntil(customer: Customer, now: number, timeZone: string): number | undefined {
+  const range = customer.quietHours
+  if (!range) return undefined
+  const { minute } = localTime(now, timeZone)
+  if (!isWithinClockRange(range, minute)) return undefined
+  const minutesLeft = (range.to - minute + 1440) % 1440
+  return now - (now % 60_000) + minutesLeft * 60_000
+}
+
+const channelOf = (contact: Customer['contacts'][number]) =>
+  'sms' in contact
+    ? { channel: 'sms' as const, to: contact.sms }
+    : 'voice' in contact
+      ? { channel: 'voice' as const, to: contact.voice }
+      : { channel: 'email' as const, to: contact.email }
+
+/**
+ * What customers hear about a ticket whose rule has `notifyCustomers` (issue 5): a notice when the first
+ * technician is offered it (with the ETA), an update when the technician is en route, an all-clear and
+ * then one survey question on resolution. Only customers subscribed to its device, zone or site; their
+ * quiet hours hold all but critical messages until they end.
+ */
+export function createCustomerNotices({ world }: { world: World }) {
+  const rules = new Map(world.rules.map((r) => [r.id, r]))
+  const sites = new Map(world.sites.map((s) => [s.id, s]))
+
+  const subscribed = (ticket: Ticket) =>
+    world.customers.filter(({ subscribes: s }) =>
+      Boolean(
+        (ticket.device && s.devices?.includes(ticket.device)) ||
+          (ticket.zone && s.zones?.includes(ticket.zone)) ||
+          s.sites?.includes(ticket.site),
+      ),
+    )
+
+  const kindsFor = (event: TicketEvent): ('notice' | 'eta' | 'all-clear' | 'survey')[] => {
+    // The notice goes with the first offer only: a re-offer after a decline is not news to customers.
+    if (event.type === 'ticket.offered')
+      return event.ticket.timeline.filter((e) => e.type === 'ticket.offered').length === 1 ? ['notice'] : []
+    if (event.type === 'ticket.en_route') return ['eta']
+    if (event.type === 'ticket.resolved') return ['all-clear', 'survey']
+    return []
+  }
+
+  return {
+    requestsFor: (event: TicketEvent, eventId: string, now: number): NotificationRequest[] => {
+      const { ticket } = event
+      const rule = rules.get(ticket.rule)
+      if (!rule?.notifyCustomers) return []
+      const site = sites.get(ticket.site)
+      const timeZone = site?.timezone ?? 'UTC'
+      const where = [site?.name ?? ticket.site, site?.zones.find((z) => z.id === ticket.zone)?.name]
+        .filter(Boolean)
+        .join(' / ')
+      const facts = { what: rule.name ?? rule.id, where, etaMinutes: ticket.offer?.etaMinutes }
+      return kindsFor(event).flatMap((kind, order) =>
+        subscribed(ticket).map((customer): NotificationRequest => {
+          const language: Language = customer.language === 'fr' ? 'fr' : 'en'
+          const messages = customerMessages({ kind, language, facts })
+          const held = ticket.severity === 'critical' ? undefined : quietUntil(customer, now, timeZone)
+          return {
+            // Per ticket, not per event: one notice, one all-clear, one survey, whatever repeats.
+            key: `${ticket.id}:${kind}:${customer.id}`,
+            ticket: ticket.id,
+            event: eventId,
+            audience: 'customer',
+            recipient: customer.id,
+            template: kind,
+            contacts: customer.contacts.map(channelOf),
+            content: messages,
+            // The survey follows the all-clear.
+            ...(held !== undefined
+              ? { notBefore: held + order }
+              : order > 0
+                ? { notBefore: now + 1000 }
+                : {}),
+          }
+        }),
+      )
+    },
+  }
+}
+
+export type CustomerNotices = ReturnType<typeof createCustomerNotices>

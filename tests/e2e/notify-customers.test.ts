@@ -1,0 +1,173 @@
+import mqtt from 'mqtt'
+import twilio from 'twilio'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../config/index.ts'
+import { localTime } from '../../rules/index.ts'
+import { createLogger, findFreePort, type RunningService, startService } from '../../service/index.ts'
+import { openTestRedis } from '../support/redis.ts'
+import { startSmtpServer } from '../support/smtp-server.ts'
+import { writeTempFile } from '../support/temp-files.ts'
+import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+// Quiet hours around now, in the site's zone: that customer's notices wait.
+const hhmm = (minute: number) =>
+  `${String(Math.floor(((minute + 1440) % 1440) / 60)).padStart(2, '0')}:${String((minute + 1440) % 60).padStart(2, '0')}`
+const nowMinute = localTime(Date.now(), 'Europe/Paris').minute
+const quietHours = `${hhmm(nowMinute - 60)}-${hhmm(nowMinute + 120)}`
+
+const siteFile = `
+sites:
+  - { id: s1, name: Terminal 2, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 }, zones: [{ id: lounges, name: Salons }, { id: gates, name: Gates }] }
+devices:
+  - { id: temp-1, kind: temperature, site: s1, zone: lounges, secret: "secret-temp-1", location: { lat: 49.0, lon: 2.57 } }
+technicians:
+  - { id: tech-1, name: One, phone: "+33600000001", language: en, skills: [hvac], location: { lat: 49.001, lon: 2.57 } }
+customers:
+  - { id: salon-fr, name: Salon, language: fr, contacts: [{ sms: "+33600000101" }], subscribes: { zones: [lounges] } }
+  - { id: airline-en, name: Airline, language: en, contacts: [{ email: desk@airline.example }], subscribes: { devices: [temp-1] } }
+  - { id: elsewhere, name: Elsewhere, language: en, contacts: [{ sms: "+33600000103" }], subscribes: { zones: [gates] } }
+  - { id: sleepy, name: Sleepy, language: en, contacts: [{ sms: "+33600000104" }], subscribes: { sites: [s1] }, quietHours: "${quietHours}" }
+rules:
+  - { id: lounge-hot, name: Salon trop chaud, match: { kind: temperature }, condition: { field: celsius, above: 30, clearBelow: 28 }, severity: major, skill: hvac, notifyCustomers: true }
+dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
+`
+const adminKey = 'customers-e2e-admin-key-01234'
+const authToken = 'twilio-test-auth-token-0123456789'
+let service: RunningService
+let twilioServer: TwilioServer
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>
+let mqttPort = 0
+let publicUrl = ''
+
+beforeAll(async () => {
+  const { url, prefix, redis } = await openTestRedis()
+  await redis.quit()
+  twilioServer = await startTwilioServer()
+  smtp = await startSmtpServer()
+  const [httpPort, port] = [await findFreePort(), await findFreePort()]
+  mqttPort = port
+  publicUrl = `http://127.0.0.1:${httpPort}`
+  const config = loadConfig({
+    env: {
+      VIGIE_CONFIG: writeTempFile('site.yaml', siteFile),
+      REDIS_URL: url,
+      REDIS_PREFIX: prefix,
+      HTTP_PORT: String(httpPort),
+      MQTT_PORT: String(port),
+      BIND_HOST: '127.0.0.1',
+      VIGIE_ADMIN_KEY: adminKey,
+      PUBLIC_URL: publicUrl,
+      TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
+      TWILIO_AUTH_TOKEN: authToken,
+      TWILIO_FROM: '+33100000000',
+      TWILIO_API_URL: twilioServer.url,
+      SMTP_URL: smtp.url,
+    },
+  })
+  service = await startService({ config, log: createLogger({ level: 'silent' }) })
+})
+afterAll(async () => {
+  await service?.close('test over')
+  await twilioServer?.close()
+  await smtp?.close()
+})
+
+const request = async <T>(path: string, method = 'GET'): Promise<T> => {
+  const res = await fetch(`${publicUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${adminKey}`,
+      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(method === 'POST' ? { body: '{}' } : {}),
+  })
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as T
+}
+const smsBodies = (phone: string) =>
+  twilioServer
+    .accepted()
+    .filter((r) => r.form.To === phone)
+    .map((r) => r.form.Body ?? '')
+const mailsTo = (address: string) => smtp.mails.filter((m) => m.to.includes(address))
+const until = <T>(what: string, check: () => T | undefined | false) =>
+  waitFor(check, { what, timeoutMs: 15_000 })
+
+describe('customers hear before they ask', () => {
+  it('tells the subscribed customers, and only them, in their language: notice, ETA, all-clear and survey', async () => {
+    const client = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: mqttPort,
+      username: 'temp-1',
+      password: 'secret-temp-1',
+      reconnectPeriod: 0,
+    })
+    await client.publishAsync(
+      'devices/temp-1/telemetry',
+      JSON.stringify({ type: 'temperature', celsius: 35 }),
+      {
+        qos: 1,
+      },
+    )
+    await client.endAsync()
+
+    await until('the notice to the salon', () => smsBodies('+33600000101').length === 1)
+    expect(smsBodies('+33600000101')[0]).toMatch(
+      /^\[vigie\] Salon trop chaud — Terminal 2 \/ Salons\. Nous l’avons détecté et un technicien est en route \(arrivée dans \d+ min environ\)\.$/,
+    )
+    await until('the notice to the airline', () => mailsTo('desk@airline.example').length === 1)
+    expect(mailsTo('desk@airline.example')[0]?.raw).toContain('a technician is on the way')
+
+    const [ticket] = (await request<{ items: { id: string }[] }>('/api/tickets?device=temp-1')).items
+    const id = ticket?.id ?? ''
+    await request(`/api/tickets/${id}/ack`, 'POST')
+    await request(`/api/tickets/${id}/en-route`, 'POST')
+    await until('the ETA update', () => smsBodies('+33600000101').length === 2)
+    expect(smsBodies('+33600000101')[1]).toContain('le technicien est en route')
+
+    await request(`/api/tickets/${id}/resolve`, 'POST')
+    await until('the all-clear and the survey', () => smsBodies('+33600000101').length === 4)
+    expect(smsBodies('+33600000101').slice(2)).toEqual([
+      '[vigie] Salon trop chaud — Terminal 2 / Salons : c’est réglé. Merci de votre patience.',
+      '[vigie] Êtes-vous satisfait de notre intervention ? Répondez de 1 (pas du tout) à 5 (très).',
+    ])
+    await until('four mails to the airline', () => mailsTo('desk@airline.example').length === 4)
+    expect(mailsTo('desk@airline.example')[3]?.raw).toContain('Subject: How satisfied are you')
+
+    // The survey's answer lands on the ticket.
+    const form = { From: '+33600000101', Body: '5', MessageSid: 'SMsurvey1' }
+    const answer = await fetch(`${publicUrl}/webhooks/twilio/sms`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(
+          authToken,
+          `${publicUrl}/webhooks/twilio/sms`,
+          form,
+        ),
+      },
+      body: new URLSearchParams(form).toString(),
+    })
+    expect(answer.status).toBe(200)
+    const withTimeline = await request<{ timeline: { type: string; detail: string | null }[] }>(
+      `/api/tickets/${id}`,
+    )
+    expect(withTimeline.timeline.filter((e) => e.type === 'ticket.survey_answered')).toEqual([
+      expect.objectContaining({ by: 'customer', detail: '5' }),
+    ])
+
+    // Not subscribed: nothing. In quiet hours: held, not sent.
+    expect(smsBodies('+33600000103')).toEqual([])
+    expect(smsBodies('+33600000104')).toEqual([])
+    const { items } = await request<{ items: { recipient: string; status: string; template: string }[] }>(
+      `/api/notifications?ticket=${id}`,
+    )
+    expect(items.filter((n) => n.recipient === 'sleepy')).toEqual([
+      expect.objectContaining({ template: 'notice', status: 'queued' }),
+      expect.objectContaining({ template: 'eta', status: 'queued' }),
+      expect.objectContaining({ template: 'all-clear', status: 'queued' }),
+      expect.objectContaining({ template: 'survey', status: 'queued' }),
+    ])
+  })
+})
