@@ -14,7 +14,8 @@ import type { NotificationStore } from './notification-store.ts'
 
 export type RetrySettings = { attempts: number; baseDelayMs: number; maxDelayMs: number }
 
-export const defaultRetry: RetrySettings = { attempts: 6, baseDelayMs: 2000, maxDelayMs: 5 * 60_000 }
+// Eight attempts ride out an outage of two minutes at least (1 + 2 + 4 + … + 64 s with the jitter's lowest draws).
+export const defaultRetry: RetrySettings = { attempts: 8, baseDelayMs: 2000, maxDelayMs: 5 * 60_000 }
 
 /** Exponential, with jitter so that a provider coming back is not hit by every retry at once. */
 export function backoffDelay(

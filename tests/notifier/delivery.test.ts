@@ -156,4 +156,54 @@ describe('delivery', () => {
       ['email', 'sent'],
     ])
   })
+
+  it('delivers every mail once when the SMTP server is down for a whole minute, then up', {
+    timeout: 150_000,
+  }, async () => {
+    const opened = await openTestRedis()
+    // Retries spaced as in production, only shorter at the top: about 67 s of attempts at the least.
+    const patient = createDelivery({
+      redisUrl: opened.url,
+      prefix: opened.prefix,
+      channels,
+      store: createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) }),
+      log: createLogger({ level: 'silent' }),
+      retry: { attempts: 12, baseDelayMs: 2000, maxDelayMs: 15_000 },
+    })
+    const patientStore = createNotificationStore({
+      redis: opened.redis,
+      keys: notificationKeys(opened.prefix),
+    })
+    patient.start()
+    try {
+      await smtp.stop()
+      const downAt = Date.now()
+      const keys = ['late-1', 'late-2', 'late-3']
+      for (const key of keys)
+        await patient.enqueue(request(key, [{ channel: 'email', to: `${key}@example.com` }]))
+      await waitFor(
+        async () => {
+          const records = await Promise.all(keys.map((key) => patientStore.get(`${key}|email`)))
+          return Date.now() - downAt >= 60_000 && records.every((r) => (r?.attempts ?? 0) >= 3)
+        },
+        { what: 'a minute of failed attempts', timeoutMs: 90_000, intervalMs: 500 },
+      )
+      await smtp.start()
+      await waitFor(
+        async () => {
+          const records = await Promise.all(keys.map((key) => patientStore.get(`${key}|email`)))
+          return records.every((r) => r?.status === 'sent')
+        },
+        { what: 'every mail sent', timeoutMs: 30_000, intervalMs: 250 },
+      )
+      expect(smtp.mails.map((m) => m.to[0]).sort()).toEqual([
+        'late-1@example.com',
+        'late-2@example.com',
+        'late-3@example.com',
+      ])
+    } finally {
+      await patient.close()
+      await opened.redis.quit()
+    }
+  })
 })
