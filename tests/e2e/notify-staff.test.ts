@@ -176,5 +176,34 @@ describe('staff hear about it on their phone, and answer from it', () => {
     expect(await declined.text()).toContain('moves on')
     const sms = await smsTo('+33600000013')
     expect(sms.form.Body).toContain('Reply 1 to accept')
+
+    // Bob answers the call instead: a keypress of 1 on the <Gather> accepts.
+    const call2 = await waitFor(
+      () =>
+        twilioServer.accepted().find((r) => r.path.endsWith('/Calls.json') && r.form.To === '+33600000013'),
+      { what: 'the call to Bob' },
+    )
+    const action = /action="([^"]+)"/.exec(call2.form.Twiml ?? '')?.[1]?.replaceAll('&amp;', '&') ?? ''
+    expect(action.startsWith(`${publicUrl}/webhooks/twilio/voice?`)).toBe(true)
+    const pressed = await webhook(action.slice(publicUrl.length), { CallSid: 'CAbob', Digits: '1' })
+    expect(await pressed.text()).toContain('is yours')
+    const { items } = await api<{ items: TicketView[] }>('/api/tickets?device=aed-1')
+    expect(items[0]).toMatchObject({ status: 'acknowledged' })
+
+    // Twilio's delivery receipt lands on the notification's record.
+    const bobSms = await smsTo('+33600000013')
+    const bobRecord = async () =>
+      (
+        await api<{ items: { recipient: string; channel: string; status: string }[] }>(
+          `/api/notifications?ticket=${items[0]?.id}`,
+        )
+      ).items.find((n) => n.recipient === 'tech-bob' && n.channel === 'sms')
+    await waitFor(async () => (await bobRecord())?.status === 'sent', { what: "Bob's SMS recorded as sent" })
+    const receipt = await webhook('/webhooks/twilio/status', {
+      MessageSid: bobSms.sid ?? '',
+      MessageStatus: 'delivered',
+    })
+    expect(receipt.status).toBe(204)
+    expect((await bobRecord())?.status).toBe('delivered')
   })
 })

@@ -9,8 +9,9 @@ export type TwilioRequest = {
   /** The form fields the SDK posted (To, From, Body, Twiml, StatusCallback, …). */
   form: Record<string, string>
   authorization: string | undefined
-  /** The status this server answered with. */
+  /** The status this server answered with, and the sid of the message or call it accepted. */
   status: number
+  sid: string | null
   at: number
 }
 
@@ -44,6 +45,7 @@ export async function startTwilioServer() {
       form,
       authorization: request.headers.authorization,
       status: answer.status,
+      sid: scripted ? null : sid,
       at: Date.now(),
     })
     response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
