@@ -21,6 +21,8 @@ export const siteSchema = z.strictObject({
   // A door opened with no badge, or outside these hours, is unauthorised.
   accessHours: clockRangeSchema.optional(),
   zones: z.array(zoneSchema).default([]),
+  // A recorded message the offer calls play (<Play>) instead of speaking the text (<Say>).
+  voiceMessageUrl: z.url({ protocol: /^https?$/ }).optional(),
 })
 export type Site = z.infer<typeof siteSchema>
 

@@ -60,6 +60,7 @@ export function createStaffNotices({
           language,
           facts: facts(event, `${publicUrl}/t/${token}`),
           gatherUrl: `${publicUrl}/webhooks/twilio/voice?ticket=${encodeURIComponent(ticket.id)}&technician=${encodeURIComponent(technician.id)}`,
+          audioUrl: sites.get(ticket.site)?.voiceMessageUrl,
         })
         const requests: NotificationRequest[] = [
           {

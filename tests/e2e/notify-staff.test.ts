@@ -11,10 +11,14 @@ import { waitFor } from '../support/wait-for.ts'
 
 // Nearest first: Sophie (security, French), then Ann and Bob (first aid, English).
 const siteFile = `
-sites: [{ id: s1, name: Terminal 2, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 }, zones: [{ id: gates, name: Gates }] }]
+sites:
+  - { id: s1, name: Terminal 2, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 }, zones: [{ id: gates, name: Gates }] }
+  - { id: s3, name: Terminal 3, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 }, voiceMessageUrl: "https://audio.example/aed-t3.mp3" }
 devices:
   - { id: door-1, kind: door, site: s1, zone: gates, secret: "secret-door-1", location: { lat: 49.0, lon: 2.57 }, links: { camera: "https://cams.example/12" } }
   - { id: aed-1, kind: aed, site: s1, zone: gates, secret: "secret-aed-1", location: { lat: 49.0, lon: 2.57 } }
+  - { id: aed-3, kind: aed, site: s3, secret: "secret-aed-3", location: { lat: 49.0, lon: 2.57 } }
+  - { id: door-2, kind: door, site: s1, zone: gates, secret: "secret-door-2", location: { lat: 49.0, lon: 2.57 } }
 technicians:
   - { id: tech-sophie, name: Sophie, phone: "+33600000011", language: fr, skills: [security], location: { lat: 49.001, lon: 2.57 } }
   - { id: tech-ann, name: Ann, phone: "+33600000012", language: en, skills: [first-aid], location: { lat: 49.002, lon: 2.57 } }
@@ -22,7 +26,7 @@ technicians:
 rules:
   - { id: door-forced, name: Door forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }
   - { id: aed-removed, name: AED removed, match: { kind: aed }, condition: { field: present, equals: false }, severity: critical, skill: first-aid, voice: true }
-dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
+dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [{ id: duty, name: Duty, phone: "+33600000999", language: fr }] }
 `
 const adminKey = 'notify-e2e-admin-key-0123456'
 const authToken = 'twilio-test-auth-token-0123456789'
@@ -205,5 +209,28 @@ describe('staff hear about it on their phone, and answer from it', () => {
     })
     expect(receipt.status).toBe(204)
     expect((await bobRecord())?.status).toBe('delivered')
+  })
+
+  it("plays a site's recorded message on the call, and tells the supervisor in French when nobody is left", async () => {
+    await publish('aed-3', { type: 'aed', present: false, cabinetOpen: true })
+    const call = await waitFor(
+      () =>
+        twilioServer
+          .accepted()
+          .find((r) => r.path.endsWith('/Calls.json') && (r.form.Twiml ?? '').includes('aed-t3.mp3')),
+      { what: 'the call with the recorded message' },
+    )
+    expect(call.form.Twiml?.match(/<Play>https:\/\/audio\.example\/aed-t3\.mp3<\/Play>/g)).toHaveLength(2)
+    expect(call.form.Twiml).not.toContain('AED removed')
+
+    await publish('door-2', { type: 'door', open: true })
+    await waitFor(() => twilioServer.accepted().filter((r) => r.form.To === '+33600000011').length >= 2, {
+      what: 'the second offer to Sophie',
+    })
+    await webhook('/webhooks/twilio/sms', { From: '+33600000011', Body: 'NON', MessageSid: 'SMreply3' })
+    const escalation = await smsTo('+33600000999')
+    expect(escalation.form.Body).toMatch(
+      /^\[vigie\] ESCALADE CRITIQUE Door forced — Terminal 2 \/ Gates \/ door-2: no technician/,
+    )
   })
 })
