@@ -230,7 +230,7 @@ describe('staff hear about it on their phone, and answer from it', () => {
     await webhook('/webhooks/twilio/sms', { From: '+33600000011', Body: 'NON', MessageSid: 'SMreply3' })
     const escalation = await smsTo('+33600000999')
     expect(escalation.form.Body).toMatch(
-      /^\[vigie\] ESCALADE CRITIQUE Door forced — Terminal 2 \/ Gates \/ door-2: no technician/,
+      /^\[vigie\] ESCALADE CRITIQUE Door forced — Terminal 2 \/ Gates \/ door-2 : no technician/,
     )
   })
 })
