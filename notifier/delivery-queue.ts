@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto'
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { isVigieError } from '../domain/index.ts'
+import { escapeHtml, isVigieError } from '../domain/index.ts'
 import type { Channel, ChannelName } from './channels.ts'
+import type { Digests } from './digests.ts'
 import {
   type DeliveryJob,
   deliveryJobSchema,
@@ -29,6 +30,28 @@ export function backoffDelay(
 
 const queueName = 'deliveries'
 
+// Messages that ask for an answer go out on their own, whatever the rate.
+const actionable = new Set(['offer', 'offer-call', 'survey', 'digest'])
+
+/** One digest per recipient, channel and window: its key makes a second request for it a no-op. */
+function digestRequest(
+  request: NotificationRequest,
+  target: NotificationRequest['contacts'][number],
+  digestAt: number,
+): NotificationRequest {
+  return {
+    key: `digest:${request.recipient}:${digestAt - (digestAt % 1000)}`,
+    ticket: null,
+    event: request.event,
+    audience: request.audience,
+    recipient: request.recipient,
+    template: 'digest',
+    contacts: [target],
+    content: {},
+    notBefore: digestAt,
+  }
+}
+
 /**
  * The delivery queue (BullMQ): each job sends one notification on one channel. The record in the
  * notification store, keyed by (ticket, event, recipient, channel), is checked before every send, so no
@@ -46,6 +69,7 @@ export function createDelivery({
   onOutcome,
   concurrency = 8,
   optedOut = async () => false,
+  digests,
 }: {
   redisUrl: string
   prefix: string
@@ -60,6 +84,8 @@ export function createDelivery({
   concurrency?: number
   /** A number that replied STOP gets no SMS or call until it replies START. */
   optedOut?: (to: string) => Promise<boolean>
+  /** Folds bursts to one recipient into one digest; actionable messages (offers, surveys) are never folded. */
+  digests?: Digests
 }) {
   // BullMQ blocks on its connections and wants them to retry forever.
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
@@ -133,9 +159,27 @@ export function createDelivery({
       )
       throw new UnrecoverableError(`${target.channel} is not configured`)
     }
+    let content = request.content[target.channel] ?? { text: request.template }
+    if (digests && request.template === 'digest') {
+      const texts = await digests.take(target.channel, target.to)
+      if (texts.length === 0 && record.attempts === 0)
+        return void (await store.save({ ...record, status: 'suppressed' }))
+      if (texts.length > 0)
+        content = {
+          text: texts.join('\n'),
+          subject: `${texts.length} updates`,
+          html: texts.map((t) => `<p>${escapeHtml(t)}</p>`).join(''),
+        }
+    } else if (digests && record.attempts === 0 && !actionable.has(request.template)) {
+      const admitted = await digests.admit(target.channel, target.to, content.text)
+      if (admitted !== 'send') {
+        await store.save({ ...record, status: 'suppressed', error: 'folded into a digest' })
+        await enqueue(digestRequest(request, target, admitted.digestAt))
+        return
+      }
+    }
     record = { ...record, attempts: record.attempts + 1 }
     try {
-      const content = request.content[target.channel] ?? { text: request.template }
       const providerId = await send(
         target.to,
         content,

@@ -8,6 +8,7 @@ export {
   defaultRetry,
   type RetrySettings,
 } from './delivery-queue.ts'
+export { createDigests, type DigestSettings, type Digests, defaultDigest } from './digests.ts'
 export { createEventConsumer } from './event-consumer.ts'
 export {
   type Notification,

@@ -5,6 +5,7 @@ import { ruleKeys, type TicketStore } from '../rules/index.ts'
 import { createChannels } from './channels.ts'
 import { createCustomerNotices } from './customer-notices.ts'
 import { createDelivery } from './delivery-queue.ts'
+import { createDigests, defaultDigest } from './digests.ts'
 import { createEventConsumer } from './event-consumer.ts'
 import { createNotificationStore, notificationKeys } from './notification-store.ts'
 import { createLinkSigner } from './signed-links.ts'
@@ -61,6 +62,7 @@ export async function startNotifier({
     store,
     log,
     ...(twilio ? { statusCallbackUrl: `${settings.publicUrl}/webhooks/twilio/status` } : {}),
+    digests: createDigests({ redis, prefix, settings: defaultDigest }),
     optedOut: async (to) => (await redis.sismember(`${prefix}opted-out`, to)) === 1,
     onOutcome: async (notification) => {
       if (!notification.ticket) return

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   createChannels,
   createDelivery,
+  createDigests,
   createNotificationStore,
   createTwilioClient,
   type Delivery,
@@ -203,6 +204,44 @@ describe('delivery', () => {
       ])
     } finally {
       await patient.close()
+      await opened.redis.quit()
+    }
+  })
+
+  it('folds a burst to one recipient into one digest, past the first messages', async () => {
+    const opened = await openTestRedis()
+    const folding = createDelivery({
+      redisUrl: opened.url,
+      prefix: opened.prefix,
+      channels,
+      store: createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) }),
+      log: createLogger({ level: 'silent' }),
+      retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 400 },
+      digests: createDigests({
+        redis: opened.redis,
+        prefix: opened.prefix,
+        settings: { limit: 2, windowMs: 1500 },
+      }),
+    })
+    folding.start()
+    try {
+      for (let i = 1; i <= 5; i++) {
+        const update = request(`burst-${i}`, [{ channel: 'sms', to: '+33600000055' }])
+        await folding.enqueue({ ...update, template: 'eta', content: { sms: { text: `update ${i}` } } })
+      }
+      const bodies = () =>
+        twilioServer
+          .accepted()
+          .filter((r) => r.form.To === '+33600000055')
+          .map((r) => r.form.Body)
+      await waitFor(() => bodies().length === 3, { what: 'two messages and a digest' })
+      expect(bodies().slice(0, 2).sort()).toEqual(['update 1', 'update 2'])
+      expect(bodies()[2]?.split('\n').sort()).toEqual(['update 3', 'update 4', 'update 5'])
+      // An offer is never folded: it asks for an answer.
+      await folding.enqueue(request('burst-offer', [{ channel: 'sms', to: '+33600000055' }]))
+      await waitFor(() => bodies().length === 4, { what: 'the offer on its own' })
+    } finally {
+      await folding.close()
       await opened.redis.quit()
     }
   })
