@@ -21,6 +21,7 @@ sites:
   - { id: s1, name: Terminal 2, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 }, zones: [{ id: lounges, name: Salons }, { id: gates, name: Gates }] }
 devices:
   - { id: temp-1, kind: temperature, site: s1, zone: lounges, secret: "secret-temp-1", location: { lat: 49.0, lon: 2.57 } }
+  - { id: temp-2, kind: temperature, site: s1, zone: lounges, secret: "secret-temp-2", location: { lat: 49.0, lon: 2.57 } }
 technicians:
   - { id: tech-1, name: One, phone: "+33600000001", language: en, skills: [hvac], location: { lat: 49.001, lon: 2.57 } }
 customers:
@@ -169,5 +170,50 @@ describe('customers hear before they ask', () => {
       expect.objectContaining({ template: 'all-clear', status: 'queued' }),
       expect.objectContaining({ template: 'survey', status: 'queued' }),
     ])
+
+    // STOP opts the salon's number out: the next incident's notice to it is suppressed, not sent.
+    const stop = { From: '+33600000101', Body: 'STOP', MessageSid: 'SMstop1' }
+    await fetch(`${publicUrl}/webhooks/twilio/sms`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(
+          authToken,
+          `${publicUrl}/webhooks/twilio/sms`,
+          stop,
+        ),
+      },
+      body: new URLSearchParams(stop).toString(),
+    })
+    const second = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: mqttPort,
+      username: 'temp-2',
+      password: 'secret-temp-2',
+      reconnectPeriod: 0,
+    })
+    await second.publishAsync(
+      'devices/temp-2/telemetry',
+      JSON.stringify({ type: 'temperature', celsius: 36 }),
+      {
+        qos: 1,
+      },
+    )
+    await second.endAsync()
+    const salon = await waitFor(
+      async () => {
+        const [next] = (await request<{ items: { id: string }[] }>('/api/tickets?device=temp-2')).items
+        if (!next) return undefined
+        const list = (
+          await request<{ items: { recipient: string; status: string; error: string | null }[] }>(
+            `/api/notifications?ticket=${next.id}`,
+          )
+        ).items
+        return list.find((n) => n.recipient === 'salon-fr' && n.status === 'suppressed')
+      },
+      { what: 'the salon notice suppressed' },
+    )
+    expect(salon.error).toBe('opted out (STOP)')
+    expect(smsBodies('+33600000101')).toHaveLength(4)
   })
 })
