@@ -1,9 +1,5 @@
-import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../config/index.ts'
-import { createLogger, findFreePort, type RunningService, startService } from '../../service/index.ts'
-import { openTestRedis } from '../support/redis.ts'
-import { writeTempFile } from '../support/temp-files.ts'
+import { startTestService, type TestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 // 0.001° of latitude is about 111 m: A is nearest but lacks the skill, then B, then C.
@@ -21,7 +17,6 @@ dispatch:
   travelSpeedKmh: 5
   supervisors: [{ id: duty, name: Duty manager, phone: "+33600000999" }]
 `
-const adminKey = 'dispatch-e2e-admin-key-012345'
 type TicketView = {
   id: string
   status: string
@@ -29,60 +24,21 @@ type TicketView = {
   timeline: { type: string; detail: string | null }[]
 }
 
-let service: RunningService
-let mqttPort = 0
+let world: TestService
 
 beforeAll(async () => {
-  const { url, prefix, redis } = await openTestRedis()
-  await redis.quit()
-  const [httpPort, port] = [await findFreePort(), await findFreePort()]
-  mqttPort = port
-  const config = loadConfig({
-    env: {
-      VIGIE_CONFIG: writeTempFile('site.yaml', siteFile),
-      REDIS_URL: url,
-      REDIS_PREFIX: prefix,
-      HTTP_PORT: String(httpPort),
-      MQTT_PORT: String(port),
-      BIND_HOST: '127.0.0.1',
-      VIGIE_ADMIN_KEY: adminKey,
-    },
-  })
-  service = await startService({ config, log: createLogger({ level: 'silent' }) })
+  world = await startTestService({ site: siteFile })
 })
 afterAll(async () => {
-  await service?.close('test over')
+  await world?.close()
 })
-
-async function api<T>(path: string, method = 'GET'): Promise<T> {
-  const res = await fetch(`${service.httpUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${adminKey}`,
-      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(method === 'POST' ? { body: '{}' } : {}),
-  })
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
-}
 
 describe('dispatch, readings in over MQTT and offers out through the API', () => {
   it('skips the nearest technician without the skill, offers the nearest qualified, moves on after a decline and after silence, then escalates', async () => {
-    const door = await mqtt.connectAsync({
-      host: '127.0.0.1',
-      port: mqttPort,
-      username: 'door-1',
-      password: 'secret-door-1',
-      reconnectPeriod: 0,
-    })
-    await door.publishAsync('devices/door-1/telemetry', JSON.stringify({ type: 'door', open: true }), {
-      qos: 1,
-    })
-    await door.endAsync()
+    await world.publish('door-1', { type: 'door', open: true })
     const first = await waitFor(
       async () => {
-        const { items } = await api<{ items: TicketView[] }>('/api/tickets?device=door-1')
+        const { items } = await world.api<{ items: TicketView[] }>('/api/tickets?device=door-1')
         return items[0]?.offer ? items[0] : undefined
       },
       { what: 'the first offer' },
@@ -90,13 +46,13 @@ describe('dispatch, readings in over MQTT and offers out through the API', () =>
     // 333 m at 5 km/h is 4 minutes.
     expect(first.offer).toMatchObject({ technician: 'tech-b', etaMinutes: 4 })
 
-    const declined = await api<TicketView>(`/api/tickets/${first.id}/decline`, 'POST')
+    const declined = await world.api<TicketView>(`/api/tickets/${first.id}/decline`, { method: 'POST' })
     expect(declined).toMatchObject({ status: 'assigned', offer: { technician: 'tech-c' } })
 
     // Nobody answers tech-c's offer within the 1 s timeout; tech-a lacks the skill: the supervisors.
     const escalated = await waitFor(
       async () => {
-        const ticket = await api<TicketView>(`/api/tickets/${first.id}`)
+        const ticket = await world.api<TicketView>(`/api/tickets/${first.id}`)
         return ticket.timeline.some((e) => e.type === 'ticket.escalated') ? ticket : undefined
       },
       { what: 'the escalation' },

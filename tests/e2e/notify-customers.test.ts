@@ -1,12 +1,8 @@
-import mqtt from 'mqtt'
 import twilio from 'twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../config/index.ts'
 import { localTime } from '../../rules/index.ts'
-import { createLogger, findFreePort, type RunningService, startService } from '../../service/index.ts'
-import { openTestRedis } from '../support/redis.ts'
 import { startSmtpServer } from '../support/smtp-server.ts'
-import { writeTempFile } from '../support/temp-files.ts'
+import { startTestService, type TestService } from '../support/test-service.ts'
 import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -33,32 +29,18 @@ rules:
   - { id: lounge-hot, name: Salon trop chaud, match: { kind: temperature }, condition: { field: celsius, above: 30, clearBelow: 28 }, severity: major, skill: hvac, notifyCustomers: true }
 dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
 `
-const adminKey = 'customers-e2e-admin-key-01234'
 const authToken = 'twilio-test-auth-token-0123456789'
-let service: RunningService
+let world: TestService
 let twilioServer: TwilioServer
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>
-let mqttPort = 0
 let publicUrl = ''
 
 beforeAll(async () => {
-  const { url, prefix, redis } = await openTestRedis()
-  await redis.quit()
   twilioServer = await startTwilioServer()
   smtp = await startSmtpServer()
-  const [httpPort, port] = [await findFreePort(), await findFreePort()]
-  mqttPort = port
-  publicUrl = `http://127.0.0.1:${httpPort}`
-  const config = loadConfig({
+  world = await startTestService({
+    site: siteFile,
     env: {
-      VIGIE_CONFIG: writeTempFile('site.yaml', siteFile),
-      REDIS_URL: url,
-      REDIS_PREFIX: prefix,
-      HTTP_PORT: String(httpPort),
-      MQTT_PORT: String(port),
-      BIND_HOST: '127.0.0.1',
-      VIGIE_ADMIN_KEY: adminKey,
-      PUBLIC_URL: publicUrl,
       TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
       TWILIO_AUTH_TOKEN: authToken,
       TWILIO_FROM: '+33100000000',
@@ -66,26 +48,15 @@ beforeAll(async () => {
       SMTP_URL: smtp.url,
     },
   })
-  service = await startService({ config, log: createLogger({ level: 'silent' }) })
+  publicUrl = world.publicUrl
 })
 afterAll(async () => {
-  await service?.close('test over')
+  await world?.close()
   await twilioServer?.close()
   await smtp?.close()
 })
 
-const request = async <T>(path: string, method = 'GET'): Promise<T> => {
-  const res = await fetch(`${publicUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${adminKey}`,
-      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(method === 'POST' ? { body: '{}' } : {}),
-  })
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
-}
+const request = <T>(path: string, method = 'GET') => world.api<T>(path, { method })
 const smsBodies = (phone: string) =>
   twilioServer
     .accepted()
@@ -97,21 +68,7 @@ const until = <T>(what: string, check: () => T | undefined | false) =>
 
 describe('customers hear before they ask', () => {
   it('tells the subscribed customers, and only them, in their language: notice, ETA, all-clear and survey', async () => {
-    const client = await mqtt.connectAsync({
-      host: '127.0.0.1',
-      port: mqttPort,
-      username: 'temp-1',
-      password: 'secret-temp-1',
-      reconnectPeriod: 0,
-    })
-    await client.publishAsync(
-      'devices/temp-1/telemetry',
-      JSON.stringify({ type: 'temperature', celsius: 35 }),
-      {
-        qos: 1,
-      },
-    )
-    await client.endAsync()
+    await world.publish('temp-1', { type: 'temperature', celsius: 35 })
 
     await until('the notice to the salon', () => smsBodies('+33600000101').length === 1)
     expect(smsBodies('+33600000101')[0]).toMatch(
@@ -185,21 +142,7 @@ describe('customers hear before they ask', () => {
       },
       body: new URLSearchParams(stop).toString(),
     })
-    const second = await mqtt.connectAsync({
-      host: '127.0.0.1',
-      port: mqttPort,
-      username: 'temp-2',
-      password: 'secret-temp-2',
-      reconnectPeriod: 0,
-    })
-    await second.publishAsync(
-      'devices/temp-2/telemetry',
-      JSON.stringify({ type: 'temperature', celsius: 36 }),
-      {
-        qos: 1,
-      },
-    )
-    await second.endAsync()
+    await world.publish('temp-2', { type: 'temperature', celsius: 36 })
     const salon = await waitFor(
       async () => {
         const [next] = (await request<{ items: { id: string }[] }>('/api/tickets?device=temp-2')).items

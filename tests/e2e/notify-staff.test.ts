@@ -1,11 +1,7 @@
-import mqtt from 'mqtt'
 import twilio from 'twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../config/index.ts'
-import { createLogger, findFreePort, type RunningService, startService } from '../../service/index.ts'
-import { openTestRedis } from '../support/redis.ts'
 import { startSmtpServer } from '../support/smtp-server.ts'
-import { writeTempFile } from '../support/temp-files.ts'
+import { startTestService, type TestService } from '../support/test-service.ts'
 import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -28,12 +24,10 @@ rules:
   - { id: aed-removed, name: AED removed, match: { kind: aed }, condition: { field: present, equals: false }, severity: critical, skill: first-aid, voice: true }
 dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [{ id: duty, name: Duty, phone: "+33600000999", language: fr }] }
 `
-const adminKey = 'notify-e2e-admin-key-0123456'
 const authToken = 'twilio-test-auth-token-0123456789'
-let service: RunningService
+let world: TestService
 let twilioServer: TwilioServer
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>
-let mqttPort = 0
 let publicUrl = ''
 
 type TicketView = {
@@ -44,23 +38,11 @@ type TicketView = {
 }
 
 beforeAll(async () => {
-  const { url, prefix, redis } = await openTestRedis()
-  await redis.quit()
   twilioServer = await startTwilioServer()
   smtp = await startSmtpServer()
-  const [httpPort, port] = [await findFreePort(), await findFreePort()]
-  mqttPort = port
-  publicUrl = `http://127.0.0.1:${httpPort}`
-  const config = loadConfig({
+  world = await startTestService({
+    site: siteFile,
     env: {
-      VIGIE_CONFIG: writeTempFile('site.yaml', siteFile),
-      REDIS_URL: url,
-      REDIS_PREFIX: prefix,
-      HTTP_PORT: String(httpPort),
-      MQTT_PORT: String(port),
-      BIND_HOST: '127.0.0.1',
-      VIGIE_ADMIN_KEY: adminKey,
-      PUBLIC_URL: publicUrl,
       TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
       TWILIO_AUTH_TOKEN: authToken,
       TWILIO_FROM: '+33100000000',
@@ -68,30 +50,16 @@ beforeAll(async () => {
       SMTP_URL: smtp.url,
     },
   })
-  service = await startService({ config, log: createLogger({ level: 'silent' }) })
+  publicUrl = world.publicUrl
 })
 afterAll(async () => {
-  await service?.close('test over')
+  await world?.close()
   await twilioServer?.close()
   await smtp?.close()
 })
 
-async function publish(device: string, reading: Record<string, unknown>) {
-  const client = await mqtt.connectAsync({
-    host: '127.0.0.1',
-    port: mqttPort,
-    username: device,
-    password: `secret-${device}`,
-    reconnectPeriod: 0,
-  })
-  await client.publishAsync(`devices/${device}/telemetry`, JSON.stringify(reading), { qos: 1 })
-  await client.endAsync()
-}
-
-const api = async <T>(path: string): Promise<T> =>
-  (await (
-    await fetch(`${publicUrl}${path}`, { headers: { authorization: `Bearer ${adminKey}` } })
-  ).json()) as T
+const publish = (device: string, reading: Record<string, unknown>) => world.publish(device, reading)
+const api = <T>(path: string) => world.api<T>(path)
 
 /** Posts a webhook the way Twilio does: form-encoded, signed over PUBLIC_URL + path. */
 async function webhook(path: string, form: Record<string, string>, signature?: string) {

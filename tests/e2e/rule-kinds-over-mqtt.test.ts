@@ -1,9 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../config/index.ts'
-import { createLogger, findFreePort, type RunningService, startService } from '../../service/index.ts'
-import { openTestRedis } from '../support/redis.ts'
-import { writeTempFile } from '../support/temp-files.ts'
+import { startTestService, type TestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 // One device per case, so each case has its own correlation keys; short durations keep the run quick.
@@ -75,40 +71,12 @@ type IncidentView = {
 type TicketView = { id: string; status: string; rule: string; zone: string | null; device: string | null }
 type TimelineView = { timeline: { type: string; detail: string | null }[] }
 
-const adminKey = 'rule-kinds-admin-key-0123456789'
-let service: RunningService
-let mqttPort = 0
-const clients: MqttClient[] = []
-
-async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(`${service.httpUrl}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      authorization: `Bearer ${adminKey}`,
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  })
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
-}
+let world: TestService
+const api: TestService['api'] = (path, init) => world.api(path, init)
+const send: TestService['publish'] = (device, ...readings) => world.publish(device, ...readings)
 
 const incidents = async () => (await api<{ items: IncidentView[] }>('/api/incidents?limit=1000')).items
 const ticketsOf = async (query: string) => (await api<{ items: TicketView[] }>(`/api/tickets?${query}`)).items
-
-/** Publishes readings at QoS 1 and returns once each is acknowledged, hence in the log. */
-async function send(device: string, ...readings: Record<string, unknown>[]): Promise<void> {
-  const client = await mqtt.connectAsync({
-    host: '127.0.0.1',
-    port: mqttPort,
-    username: device,
-    password: `secret-${device}`,
-    reconnectPeriod: 0,
-  })
-  clients.push(client)
-  for (const reading of readings)
-    await client.publishAsync(`devices/${device}/telemetry`, JSON.stringify(reading), { qos: 1 })
-}
 
 /** Waits until the incidents list satisfies `ready`, then returns it. */
 const incidentsWhen = (what: string, ready: (items: IncidentView[]) => boolean) =>
@@ -135,27 +103,11 @@ function parisTime(hour: number): string {
 }
 
 beforeAll(async () => {
-  const { url, prefix, redis } = await openTestRedis()
-  await redis.quit()
-  const [httpPort, port] = [await findFreePort(), await findFreePort()]
-  mqttPort = port
-  const config = loadConfig({
-    env: {
-      VIGIE_CONFIG: writeTempFile('site.yaml', siteFile),
-      REDIS_URL: url,
-      REDIS_PREFIX: prefix,
-      HTTP_PORT: String(httpPort),
-      MQTT_PORT: String(port),
-      BIND_HOST: '127.0.0.1',
-      VIGIE_ADMIN_KEY: adminKey,
-    },
-  })
-  service = await startService({ config, log: createLogger({ level: 'silent' }) })
+  world = await startTestService({ site: siteFile })
 })
 
 afterAll(async () => {
-  await Promise.all(clients.map((client) => client.endAsync()))
-  await service?.close('test over')
+  await world?.close()
 })
 
 describe('each rule kind, readings in over MQTT and incidents out through the API', () => {
