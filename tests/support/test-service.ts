@@ -37,7 +37,10 @@ export async function startTestService({
   const service: RunningService = await startService({ config, log: createLogger({ level: 'silent' }) })
 
   /** The API as an admin; a failed answer throws with its status and body. */
-  async function api<T>(path: string, { method = 'GET', body }: { method?: string; body?: unknown } = {}): Promise<T> {
+  async function api<T>(
+    path: string,
+    { method = 'GET', body }: { method?: string; body?: unknown } = {},
+  ): Promise<T> {
     const sent = body ?? (method === 'POST' ? {} : undefined)
     const res = await fetch(`${publicUrl}${path}`, {
       method,
