@@ -2,7 +2,7 @@ import twilio from 'twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { localTime } from '../../rules/index.ts'
 import { startSmtpServer } from '../support/smtp-server.ts'
-import { startTestService, type TestService } from '../support/test-service.ts'
+import { engageEnv, startTestService, type TestService } from '../support/test-service.ts'
 import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -40,13 +40,7 @@ beforeAll(async () => {
   smtp = await startSmtpServer()
   world = await startTestService({
     site: siteFile,
-    env: {
-      TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
-      TWILIO_AUTH_TOKEN: authToken,
-      TWILIO_FROM: '+33100000000',
-      TWILIO_API_URL: twilioServer.url,
-      SMTP_URL: smtp.url,
-    },
+    env: engageEnv({ twilioUrl: twilioServer.url, smtpUrl: smtp.url, authToken }),
   })
   publicUrl = world.publicUrl
 })

@@ -75,3 +75,20 @@ export async function startTestService({
 }
 
 export type TestService = Awaited<ReturnType<typeof startTestService>>
+
+/** The settings that point the notifier at the test's Twilio-compatible server and SMTP server. */
+export const engageEnv = ({
+  twilioUrl,
+  smtpUrl,
+  authToken,
+}: {
+  twilioUrl: string
+  smtpUrl: string
+  authToken: string
+}) => ({
+  TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
+  TWILIO_AUTH_TOKEN: authToken,
+  TWILIO_FROM: '+33100000000',
+  TWILIO_API_URL: twilioUrl,
+  SMTP_URL: smtpUrl,
+})
