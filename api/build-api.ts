@@ -22,6 +22,7 @@ import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
+import { registerKpiRoutes } from './kpi-routes.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
 import { registerNotificationRoutes } from './notification-routes.ts'
 import type { Readiness } from './readiness.ts'
@@ -116,7 +117,10 @@ export async function buildApi({
   if (ingest) registerDeviceRoutes(app, ingest)
   if (world) registerRuleRoutes(app, world)
   if (incidents) registerIncidentRoutes(app, incidents)
-  if (tickets) registerTicketRoutes(app, tickets, dispatcher)
+  if (tickets) {
+    registerTicketRoutes(app, tickets, dispatcher)
+    registerKpiRoutes(app, tickets)
+  }
   if (roster) registerTechnicianRoutes(app, roster)
   if (engage) {
     registerNotificationRoutes(app, engage.notifications)

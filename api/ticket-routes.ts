@@ -85,9 +85,10 @@ export function registerTicketRoutes(
       config: { access: ['dispatcher', 'technician'] },
       schema: {
         tags: ['tickets'],
-        summary: 'ack, decline, en-route, on-site or resolve (with an optional note); comment (with text)',
+        summary:
+          'ack, decline, en-route, on-site or resolve (with an optional note); comment (with text); customer-contact (a customer called support about it)',
         params: byId.extend({
-          action: z.enum(['ack', 'decline', 'en-route', 'on-site', 'resolve', 'comment']),
+          action: z.enum(['ack', 'decline', 'en-route', 'on-site', 'resolve', 'comment', 'customer-contact']),
         }),
         body: z
           .strictObject({
@@ -113,6 +114,9 @@ export function registerTicketRoutes(
           throw new VigieError({ code: 'VALIDATION_FAILED', message: 'A comment needs text' })
         return tickets.note(id, 'ticket.commented', by, Date.now(), request.body.text)
       }
+      // The support desk logs a customer who reached out first: the KPI of incidents fixed before that.
+      if (action === 'customer-contact')
+        return tickets.note(id, 'ticket.customer_contacted', by, Date.now(), request.body.text ?? null)
       // Accepting closes the offer; declining moves it to the next technician.
       if (dispatcher && action === 'ack')
         return dispatcher.accept(id, by, Date.now(), request.body.note ?? null)

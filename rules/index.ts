@@ -12,6 +12,7 @@ export {
 } from './events.ts'
 export { createIncidentStore, type IncidentStore } from './incident-store.ts'
 export { ruleKeys } from './keys.ts'
+export { computeKpis, type Kpis, type Spread } from './kpis.ts'
 export {
   createMaintenanceWindows,
   type MaintenanceWindow,

@@ -41,6 +41,7 @@ export const ticketEventTypes = [
   'ticket.notified',
   'ticket.notification_failed',
   'ticket.survey_answered',
+  'ticket.customer_contacted',
 ] as const
 export type TicketEventType = (typeof ticketEventTypes)[number]
 

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { computeKpis, type TicketStore } from '../rules/index.ts'
+import { errorResponseSchema } from './response-shapes.ts'
+
+const spreadSchema = z.object({ p50: z.number(), p90: z.number(), count: z.number().int() }).nullable()
+
+const kpisSchema = z.object({
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  site: z.string().nullable(),
+  tickets: z.number().int(),
+  timeToFirstNoticeMinutes: spreadSchema,
+  timeToAcknowledgeMinutes: spreadSchema,
+  timeToResolveMinutes: spreadSchema,
+  slaMetPercent: z.number().nullable(),
+  firstVisitFixPercent: z.number().nullable(),
+  resolvedBeforeCustomerContactPercent: z.number().nullable(),
+  csatPercent: z.number().nullable(),
+  csatAnswers: z.number().int(),
+})
+
+/** DESIGN.md § HTTP API: `GET /api/kpis`, over the tickets created between from and to (README § KPIs). */
+export function registerKpiRoutes(app: FastifyInstance, tickets: TicketStore): void {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/kpis',
+    {
+      schema: {
+        tags: ['kpis'],
+        summary: 'Customer-experience figures over the tickets created in [from, to), optionally of one site',
+        querystring: z.object({
+          from: z.iso.datetime({ offset: true }).optional(),
+          to: z.iso.datetime({ offset: true }).optional(),
+          site: z.string().min(1).max(64).optional(),
+        }),
+        response: { 200: kpisSchema, 400: errorResponseSchema, 401: errorResponseSchema },
+      },
+    },
+    async (request) => {
+      const { from, to, site } = request.query
+      const [start, end] = [from ? Date.parse(from) : -Infinity, to ? Date.parse(to) : Infinity]
+      const all = await tickets.list({ limit: 10_000 })
+      const chosen = all.filter((t) => {
+        const created = Date.parse(t.createdAt)
+        return created >= start && created < end && (site === undefined || t.site === site)
+      })
+      return { from: from ?? null, to: to ?? null, site: site ?? null, ...computeKpis(chosen, all) }
+    },
+  )
+}

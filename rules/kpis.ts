@@ -1,0 +1,87 @@
+import type { Ticket } from './record-schemas.ts'
+
+/** Minutes, p50 and p90 (nearest rank), over the tickets that have the measure; null when none do. */
+export type Spread = { p50: number; p90: number; count: number } | null
+
+export type Kpis = {
+  tickets: number
+  timeToFirstNoticeMinutes: Spread
+  timeToAcknowledgeMinutes: Spread
+  timeToResolveMinutes: Spread
+  slaMetPercent: number | null
+  firstVisitFixPercent: number | null
+  resolvedBeforeCustomerContactPercent: number | null
+  csatPercent: number | null
+  csatAnswers: number
+}
+
+// Customer messages, as the notifier names its templates in `ticket.notified` entries.
+const customerTemplates = ['notice', 'eta', 'all-clear', 'survey']
+
+const repeatWindowMs = 7 * 86_400_000
+
+const minutesBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 60_000
+const round = (value: number) => Math.round(value * 10) / 10
+const percent = (part: number, whole: number) => (whole === 0 ? null : round((100 * part) / whole))
+
+function spread(values: number[]): Spread {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0
+  return { p50: round(rank(50)), p90: round(rank(90)), count: sorted.length }
+}
+
+const first = (ticket: Ticket, test: (e: Ticket['timeline'][number]) => boolean) => ticket.timeline.find(test)
+
+/**
+ * Customer-experience figures from ticket timelines (README § KPIs gives each definition). Detection
+ * is the ticket's creation: the incident's time.
+ */
+export function computeKpis(tickets: Ticket[], everyTicket: Ticket[] = tickets): Kpis {
+  const resolved = tickets.filter((t) => t.resolvedAt !== null)
+  // Fixed at the first visit: no new ticket for the same device and rule within a week of resolution.
+  const revisited = (t: Ticket) =>
+    everyTicket.some((other) => {
+      const after = Date.parse(other.createdAt) - Date.parse(t.resolvedAt ?? '')
+      return (
+        other.id !== t.id && other.correlationKey === t.correlationKey && after > 0 && after <= repeatWindowMs
+      )
+    })
+  const firstNotice = tickets.flatMap((t) => {
+    const notice = first(
+      t,
+      (e) =>
+        e.type === 'ticket.notified' && customerTemplates.some((name) => e.detail?.includes(`(${name})`)),
+    )
+    return notice ? [minutesBetween(t.createdAt, notice.at)] : []
+  })
+  const acknowledged = tickets.flatMap((t) => {
+    const ack = first(t, (e) => e.type === 'ticket.acknowledged')
+    return ack ? [minutesBetween(t.createdAt, ack.at)] : []
+  })
+  const answers = tickets.flatMap((t) =>
+    t.timeline.filter((e) => e.type === 'ticket.survey_answered').map((e) => Number(e.detail)),
+  )
+  return {
+    tickets: tickets.length,
+    timeToFirstNoticeMinutes: spread(firstNotice),
+    timeToAcknowledgeMinutes: spread(acknowledged),
+    timeToResolveMinutes: spread(
+      resolved.map((t) => minutesBetween(t.createdAt, t.resolvedAt ?? t.createdAt)),
+    ),
+    slaMetPercent: percent(
+      resolved.filter((t) => Date.parse(t.resolvedAt ?? '') <= Date.parse(t.slaDueAt)).length,
+      resolved.length,
+    ),
+    firstVisitFixPercent: percent(resolved.filter((t) => !revisited(t)).length, resolved.length),
+    resolvedBeforeCustomerContactPercent: percent(
+      resolved.filter((t) => {
+        const contact = first(t, (e) => e.type === 'ticket.customer_contacted')
+        return !contact || Date.parse(contact.at) > Date.parse(t.resolvedAt ?? '')
+      }).length,
+      resolved.length,
+    ),
+    csatPercent: percent(answers.filter((a) => a >= 4).length, answers.length),
+    csatAnswers: answers.length,
+  }
+}
