@@ -13,6 +13,17 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Browsers cannot set headers on a WebSocket: they offer the key as a subprotocol, `['vigie', key]`,
+ * which no log line records (a query string would be).
+ */
+export function keyOfWebSocket(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const offered = headers['sec-websocket-protocol']
+  if (typeof offered !== 'string' || headers.upgrade !== 'websocket') return undefined
+  const [name, key] = offered.split(',').map((part) => part.trim())
+  return name === 'vigie' && key ? `Bearer ${key}` : undefined
+}
+
 /** Checks the API key of every request, unknown routes included, before anything else runs. */
 export function registerAccessControl(app: FastifyInstance, verify: ApiKeyVerifier): void {
   app.decorateRequest('principal', null)

@@ -16,13 +16,14 @@ import type {
   TechnicianRoster,
   TicketStore,
 } from '../rules/index.ts'
-import { registerAccessControl } from './access.ts'
+import { keyOfWebSocket, registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
 import { registerKpiRoutes } from './kpi-routes.ts'
+import type { LiveEvents } from './live-events.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
 import { registerNotificationRoutes } from './notification-routes.ts'
 import type { Readiness } from './readiness.ts'
@@ -58,6 +59,8 @@ export type ApiOptions = {
   dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
   ingest?: Ingest
+  /** Streams the events to /ws clients. */
+  live?: LiveEvents
   /** MQTT over WebSocket at /mqtt, when this process also runs the broker. */
   mqttOverWebSocket?: (socket: WebSocket, request: IncomingMessage) => void
   /** Largest accepted request body, in bytes. */
@@ -78,6 +81,7 @@ export async function buildApi({
   roster,
   maintenance,
   engage,
+  live,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
 }: ApiOptions): Promise<FastifyInstance> {
@@ -97,7 +101,8 @@ export async function buildApi({
   app.setSerializerCompiler(serializerCompiler)
   registerErrorHandling(app)
   registerRequestLog(app)
-  registerAccessControl(app, createApiKeyVerifier(adminKey ? { apiKeys, adminKey } : { apiKeys }))
+  const verify = createApiKeyVerifier(adminKey ? { apiKeys, adminKey } : { apiKeys })
+  registerAccessControl(app, verify)
 
   // The docs are public; every other route needs a key unless it says otherwise.
   app.addHook('onRoute', (route) => {
@@ -142,13 +147,44 @@ export async function buildApi({
       ...(world ? { world } : {}),
       ...(ingest ? { ingest } : {}),
     })
+  if (mqttOverWebSocket || live) {
+    await app.register(websocket, {
+      options: {
+        maxPayload: 1024 * 1024 * 300,
+        // A browser's /ws key comes as the subprotocols ['vigie', key]: the answer picks 'vigie' (MQTT's is 'mqtt').
+        handleProtocols: (protocols: Set<string>) =>
+          protocols.has('vigie') ? 'vigie' : protocols.has('mqtt') ? 'mqtt' : ([...protocols][0] ?? false),
+      },
+    })
+  }
   if (mqttOverWebSocket) {
     // Devices authenticate in MQTT itself, so /mqtt needs no API key.
-    await app.register(websocket, { options: { maxPayload: 1024 * 1024 * 300 } })
     app.get(
       '/mqtt',
       { websocket: true, config: { access: 'public' }, schema: { hide: true } },
       (socket, request) => mqttOverWebSocket(socket, request.raw),
+    )
+  }
+  if (live) {
+    // The key is checked once the socket is open, so a refusal is a clean close (1008), not a dangling upgrade.
+    app.get(
+      '/ws',
+      {
+        websocket: true,
+        config: { access: 'public' },
+        schema: {
+          summary: 'Every incident, ticket and notification event, live, as JSON (an API key is needed)',
+        },
+      },
+      (socket, request) => {
+        try {
+          verify(request.headers.authorization ?? keyOfWebSocket(request.headers))
+        } catch {
+          socket.close(1008, 'a valid API key is needed')
+          return
+        }
+        live.add(socket)
+      },
     )
   }
   return app

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
-import { buildApi, createReadiness } from '../api/index.ts'
+import { buildApi, createLiveEvents, createReadiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
@@ -135,7 +135,16 @@ export async function startService({
       const tickets = createTicketStore({ redis: connection.redis, keys, sla: site.sla })
       const roster = createTechnicianRoster({ redis: connection.redis, keys, technicians: site.technicians })
       await roster.seed()
+      // XREAD blocks its connection: the live feed has one of its own.
+      const live = createLiveEvents({
+        redis: connection.redis.duplicate(),
+        eventsKey: keys.events,
+        log: log.child({ part: 'live' }),
+      })
+      live.start()
+      lifecycle.add('live', live.close)
       const app = await buildApi({
+        live,
         log: log.child({ part: 'api' }),
         apiKeys: site.apiKeys,
         readiness,
