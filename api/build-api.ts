@@ -25,6 +25,7 @@ import { registerIncidentRoutes } from './incident-routes.ts'
 import { registerKpiRoutes } from './kpi-routes.ts'
 import type { LiveEvents } from './live-events.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
+import { type MetricsSources, registerMetricsRoutes } from './metrics-routes.ts'
 import { registerNotificationRoutes } from './notification-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
@@ -59,6 +60,8 @@ export type ApiOptions = {
   dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
   ingest?: Ingest
+  /** Where /metrics reads its totals; the route exists only when given. */
+  metrics?: MetricsSources
   /** Streams the events to /ws clients. */
   live?: LiveEvents
   /** MQTT over WebSocket at /mqtt, when this process also runs the broker. */
@@ -81,6 +84,7 @@ export async function buildApi({
   roster,
   maintenance,
   engage,
+  metrics,
   live,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
@@ -119,6 +123,7 @@ export async function buildApi({
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   registerHealthRoutes(app, readiness)
+  if (metrics) registerMetricsRoutes(app, metrics)
   if (ingest) registerDeviceRoutes(app, ingest)
   if (world) registerRuleRoutes(app, world)
   if (incidents) registerIncidentRoutes(app, incidents)

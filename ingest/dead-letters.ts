@@ -44,6 +44,7 @@ export function createDeadLetters({
         .xadd(keys.deadLetters, 'MAXLEN', '~', retention, '*', 'd', json)
         .xadd(keys.deviceDeadLetters(device), 'MAXLEN', '~', Math.min(retention, 1000), '*', 'd', json)
         .hincrby(keys.deadLetterCounts, device, 1)
+        .hincrby(keys.stats, 'dead-letters', 1)
         .exec()
       return letter
     },

@@ -14,6 +14,8 @@ export function ingestKeys(prefix: string) {
     deadLetters: `${prefix}dead-letters`,
     deviceDeadLetters: (id: string) => `${prefix}dead-letters:${id}`,
     deadLetterCounts: `${prefix}dead-letter-counts`,
+    /** Running totals for /metrics: readings stored, dead letters. */
+    stats: `${prefix}stats`,
   }
 }
 

@@ -4,13 +4,14 @@ import { type IngestKeys, shardOf } from './keys.ts'
 
 // One round trip for a batch of readings, each atomic: drop a redelivered seq, append to the shard log and
 // the device's recent readings, update latest state and last-seen. Seqs are remembered per device, last 64.
-// KEYS: lastSeen, then shard, seqs, state, deviceReadings per reading;
+// KEYS: lastSeen, stats, then shard, seqs, state, deviceReadings per reading;
 // ARGV: maxLen, deviceMaxLen, then seq, reading, receivedAt, deviceId, type per reading.
 const appendScript = `
 local results = {}
-local n = (#KEYS - 1) / 4
+local n = (#KEYS - 2) / 4
+local stored = 0
 for i = 0, n - 1 do
-  local k, a = 1 + i * 4, 2 + i * 5
+  local k, a = 2 + i * 4, 2 + i * 5
   local seq, reading, at = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local fresh = true
   if seq ~= '' then
@@ -26,9 +27,11 @@ for i = 0, n - 1 do
     redis.call('XADD', KEYS[k + 4], 'MAXLEN', '~', ARGV[2], '*', 'r', reading)
     redis.call('HSET', KEYS[k + 3], 'lastSeen', at, 'last', reading, 'type:' .. ARGV[a + 5], reading)
     redis.call('ZADD', KEYS[1], at, ARGV[a + 4])
+    stored = stored + 1
   end
   results[i + 1] = fresh and 1 or 0
 end
+if stored > 0 then redis.call('HINCRBY', KEYS[2], 'readings', stored) end
 return results
 `
 
@@ -68,7 +71,7 @@ export function createReadingLog({ redis, keys, shards, retention, deviceRetenti
     const batch = pending
     if (batch.length === 0) return
     pending = []
-    const keyList: string[] = [keys.lastSeen]
+    const keyList: string[] = [keys.lastSeen, keys.stats]
     const args: (string | number)[] = [retention, deviceRetention]
     for (const { reading, receivedAt } of batch) {
       const id = reading.device

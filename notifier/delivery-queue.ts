@@ -234,3 +234,17 @@ export function createDelivery({
 }
 
 export type Delivery = ReturnType<typeof createDelivery>
+
+/** The delivery queue's job counts, for /metrics in a process that does not deliver (the API). */
+export function createDeliveryQueueCounts({ redisUrl, prefix }: { redisUrl: string; prefix: string }) {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const queue = new Queue(queueName, { connection, prefix: `${prefix}bull` })
+  return {
+    counts: async (): Promise<Record<string, number>> =>
+      queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'completed'),
+    close: async () => {
+      await queue.close()
+      connection.disconnect()
+    },
+  }
+}

@@ -4,6 +4,7 @@ export { refusal, retryAfterMs, transientFailure } from './delivery-error.ts'
 export {
   backoffDelay,
   createDelivery,
+  createDeliveryQueueCounts,
   type Delivery,
   defaultRetry,
   type RetrySettings,

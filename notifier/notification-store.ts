@@ -10,6 +10,8 @@ export function notificationKeys(prefix: string) {
     ofTicket: (ticket: string) => `${prefix}notifications-of:${ticket}`,
     /** The provider's message id → our notification id, for delivery status callbacks. */
     byProviderId: (providerId: string) => `${prefix}notification-by-provider:${providerId}`,
+    /** Outcomes counted for /metrics: field = status. */
+    outcomes: `${prefix}notification-outcomes`,
   }
 }
 
@@ -35,6 +37,8 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
     save: async (record: Notification): Promise<void> => {
       const multi = redis.multi().set(keys.notification(record.id), JSON.stringify(record))
       if (record.providerId) multi.set(keys.byProviderId(record.providerId), record.id, 'EX', 7 * 86_400)
+      // Saved once per outcome (sent, failed, suppressed, then delivered by the receipt): counted each time.
+      if (record.status !== 'queued') multi.hincrby(keys.outcomes, record.status, 1)
       await multi.exec()
     },
 
@@ -42,6 +46,9 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
       const id = await redis.get(keys.byProviderId(providerId))
       return id ? get(id) : null
     },
+
+    outcomes: async (): Promise<Record<string, number>> =>
+      Object.fromEntries(Object.entries(await redis.hgetall(keys.outcomes)).map(([k, v]) => [k, Number(v)])),
 
     ofTicket: async (ticket: string): Promise<Notification[]> => {
       const ids = await redis.zrange(keys.ofTicket(ticket), 0, -1)

@@ -5,6 +5,7 @@ import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
 import {
+  createDeliveryQueueCounts,
   createLinkSigner,
   createNotificationStore,
   notificationKeys,
@@ -143,8 +144,24 @@ export async function startService({
       })
       live.start()
       lifecycle.add('live', live.close)
+      const notifications = createNotificationStore({
+        redis: connection.redis,
+        keys: notificationKeys(settings.redisPrefix),
+      })
+      const queueCounts = createDeliveryQueueCounts({
+        redisUrl: connection.url,
+        prefix: settings.redisPrefix,
+      })
+      lifecycle.add('queue-counts', queueCounts.close)
       const app = await buildApi({
         live,
+        metrics: {
+          redis: connection.redis,
+          statsKey: ingest.keys.stats,
+          tickets,
+          notifications,
+          queueCounts: queueCounts.counts,
+        },
         log: log.child({ part: 'api' }),
         apiKeys: site.apiKeys,
         readiness,
@@ -155,10 +172,7 @@ export async function startService({
         roster,
         maintenance: createMaintenanceWindows({ redis: connection.redis, keys }),
         engage: {
-          notifications: createNotificationStore({
-            redis: connection.redis,
-            keys: notificationKeys(settings.redisPrefix),
-          }),
+          notifications,
           links: await createLinkSigner({
             redis: connection.redis,
             key: `${settings.redisPrefix}link-secret`,

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import type { NotificationStore } from '../notifier/index.ts'
+import { isFinished, type TicketStore } from '../rules/index.ts'
+
+export type MetricsSources = {
+  redis: Redis
+  /** The ingest totals hash (readings stored, dead letters). */
+  statsKey: string
+  tickets?: TicketStore
+  notifications?: NotificationStore
+  /** Jobs of the delivery queue by state (waiting, delayed, active, failed). */
+  queueCounts?: () => Promise<Record<string, number>>
+}
+
+/**
+ * DESIGN.md § HTTP API: `GET /metrics` for Prometheus. Totals come from Redis, so every process of a
+ * deployment answers the same; the process's own figures (event-loop lag, memory) are its own.
+ */
+export function registerMetricsRoutes(app: FastifyInstance, sources: MetricsSources): void {
+  // A registry of this app's, not prom-client's global one.
+  const register = new Registry()
+  collectDefaultMetrics({ register, prefix: 'vigie_process_' })
+  const { redis, statsKey, tickets, notifications, queueCounts } = sources
+
+  new Gauge({
+    name: 'vigie_readings_stored_total',
+    help: 'Readings stored in the log since the deployment began',
+    registers: [register],
+    async collect() {
+      this.set(Number((await redis.hget(statsKey, 'readings')) ?? 0))
+    },
+  })
+  new Gauge({
+    name: 'vigie_dead_letters_total',
+    help: 'Messages kept as bad input since the deployment began',
+    registers: [register],
+    async collect() {
+      this.set(Number((await redis.hget(statsKey, 'dead-letters')) ?? 0))
+    },
+  })
+  if (tickets)
+    new Gauge({
+      name: 'vigie_open_tickets',
+      help: 'Unfinished tickets by severity',
+      labelNames: ['severity'],
+      registers: [register],
+      async collect() {
+        this.reset()
+        for (const severity of ['critical', 'major', 'minor', 'info']) this.set({ severity }, 0)
+        for (const ticket of await tickets.list({ limit: 10_000 }))
+          if (!isFinished(ticket.status)) this.inc({ severity: ticket.severity })
+      },
+    })
+  if (notifications)
+    new Gauge({
+      name: 'vigie_notification_outcomes_total',
+      help: 'Notification outcomes by status (sent, delivered, failed, suppressed)',
+      labelNames: ['status'],
+      registers: [register],
+      async collect() {
+        for (const [status, count] of Object.entries(await notifications.outcomes()))
+          this.set({ status }, count)
+      },
+    })
+  if (queueCounts)
+    new Gauge({
+      name: 'vigie_delivery_queue_jobs',
+      help: 'Jobs of the delivery queue by state',
+      labelNames: ['state'],
+      registers: [register],
+      async collect() {
+        for (const [state, count] of Object.entries(await queueCounts())) this.set({ state }, count)
+      },
+    })
+
+  app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type(register.contentType).send(await register.metrics()),
+  )
+}
