@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import twilio from 'twilio'
+import { z } from 'zod'
 import { escapeHtml, VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
@@ -16,6 +17,9 @@ export type TwilioWebhookOptions = {
   roster: TechnicianRoster
   notifications: NotificationStore
 }
+
+// Twilio posts flat form fields; their meaning is checked where each is used, the shape here.
+const twilioFormSchema = z.record(z.string().max(200), z.string().max(5000))
 
 const accepts = new Set(['1', 'OK', 'OUI', 'YES'])
 const declines = new Set(['2', 'NO', 'NON'])
@@ -37,7 +41,10 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     )
 
     function formOf(request: FastifyRequest): Record<string, string> {
-      const form = (request.body ?? {}) as Record<string, string>
+      const parsed = twilioFormSchema.safeParse(request.body ?? {})
+      if (!parsed.success)
+        throw new VigieError({ code: 'BAD_REQUEST', message: 'A Twilio webhook posts a flat form' })
+      const form = parsed.data
       const signature = request.headers['x-twilio-signature']
       if (
         typeof signature !== 'string' ||
