@@ -7,6 +7,7 @@ import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { positiveIntegerFlag } from './bench-setup.ts'
 import { createChildren, repoRoot } from './child-processes.ts'
 import { connectFleet, type DeviceCredential } from './load-generator.ts'
 import { cpuShare, type ProcessSample, sampleProcess } from './process-stats.ts'
@@ -51,14 +52,7 @@ if (values.help) {
   process.exit(0)
 }
 
-function positiveInteger(name: string, text: string | undefined, fallback: number): number {
-  const value = text === undefined ? fallback : Number(text)
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name}: expected a positive whole number, got "${text}"\n\n${usage}`)
-    process.exit(2)
-  }
-  return value
-}
+const positiveInteger = positiveIntegerFlag(usage)
 
 const quick = values.quick
 const deviceCount = positiveInteger('devices', values.devices, quick ? 500 : 5000)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
+import { positiveIntegerFlag } from './bench-setup.ts'
 import { createChildren, repoRoot } from './child-processes.ts'
 import { connectFleet, type DeviceCredential } from './load-generator.ts'
 import { cpuShare, type ProcessSample, sampleProcess } from './process-stats.ts'
@@ -43,14 +44,7 @@ if (values.help) {
   console.log(usage)
   process.exit(0)
 }
-function positiveInteger(name: string, text: string | undefined, fallback: number): number {
-  const value = text === undefined ? fallback : Number(text)
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name}: expected a positive whole number, got "${text}"\n\n${usage}`)
-    process.exit(2)
-  }
-  return value
-}
+const positiveInteger = positiveIntegerFlag(usage)
 const quick = values.quick
 const deviceCount = positiveInteger('devices', values.devices, 1000)
 const rates = (values.rate ?? (quick ? '1000' : '1000,10000'))

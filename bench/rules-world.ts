@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import type { Redis } from 'ioredis'
-import { createLogger, findFreePort, openClient, startRedisServer } from '../service/index.ts'
+import { findFreePort, openClient } from '../service/index.ts'
+import { prepareBenchWorld } from './bench-setup.ts'
 import type { BenchChild, Children } from './child-processes.ts'
 import type { DeviceCredential } from './load-generator.ts'
 
@@ -59,16 +57,10 @@ export async function startRulesWorld({
   probes: DeviceCredential[]
   cpuProfileDir?: string
 }): Promise<RulesWorld> {
-  const dir = await mkdtemp(join(tmpdir(), 'vigie-rules-bench-'))
-  const redisServer = await startRedisServer({
-    port: await findFreePort(),
-    dir: join(dir, 'redis'),
-    log: createLogger({ level: 'silent' }),
-    appendOnly: true,
+  const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
+    label: 'vigie-rules-bench-',
+    site: siteFile(background, probes),
   })
-  const sitePath = join(dir, 'site.yaml')
-  await writeFile(sitePath, siteFile(background, probes))
-  const prefix = `bench-${randomBytes(4).toString('hex')}:`
   const [mqttPort, httpPort] = [await findFreePort(), await findFreePort()]
   const env = {
     VIGIE_CONFIG: sitePath,

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
-import { createLogger, findFreePort, openClient, startRedisServer } from '../service/index.ts'
+import { findFreePort, openClient } from '../service/index.ts'
+import { prepareBenchWorld } from './bench-setup.ts'
 import type { Children } from './child-processes.ts'
 import type { DeviceCredential } from './load-generator.ts'
 
@@ -57,16 +56,10 @@ export async function startVigie({
   devices: DeviceCredential[]
   cpuProfileDir?: string
 }): Promise<Target> {
-  const dir = await mkdtemp(join(tmpdir(), 'vigie-bench-'))
-  const redisServer = await startRedisServer({
-    port: await findFreePort(),
-    dir: join(dir, 'redis'),
-    log: createLogger({ level: 'silent' }),
-    appendOnly: true,
+  const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
+    label: 'vigie-bench-',
+    site: siteFile(devices),
   })
-  const sitePath = join(dir, 'site.yaml')
-  await writeFile(sitePath, siteFile(devices))
-  const prefix = `bench-${randomBytes(4).toString('hex')}:`
   const port = await findFreePort()
   const started = performance.now()
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []
