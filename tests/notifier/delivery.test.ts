@@ -7,9 +7,11 @@ import {
   createNotificationStore,
   createTwilioClient,
   type Delivery,
+  type DigestSettings,
   type NotificationRequest,
   type NotificationStore,
   notificationKeys,
+  type RetrySettings,
 } from '../../notifier/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -25,9 +27,26 @@ let store: NotificationStore
 let delivery: Delivery
 let channels: ReturnType<typeof createChannels>
 
-beforeEach(async () => {
+/** A started delivery on a fresh prefix of its own, with its store, over the test's channels. */
+async function openDelivery({ retry, digests }: { retry: RetrySettings; digests?: DigestSettings }) {
   const opened = await openTestRedis()
-  redis = opened.redis
+  const ownStore = createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) })
+  const started = createDelivery({
+    redisUrl: opened.url,
+    prefix: opened.prefix,
+    channels,
+    store: ownStore,
+    log: createLogger({ level: 'silent' }),
+    retry,
+    ...(digests
+      ? { digests: createDigests({ redis: opened.redis, prefix: opened.prefix, settings: digests }) }
+      : {}),
+  })
+  started.start()
+  return { delivery: started, store: ownStore, redis: opened.redis }
+}
+
+beforeEach(async () => {
   twilioServer = await startTwilioServer()
   smtp = await startSmtpServer()
   channels = createChannels({
@@ -40,16 +59,9 @@ beforeEach(async () => {
     smtpUrl: smtp.url,
     mailFrom: 'vigie <vigie@test.example>',
   })
-  store = createNotificationStore({ redis, keys: notificationKeys(opened.prefix) })
-  delivery = createDelivery({
-    redisUrl: opened.url,
-    prefix: opened.prefix,
-    channels,
-    store,
-    log: createLogger({ level: 'silent' }),
+  ;({ delivery, store, redis } = await openDelivery({
     retry: { attempts: 8, baseDelayMs: 50, maxDelayMs: 400 },
-  })
-  delivery.start()
+  }))
 })
 afterEach(async () => {
   await delivery.close()
@@ -161,21 +173,12 @@ describe('delivery', () => {
   it('delivers every mail once when the SMTP server is down for a whole minute, then up', {
     timeout: 150_000,
   }, async () => {
-    const opened = await openTestRedis()
     // Retries spaced as in production, only shorter at the top: about 67 s of attempts at the least.
-    const patient = createDelivery({
-      redisUrl: opened.url,
-      prefix: opened.prefix,
-      channels,
-      store: createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) }),
-      log: createLogger({ level: 'silent' }),
-      retry: { attempts: 12, baseDelayMs: 2000, maxDelayMs: 15_000 },
-    })
-    const patientStore = createNotificationStore({
-      redis: opened.redis,
-      keys: notificationKeys(opened.prefix),
-    })
-    patient.start()
+    const {
+      delivery: patient,
+      store: patientStore,
+      redis: patientRedis,
+    } = await openDelivery({ retry: { attempts: 12, baseDelayMs: 2000, maxDelayMs: 15_000 } })
     try {
       await smtp.stop()
       const downAt = Date.now()
@@ -204,26 +207,15 @@ describe('delivery', () => {
       ])
     } finally {
       await patient.close()
-      await opened.redis.quit()
+      await patientRedis.quit()
     }
   })
 
   it('folds a burst to one recipient into one digest, past the first messages', async () => {
-    const opened = await openTestRedis()
-    const folding = createDelivery({
-      redisUrl: opened.url,
-      prefix: opened.prefix,
-      channels,
-      store: createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) }),
-      log: createLogger({ level: 'silent' }),
+    const { delivery: folding, redis: foldingRedis } = await openDelivery({
       retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 400 },
-      digests: createDigests({
-        redis: opened.redis,
-        prefix: opened.prefix,
-        settings: { limit: 2, windowMs: 1500 },
-      }),
+      digests: { limit: 2, windowMs: 1500 },
     })
-    folding.start()
     try {
       for (let i = 1; i <= 5; i++) {
         const update = request(`burst-${i}`, [{ channel: 'sms', to: '+33600000055' }])
@@ -242,7 +234,7 @@ describe('delivery', () => {
       await waitFor(() => bodies().length === 4, { what: 'the offer on its own' })
     } finally {
       await folding.close()
-      await opened.redis.quit()
+      await foldingRedis.quit()
     }
   })
 })
