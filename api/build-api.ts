@@ -7,6 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
+import { registerConsoleRoutes } from '../console/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import type { LinkSigner, NotificationStore } from '../notifier/index.ts'
 import type {
@@ -30,6 +31,7 @@ import { registerNotificationRoutes } from './notification-routes.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
+import { registerSiteRoutes } from './site-routes.ts'
 import { registerTechnicianLinkRoutes } from './technician-link-routes.ts'
 import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
@@ -123,9 +125,13 @@ export async function buildApi({
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   registerHealthRoutes(app, readiness)
+  registerConsoleRoutes(app)
   if (metrics) registerMetricsRoutes(app, metrics)
   if (ingest) registerDeviceRoutes(app, ingest)
-  if (world) registerRuleRoutes(app, world)
+  if (world) {
+    registerRuleRoutes(app, world)
+    registerSiteRoutes(app, world)
+  }
   if (incidents) registerIncidentRoutes(app, incidents)
   if (tickets) {
     registerTicketRoutes(app, tickets, dispatcher)
@@ -135,7 +141,13 @@ export async function buildApi({
   if (engage) {
     registerNotificationRoutes(app, engage.notifications)
     if (tickets && dispatcher) {
-      registerTechnicianLinkRoutes(app, { links: engage.links, tickets, dispatcher })
+      registerTechnicianLinkRoutes(app, {
+        links: engage.links,
+        tickets,
+        dispatcher,
+        ...(roster ? { roster } : {}),
+        ...(world ? { world } : {}),
+      })
       if (engage.twilio && roster)
         registerTwilioWebhooks(app, {
           ...engage.twilio,

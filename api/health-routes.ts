@@ -47,8 +47,4 @@ export function registerHealthRoutes(app: FastifyInstance, readiness: Readiness)
       })
     },
   )
-
-  routes.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
-    reply.redirect('/docs'),
-  )
 }

@@ -1,70 +1,151 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
-import { escapeHtml, VigieError } from '../domain/index.ts'
+import { locationSchema } from '../config/index.ts'
+import { type TechnicianPageWorld, technicianActions, technicianPage } from '../console/index.ts'
+import { isVigieError, VigieError } from '../domain/index.ts'
 import type { LinkSigner } from '../notifier/index.ts'
-import type { Dispatcher, Ticket, TicketStore } from '../rules/index.ts'
+import type { Dispatcher, TechnicianRoster, Ticket, TicketStore } from '../rules/index.ts'
 
-function page(ticket: Ticket, token: string, technician: string): string {
-  const offered = ticket.offer?.technician === technician
-  const rows = ticket.timeline
-    .map(
-      (e) => `<li>${escapeHtml(e.at.slice(11, 19))} ${escapeHtml(e.type)} ${escapeHtml(e.detail ?? '')}</li>`,
-    )
-    .join('')
-  const actions = offered
-    ? `<form method="post" action="/t/${token}/ack"><button>Accept</button></form>
-<form method="post" action="/t/${token}/decline"><button>Decline</button></form>`
-    : ''
-  return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>vigie — ${escapeHtml(ticket.rule)}</title></head><body>
-<h1>${escapeHtml(ticket.rule)} (${escapeHtml(ticket.severity)})</h1>
-<p>${escapeHtml([ticket.site, ticket.zone, ticket.device].filter(Boolean).join(' / '))} — status ${escapeHtml(ticket.status)}</p>
-${actions}<ol>${rows}</ol></body></html>`
+const params = z.object({ token: z.string().min(10).max(2000) })
+const formSchema = z.object({ note: z.string().trim().max(2000).optional() })
+const positionSchema = locationSchema.extend({ accuracy: z.number().min(0).max(100_000).optional() })
+const formActions = ['ack', 'decline', 'en-route', 'on-site', 'resolve'] as const
+type FormAction = (typeof formActions)[number]
+
+const done: Record<FormAction, string> = {
+  ack: 'Accepted: the ticket is yours.',
+  decline: 'Declined: the next technician is asked.',
+  'en-route': 'Marked en route.',
+  'on-site': 'Marked on site.',
+  resolve: 'Marked resolved. Thank you.',
+}
+
+// The page sits behind a signed link: nothing outside this origin, no framing, no referrer with the token.
+const pageHeaders = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
 }
 
 /**
  * The technician page behind every SMS and email link, `/t/<signed token>`: no API key, the signature and
- * its expiry are the credential; it names one ticket and one technician.
+ * its expiry are the credential; it names one ticket and one technician, who acts on that ticket only.
  */
 export function registerTechnicianLinkRoutes(
   app: FastifyInstance,
-  { links, tickets, dispatcher }: { links: LinkSigner; tickets: TicketStore; dispatcher: Dispatcher },
+  {
+    links,
+    tickets,
+    dispatcher,
+    roster,
+    world,
+  }: {
+    links: LinkSigner
+    tickets: TicketStore
+    dispatcher: Dispatcher
+    roster?: TechnicianRoster
+    world?: TechnicianPageWorld
+  },
 ): void {
-  const params = z.object({ token: z.string().min(10).max(2000) })
   const open = (token: string) => {
     const payload = links.verify(token)
     if (!payload)
       throw new VigieError({ code: 'AUTH_FORBIDDEN', message: 'This link is not valid or has expired' })
     return payload
   }
+  async function find(id: string): Promise<Ticket> {
+    const ticket = await tickets.get(id)
+    if (!ticket) throw new VigieError({ code: 'NOT_FOUND', message: 'This ticket is gone' })
+    return ticket
+  }
+  const send = (
+    reply: FastifyReply,
+    status: number,
+    page: { ticket: Ticket; token: string; technician: string; message?: string },
+  ) =>
+    reply
+      .status(status)
+      .headers(pageHeaders)
+      .type('text/html; charset=utf-8')
+      .send(technicianPage(world ? { ...page, world } : page))
+
+  async function act(action: FormAction, ticket: Ticket, technician: string, note: string | null) {
+    // Only what the page offers this technician now: an old tab cannot act on someone else's ticket.
+    if (!technicianActions(ticket, technician).includes(action))
+      throw new VigieError({
+        code: 'CONFLICT',
+        message: `This ticket is ${ticket.status.replace('_', ' ')}${ticket.assignee && ticket.assignee !== technician ? ' with someone else' : ''}: nothing to ${action} now.`,
+      })
+    const now = Date.now()
+    if (action === 'ack') return dispatcher.accept(ticket.id, technician, now, note ?? 'from the link')
+    if (action === 'decline') return dispatcher.decline(ticket.id, technician, now)
+    return tickets.act(ticket.id, action, technician, now, note)
+  }
+
   const config = { access: 'public' as const }
   void app.register(async (scope) => {
-    // The page's buttons post an empty form.
+    // The page's forms post url-encoded fields; only here, since the API is JSON.
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
-      { parseAs: 'string' },
-      (_request, _body, done) => done(null, {}),
+      { parseAs: 'string', bodyLimit: 8192 },
+      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
     )
-    registerIn(scope)
-  })
 
-  function registerIn(app: FastifyInstance) {
-    app.get('/t/:token', { config, schema: { hide: true, params } }, async (request, reply) => {
-      const { token } = params.parse(request.params)
-      const { ticket: id, technician } = open(token)
-      const ticket = await tickets.get(id)
-      if (!ticket) throw new VigieError({ code: 'NOT_FOUND', message: 'This ticket is gone' })
-      return reply.type('text/html').send(page(ticket, token, technician))
-    })
-
-    for (const action of ['ack', 'decline'] as const) {
-      app.post(`/t/:token/${action}`, { config, schema: { hide: true, params } }, async (request, reply) => {
+    const query = z.object({ done: z.enum(formActions).optional() })
+    scope.get(
+      '/t/:token',
+      { config, schema: { hide: true, params, querystring: query } },
+      async (request, reply) => {
         const { token } = params.parse(request.params)
         const { ticket: id, technician } = open(token)
-        if (action === 'ack') await dispatcher.accept(id, technician, Date.now(), 'from the link')
-        else await dispatcher.decline(id, technician, Date.now())
-        return reply.redirect(`/t/${token}`, 303)
-      })
+        const { done: action } = query.parse(request.query)
+        const page = { ticket: await find(id), token, technician }
+        return send(reply, 200, action ? { ...page, message: done[action] } : page)
+      },
+    )
+
+    for (const action of formActions) {
+      scope.post(
+        `/t/:token/${action}`,
+        { config, schema: { hide: true, params } },
+        async (request, reply) => {
+          const { token } = params.parse(request.params)
+          const { ticket: id, technician } = open(token)
+          const form = formSchema.safeParse(request.body ?? {})
+          const note = form.success && form.data.note ? form.data.note : null
+          try {
+            await act(action, await find(id), technician, note)
+            // Post, then redirect: reloading the page does not press the button again.
+            return reply.redirect(`/t/${token}?done=${action}`, 303)
+          } catch (err) {
+            if (!isVigieError(err) || err.status >= 500) throw err
+            // A refused press shows the page as it now stands, with why, rather than a bare JSON error.
+            return send(reply, err.status, {
+              ticket: await find(id),
+              token,
+              technician,
+              message: err.message,
+            })
+          }
+        },
+      )
     }
-  }
+
+    scope.post(
+      '/t/:token/position',
+      { config, schema: { hide: true, params, body: positionSchema } },
+      async (request) => {
+        const { token } = params.parse(request.params)
+        const { ticket: id, technician } = open(token)
+        const ticket = await find(id)
+        if (ticket.assignee !== technician && ticket.offer?.technician !== technician)
+          throw new VigieError({ code: 'AUTH_FORBIDDEN', message: 'This ticket is not yours' })
+        if (!roster) throw new VigieError({ code: 'NOT_FOUND', message: 'Positions are not kept here' })
+        const { lat, lon } = positionSchema.parse(request.body)
+        await roster.setLocation(technician, { lat, lon })
+        return { technician, position: { lat, lon }, at: new Date().toISOString() }
+      },
+    )
+  })
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Installs what a fresh machine lacks before vigie runs: npm dependencies, redis-server, mosquitto.
+// Installs what a fresh machine lacks before vigie runs: npm dependencies, redis-server, mosquitto, chromium.
 // Plain Node with no dependency, since it runs before node_modules exists.
-// Usage: node scripts/setup.mjs [--quiet] [--need redis,mosquitto]
-//   (npm test needs both; npm start needs redis only without REDIS_URL: --need local-redis)
+// Usage: node scripts/setup.mjs [--quiet] [--need redis,mosquitto,chromium]
+//   (npm test needs all three; npm start needs redis only without REDIS_URL: --need local-redis)
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -97,6 +97,11 @@ const programs = {
     why: 'to test external-broker mode (tests start their own mosquitto, never the system one)',
     // Debian enables the system broker on 1883, vigie's default MQTT_PORT.
     note: 'if the system mosquitto now holds 1883: sudo systemctl disable --now mosquitto, or set MQTT_PORT',
+  },
+  chromium: {
+    program: 'chromium',
+    debian: 'chromium',
+    why: "to run the console's browser tests (playwright-core drives Debian's chromium; nothing is downloaded)",
   },
 }
 

@@ -88,7 +88,9 @@ describe('staff hear about it on their phone, and answer from it', () => {
     const link = /(http:\/\/\S+\/t\/\S+)$/.exec(sms.form.Body ?? '')?.[1] ?? ''
     const page = await fetch(link)
     expect(page.status).toBe(200)
-    expect(await page.text()).toContain('<h1>door-forced (critical)</h1>')
+    const html = await page.text()
+    expect(html).toContain('<h1>Door forced</h1>')
+    expect(html).toContain('<a class="link-camera" href="https://cams.example/12"')
     expect((await fetch(`${link.slice(0, -3)}xyz`)).status).toBe(403)
 
     const forged = await webhook(

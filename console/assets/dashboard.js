@@ -1,0 +1,387 @@
+// The dispatcher's console: the plan, open tickets, KPI tiles and messages, kept live by /ws.
+import { esc, planMarkup } from './plan.js'
+
+const openStatuses = new Set(['open', 'assigned', 'acknowledged', 'en_route', 'on_site'])
+const severityRank = { critical: 4, major: 3, minor: 2, info: 1 }
+const $ = (id) => document.getElementById(id)
+
+const state = {
+  key: null,
+  sites: [],
+  site: null,
+  rules: new Map(),
+  devices: [],
+  technicians: [],
+  tickets: new Map(),
+  incidents: new Map(),
+  kpis: null,
+  messages: [],
+  expanded: new Set(),
+}
+
+// The key arrives as #key=… (a fragment never reaches a server log), then lives in this tab only.
+function takeKey() {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('key')
+  if (fromHash) {
+    sessionStorage.setItem('vigie-key', fromHash)
+    history.replaceState(null, '', location.pathname + location.search)
+  }
+  return sessionStorage.getItem('vigie-key')
+}
+
+class Unauthorised extends Error {}
+
+async function api(path) {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${state.key}` } })
+  if (res.status === 401) throw new Unauthorised('The API key was refused')
+  if (!res.ok) throw new Error(`${path}: ${res.status}`)
+  return res.json()
+}
+
+/** Every page of a list, following `next` (bounded, so a huge fleet cannot hang the console). */
+async function all(path, pages = 20) {
+  const items = []
+  let cursor = null
+  for (let i = 0; i < pages; i++) {
+    const sep = path.includes('?') ? '&' : '?'
+    const page = await api(cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path)
+    items.push(...page.items)
+    cursor = page.next
+    if (!cursor) break
+  }
+  return items
+}
+
+const optional = (promise, fallback) =>
+  promise.catch((err) => (err instanceof Unauthorised ? Promise.reject(err) : fallback))
+
+async function loadAll() {
+  const [sites, rules, devices, technicians, tickets, incidents] = await Promise.all([
+    api('/api/sites').then((r) => r.items),
+    optional(
+      api('/api/rules').then((r) => r.items),
+      [],
+    ),
+    optional(all('/api/devices?limit=1000'), []),
+    optional(
+      api('/api/technicians').then((r) => r.items),
+      [],
+    ),
+    optional(
+      api('/api/tickets?limit=200').then((r) => r.items),
+      [],
+    ),
+    optional(
+      api('/api/incidents?limit=200').then((r) => r.items),
+      [],
+    ),
+  ])
+  state.sites = sites
+  state.rules = new Map(rules.map((r) => [r.id, r.name ?? r.id]))
+  state.devices = devices
+  state.technicians = technicians
+  // What /ws already told us is newer than a list fetched at the same time: keep it.
+  for (const t of tickets) if (!state.tickets.has(t.id)) state.tickets.set(t.id, t)
+  for (const i of incidents) if (!state.incidents.has(i.id)) state.incidents.set(i.id, i)
+  if (!state.site || !sites.some((s) => s.id === state.site)) state.site = sites[0]?.id ?? null
+  $('site').innerHTML = sites.map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`).join('')
+  $('site').value = state.site ?? ''
+  await Promise.all([loadKpis(), loadMessages()])
+}
+
+async function loadKpis() {
+  const from = new Date(Date.now() - 86_400_000).toISOString()
+  const site = state.site ? `&site=${encodeURIComponent(state.site)}` : ''
+  state.kpis = await optional(api(`/api/kpis?from=${encodeURIComponent(from)}${site}`), null)
+  schedule()
+}
+
+async function loadMessages() {
+  state.messages = await optional(
+    api('/api/notifications?limit=30').then((r) => r.items),
+    state.messages,
+  )
+  schedule()
+}
+
+async function loadTechnicians() {
+  state.technicians = await optional(
+    api('/api/technicians').then((r) => r.items),
+    state.technicians,
+  )
+  schedule()
+}
+
+// ---- live ----
+
+function later(fn, ms) {
+  let timer = null
+  return () => {
+    if (timer !== null) return
+    timer = setTimeout(() => {
+      timer = null
+      fn()
+    }, ms)
+  }
+}
+const refreshKpis = later(loadKpis, 1500)
+const refreshMessages = later(loadMessages, 300)
+
+function apply(event) {
+  if (event.type?.startsWith('incident.') && event.incident)
+    state.incidents.set(event.incident.id, event.incident)
+  if (event.type?.startsWith('ticket.') && event.ticket) {
+    state.tickets.set(event.ticket.id, event.ticket)
+    if (event.type === 'ticket.notified' || event.type === 'ticket.notification_failed') refreshMessages()
+    refreshKpis()
+  }
+  schedule()
+}
+
+let socket = null
+function connect(attempt = 0) {
+  if (!state.key) return
+  socket?.close()
+  const live = $('live')
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
+  // Browsers cannot set headers on a WebSocket: the key travels as the second subprotocol.
+  const current = new WebSocket(`${scheme}://${location.host}/ws`, ['vigie', state.key])
+  socket = current
+  let opened = false
+  current.onopen = () => {
+    opened = true
+    live.dataset.state = 'live'
+    live.textContent = 'live'
+    // Whatever happened while disconnected is fetched again.
+    if (attempt > 0) loadAll().then(schedule, () => {})
+  }
+  current.onmessage = (message) => {
+    try {
+      apply(JSON.parse(message.data))
+    } catch {
+      // One bad event must not stop the feed.
+    }
+  }
+  current.onclose = (close) => {
+    // A socket replaced by a newer one, or closed by signing out, stays closed.
+    if (socket !== current || !state.key) return
+    if (close.code === 1008) {
+      live.dataset.state = 'refused'
+      live.textContent = 'key refused'
+      return signOut('The API key was refused')
+    }
+    live.dataset.state = 'reconnecting'
+    live.textContent = 'reconnecting…'
+    const wait = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5))
+    setTimeout(() => connect(opened ? 1 : attempt + 1), wait)
+  }
+}
+
+// ---- render ----
+
+let pending = false
+function schedule() {
+  if (pending) return
+  pending = true
+  setTimeout(() => {
+    pending = false
+    render()
+  }, 30)
+}
+
+const clock = (iso) =>
+  iso
+    ? new Date(iso).toLocaleTimeString([], {
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hour12: false,
+      })
+    : ''
+function age(iso) {
+  const minutes = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60_000))
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+}
+const minutes = (spread) => (spread ? `${spread.p50.toFixed(spread.p50 < 10 ? 1 : 0)} min` : '—')
+const percent = (value) => (value === null || value === undefined ? '—' : `${Math.round(value)} %`)
+
+function openTickets() {
+  return [...state.tickets.values()]
+    .filter((t) => openStatuses.has(t.status) && (!state.site || t.site === state.site))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+}
+
+function renderKpis() {
+  const k = state.kpis
+  const tiles = [
+    ['Time to first notice', minutes(k?.timeToFirstNoticeMinutes), 'p50, detection → first customer message'],
+    ['Time to acknowledge', minutes(k?.timeToAcknowledgeMinutes), 'p50'],
+    [
+      'Time to resolve',
+      minutes(k?.timeToResolveMinutes),
+      k?.timeToResolveMinutes ? `p90 ${k.timeToResolveMinutes.p90.toFixed(0)} min` : 'p50',
+    ],
+    ['SLA met', percent(k?.slaMetPercent), `${k?.tickets ?? 0} tickets`],
+    ['First-visit fix', percent(k?.firstVisitFixPercent), 'resolved in one visit'],
+    [
+      'Before customers called',
+      percent(k?.resolvedBeforeCustomerContactPercent),
+      'resolved before any contact',
+    ],
+    ['CSAT', percent(k?.csatPercent), `${k?.csatAnswers ?? 0} answers (4–5 of 5)`],
+  ]
+  $('kpis').innerHTML = tiles
+    .map(
+      ([name, value, hint]) =>
+        `<div class="tile" title="${esc(hint)}"><span>${esc(name)}</span><b>${esc(value)}</b><span>${esc(hint)}</span></div>`,
+    )
+    .join('')
+}
+
+function deviceStates(tickets) {
+  const states = new Map()
+  const zones = new Set()
+  for (const incident of state.incidents.values())
+    if (incident.status === 'active' && incident.device) states.set(incident.device, 'incident')
+  for (const t of tickets) {
+    if (t.device) {
+      const now = states.get(t.device)
+      if (!now || now === 'incident' || severityRank[t.severity] > severityRank[now])
+        states.set(t.device, t.severity)
+    } else if (t.zone) zones.add(t.zone)
+  }
+  return { stateOf: (id) => states.get(id) ?? 'ok', alarmedZones: zones }
+}
+
+function renderPlan(tickets) {
+  const site = state.sites.find((s) => s.id === state.site)
+  if (!site) return
+  const { stateOf, alarmedZones } = deviceStates(tickets)
+  $('plan').innerHTML = planMarkup({
+    site,
+    devices: state.devices.filter((d) => d.site === site.id),
+    technicians: state.technicians,
+    stateOf,
+    alarmedZones,
+  })
+}
+
+function timelineMarkup(ticket) {
+  if (!ticket.timeline) return '<li class="empty">loading…</li>'
+  return ticket.timeline
+    .map(
+      (e) =>
+        `<li><time>${esc(clock(e.at))}</time>${esc(e.type.replace('ticket.', '').replaceAll('_', ' '))} <small>${esc(e.by)}</small>${e.detail ? ` — ${esc(e.detail)}` : ''}</li>`,
+    )
+    .join('')
+}
+
+function renderTickets(tickets) {
+  $('ticket-count').textContent = String(tickets.length)
+  if (tickets.length === 0) {
+    $('tickets').innerHTML = '<li class="empty">No open ticket. All quiet.</li>'
+    return
+  }
+  const technicianName = (id) => state.technicians.find((t) => t.id === id)?.name ?? id
+  $('tickets').innerHTML = tickets
+    .map((t) => {
+      const who = t.assignee
+        ? `with ${technicianName(t.assignee)}`
+        : t.offer
+          ? `offered to ${technicianName(t.offer.technician)}`
+          : 'nobody yet'
+      const open = state.expanded.has(t.id)
+      return `<li class="ticket" data-ticket="${esc(t.id)}" data-status="${esc(t.status)}">
+<button type="button" aria-expanded="${open}"><span class="severity sev-${esc(t.severity)}">${esc(t.severity)}</span>
+<span class="what">${esc(state.rules.get(t.rule) ?? t.rule)}</span><span class="status" data-status="${esc(t.status)}">${esc(t.status.replace('_', ' '))}</span>
+<span class="where">${esc([t.device, t.zone].filter(Boolean).join(' · '))} — ${esc(age(t.createdAt))} ago</span><span class="who">${esc(who)}</span></button>
+${open ? `<ol class="timeline">${timelineMarkup(t)}</ol>` : ''}</li>`
+    })
+    .join('')
+}
+
+function renderMessages() {
+  if (state.messages.length === 0) {
+    $('messages').innerHTML = '<li class="empty">No message sent yet.</li>'
+    return
+  }
+  $('messages').innerHTML = state.messages
+    .map(
+      (m) =>
+        `<li data-status="${esc(m.status)}"><time>${esc(clock(m.sentAt))}</time><span class="channel">${esc(m.channel)}</span><span>${esc(m.template)} → ${esc(m.audience)} ${esc(m.to)}</span><span data-status="${esc(m.status)}">${esc(m.status)}</span></li>`,
+    )
+    .join('')
+}
+
+function render() {
+  const tickets = openTickets()
+  renderKpis()
+  renderPlan(tickets)
+  renderTickets(tickets)
+  renderMessages()
+}
+
+// ---- wiring ----
+
+async function toggleTicket(id) {
+  if (state.expanded.has(id)) state.expanded.delete(id)
+  else {
+    state.expanded.add(id)
+    const known = state.tickets.get(id)
+    if (known && !known.timeline) {
+      const full = await optional(api(`/api/tickets/${encodeURIComponent(id)}`), null)
+      if (full) state.tickets.set(id, full)
+    }
+  }
+  schedule()
+}
+
+function signOut(reason = '') {
+  sessionStorage.removeItem('vigie-key')
+  state.key = null
+  $('console').hidden = true
+  $('sign-out').hidden = true
+  $('sign-in').hidden = false
+  $('sign-in-error').textContent = reason
+}
+
+async function start() {
+  $('sign-in').hidden = true
+  $('console').hidden = false
+  $('sign-out').hidden = false
+  try {
+    // Connect first, so nothing that happens while the lists load is missed.
+    connect()
+    await loadAll()
+    render()
+  } catch (err) {
+    signOut(err instanceof Unauthorised ? err.message : `The console could not load: ${err.message}`)
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('sign-in').addEventListener('submit', (event) => {
+    event.preventDefault()
+    sessionStorage.setItem('vigie-key', $('key').value.trim())
+    state.key = $('key').value.trim()
+    $('key').value = ''
+    start()
+  })
+  $('sign-out').addEventListener('click', () => signOut())
+  $('site').addEventListener('change', () => {
+    state.site = $('site').value
+    loadKpis()
+    schedule()
+  })
+  $('tickets').addEventListener('click', (event) => {
+    const row = event.target.closest('.ticket > button')
+    if (row) toggleTicket(row.parentElement.dataset.ticket)
+  })
+  // Positions and delivery receipts are not on /ws: a light poll keeps them fresh.
+  setInterval(() => state.key && loadTechnicians(), 5000)
+  setInterval(() => state.key && loadMessages(), 15_000)
+  setInterval(() => state.key && schedule(), 30_000)
+  state.key = takeKey()
+  if (state.key) start()
+  else signOut()
+})

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { VigieError } from '../domain/index.ts'
+
+const types: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+}
+
+// Served from memory and named one by one: no path from a request ever reaches the file system.
+const assetNames = ['dashboard.js', 'plan.js', 'technician.js', 'console.css', 'favicon.svg'] as const
+
+// The console loads only its own files and talks only to this origin (its API and /ws).
+const securityHeaders = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+}
+
+function load(name: string): { body: Buffer; type: string } {
+  const body = readFileSync(new URL(`./assets/${name}`, import.meta.url))
+  return { body, type: types[name.split('.').pop() ?? ''] ?? 'application/octet-stream' }
+}
+
+/** The dashboard at `/` and its files under `/console/`: public pages; every figure they show needs an API key. */
+export function registerConsoleRoutes(app: FastifyInstance): void {
+  const dashboard = load('dashboard.html')
+  const assets = new Map(assetNames.map((name) => [name, load(name)]))
+  const config = { access: 'public' as const }
+  const params = z.object({ name: z.string().max(64) })
+
+  app.get('/', { config, schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .headers(securityHeaders)
+      .header('cache-control', 'no-cache')
+      .type(dashboard.type)
+      .send(dashboard.body),
+  )
+  app.get('/console/:name', { config, schema: { hide: true } }, async (request, reply) => {
+    const { name } = params.parse(request.params)
+    const asset = assets.get(name as (typeof assetNames)[number])
+    if (!asset) throw new VigieError({ code: 'NOT_FOUND', message: `No console file ${name}` })
+    return reply
+      .headers(securityHeaders)
+      .header('cache-control', 'no-cache')
+      .type(asset.type)
+      .send(asset.body)
+  })
+}
