@@ -9,10 +9,10 @@ import {
   deviceDetailSchema,
   deviceIdSchema,
   deviceViewSchema,
-  limitSchema,
   newDeviceSchema,
   readingSchema,
 } from './device-schemas.ts'
+import { cursorSchema, limitSchema, nextCursor, streamPosition } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 const byId = z.object({ id: deviceIdSchema })
@@ -53,13 +53,15 @@ export function registerDeviceRoutes(app: FastifyInstance, ingest: Ingest): void
     {
       schema: {
         tags: ['devices'],
-        summary: 'Every device, by id',
-        response: { 200: listSchema(deviceViewSchema) },
+        summary: 'Every device, by id; page on with cursor=next',
+        querystring: z.object({ limit: limitSchema, cursor: cursorSchema(deviceIdSchema) }),
+        response: { 200: listSchema(deviceViewSchema), 400: errorResponseSchema },
       },
     },
-    async () => {
-      const records = await Promise.all((await ingest.registry.list()).map((id) => ingest.registry.get(id)))
-      return { items: records.filter((record) => record !== null).map(toView), next: null }
+    async (request) => {
+      const { limit, cursor } = request.query
+      const page = await ingest.registry.page({ limit, after: cursor })
+      return { items: page.items.map(toView), next: nextCursor(page.next) }
     },
   )
 
@@ -89,17 +91,18 @@ export function registerDeviceRoutes(app: FastifyInstance, ingest: Ingest): void
     {
       schema: {
         tags: ['devices'],
-        summary: "A device's recent readings, newest first",
+        summary: "A device's recent readings, newest first; page on with cursor=next",
         params: byId,
-        // Cursor pagination past the limit is issue 6's work; until then next is always null.
-        querystring: z.object({ limit: limitSchema }),
-        response: { 200: listSchema(readingSchema), 404: errorResponseSchema },
+        querystring: z.object({ limit: limitSchema, cursor: cursorSchema(streamPosition) }),
+        response: { 200: listSchema(readingSchema), 400: errorResponseSchema, 404: errorResponseSchema },
       },
     },
     async (request) => {
       const { id } = request.params
+      const { limit, cursor } = request.query
       await find(id)
-      return { items: await ingest.readings.recent(id, request.query.limit), next: null }
+      const page = await ingest.readings.page(id, { limit, before: cursor })
+      return { items: page.items, next: nextCursor(page.next) }
     },
   )
 
@@ -110,12 +113,18 @@ export function registerDeviceRoutes(app: FastifyInstance, ingest: Ingest): void
         tags: ['devices'],
         summary: 'Bad input kept with its reason, newest first; one device or all',
         // No 404 for an unknown device: messages from ids nobody provisioned are dead letters too.
-        querystring: z.object({ device: deviceIdSchema.optional(), limit: limitSchema }),
-        response: { 200: listSchema(deadLetterSchema) },
+        querystring: z.object({
+          device: deviceIdSchema.optional(),
+          limit: limitSchema,
+          cursor: cursorSchema(streamPosition),
+        }),
+        response: { 200: listSchema(deadLetterSchema), 400: errorResponseSchema },
       },
     },
     async (request) => {
-      return { items: await ingest.deadLetters.list(request.query), next: null }
+      const { device, limit, cursor } = request.query
+      const page = await ingest.deadLetters.page({ device, limit, before: cursor })
+      return { items: page.items, next: nextCursor(page.next) }
     },
   )
 }

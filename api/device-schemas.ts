@@ -52,5 +52,3 @@ export const deadLetterSchema = z.object({
   receivedAt: z.iso.datetime(),
   payload: z.string(),
 })
-
-export const limitSchema = z.coerce.number().int().min(1).max(1000).default(100)

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { VigieError } from '../domain/index.ts'
 import { type IncidentStore, incidentSchema } from '../rules/index.ts'
+import { cursorSchema, limitSchema, pageOf, scoredPosition } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 /** Incidents as the rule workers opened them, newest first. */
@@ -17,12 +18,16 @@ export function registerIncidentRoutes(
     {
       schema: {
         tags: ['incidents'],
-        summary: 'Incidents, newest first',
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-        response: { 200: listSchema(incidentSchema), 401: errorResponseSchema },
+        summary: 'Incidents, newest first; page on with cursor=next',
+        querystring: z.object({ limit: limitSchema, cursor: cursorSchema(scoredPosition) }),
+        response: { 200: listSchema(incidentSchema), 400: errorResponseSchema, 401: errorResponseSchema },
       },
     },
-    async (request) => ({ items: await incidents.list(request.query.limit), next: null }),
+    async (request) => {
+      const { limit, cursor } = request.query
+      // An incident's score in the sorted set is its opening time.
+      return pageOf(await incidents.list(limit + 1, cursor), limit, (i) => [Date.parse(i.openedAt), i.id])
+    },
   )
 
   routes.get(

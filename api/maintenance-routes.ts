@@ -5,6 +5,7 @@ import type { SiteFile } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import { type MaintenanceWindows, maintenanceScopeSchema, maintenanceWindowSchema } from '../rules/index.ts'
+import { cursorSchema, keyPart, limitSchema, pageByKey } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 const maxLengthMs = 30 * 86_400_000
@@ -100,21 +101,28 @@ export function registerMaintenanceRoutes(
     {
       schema: {
         tags: ['maintenance'],
-        summary: 'Windows not yet ended, soonest first; active=true keeps those already started',
+        summary:
+          'Windows not yet ended, soonest start first; active=true keeps those already started; page on with cursor=next',
         querystring: z.object({
           site: z.string().optional(),
           active: z.enum(['true', 'false']).optional(),
+          limit: limitSchema,
+          cursor: cursorSchema(z.tuple([keyPart, keyPart])),
         }),
-        response: { 200: listSchema(maintenanceWindowSchema), 401: errorResponseSchema },
+        response: {
+          200: listSchema(maintenanceWindowSchema),
+          400: errorResponseSchema,
+          401: errorResponseSchema,
+        },
       },
     },
     async (request) => {
-      const { site, active } = request.query
-      const items = await maintenance.list({
+      const { site, active, limit, cursor } = request.query
+      const windows = await maintenance.list({
         ...(site ? { site } : {}),
         ...(active === 'true' ? { activeAt: Date.now() } : {}),
       })
-      return { items, next: null }
+      return pageByKey(windows, (w) => [w.startsAt, w.id], { limit, after: cursor })
     },
   )
 

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { locationSchema, technicianSchema } from '../config/index.ts'
 import { maskEmail, maskPhone, VigieError } from '../domain/index.ts'
 import type { TechnicianRoster } from '../rules/index.ts'
+import { cursorSchema, keyPart, limitSchema, pageByKey } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 const technicianViewSchema = z.object({
@@ -56,14 +57,21 @@ export function registerTechnicianRoutes(app: FastifyInstance, roster: Technicia
     {
       schema: {
         tags: ['technicians'],
-        summary: 'Technicians with live position and availability (phone and email masked)',
-        response: { 200: listSchema(technicianViewSchema), 401: errorResponseSchema },
+        summary:
+          'Technicians by id with live position and availability (phone and email masked); page on with cursor=next',
+        querystring: z.object({ limit: limitSchema, cursor: cursorSchema(z.tuple([keyPart])) }),
+        response: {
+          200: listSchema(technicianViewSchema),
+          400: errorResponseSchema,
+          401: errorResponseSchema,
+        },
       },
     },
-    async (request) => ({
-      items: (await roster.list()).map((t) => view(t, request.principal?.role === 'admin')),
-      next: null,
-    }),
+    async (request) => {
+      const { limit, cursor } = request.query
+      const page = pageByKey(await roster.list(), (t) => [t.id], { limit, after: cursor })
+      return { items: page.items.map((t) => view(t, request.principal?.role === 'admin')), next: page.next }
+    },
   )
 
   routes.get(

@@ -10,6 +10,7 @@ import {
   ticketSchema,
   ticketStatuses,
 } from '../rules/index.ts'
+import { cursorSchema, limitSchema, nextCursor, scoredPosition } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 const ticketListItemSchema = ticketSchema.omit({ timeline: true })
@@ -52,18 +53,27 @@ export function registerTicketRoutes(
     {
       schema: {
         tags: ['tickets'],
-        summary: 'Tickets, newest first, filtered by status, device, rule or zone',
+        summary: 'Tickets, newest first, filtered by status, device, rule or zone; page on with cursor=next',
         querystring: z.object({
           status: z.enum(ticketStatuses).optional(),
           device: z.string().optional(),
           rule: z.string().optional(),
           zone: z.string().optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          limit: limitSchema,
+          cursor: cursorSchema(scoredPosition),
         }),
-        response: { 200: listSchema(ticketListItemSchema), 401: errorResponseSchema },
+        response: {
+          200: listSchema(ticketListItemSchema),
+          400: errorResponseSchema,
+          401: errorResponseSchema,
+        },
       },
     },
-    async (request) => ({ items: (await tickets.list(request.query)).map(withoutTimeline), next: null }),
+    async (request) => {
+      const { cursor, ...query } = request.query
+      const page = await tickets.page({ ...query, after: cursor })
+      return { items: page.items.map(withoutTimeline), next: nextCursor(page.next) }
+    },
   )
 
   routes.get(

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { IngestKeys } from './keys.ts'
+import { readStreamPage } from './stream-page.ts'
 
 /** Bad input kept with its reason (DESIGN.md § HTTP API: dead letter). */
 export type DeadLetter = {
@@ -55,6 +56,21 @@ export function createDeadLetters({
       const entries = await redis.xrevrange(key, '+', '-', 'COUNT', limit)
       return entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as DeadLetter)
     },
+
+    /** Newest first, from before a stream id; one device's, or everyone's. */
+    page: ({
+      device,
+      ...range
+    }: {
+      device?: string | undefined
+      limit: number
+      before?: string | undefined
+    }) =>
+      readStreamPage<DeadLetter>(
+        redis,
+        device === undefined ? keys.deadLetters : keys.deviceDeadLetters(device),
+        range,
+      ),
 
     count: async (device: string): Promise<number> =>
       Number((await redis.hget(keys.deadLetterCounts, device)) ?? 0),

@@ -74,6 +74,25 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
 
     list: async (): Promise<string[]> => (await redis.smembers(keys.deviceIds)).sort(),
 
+    /** Devices by id (code-unit order, as `>` compares), from after an id; next is the last id, or null. */
+    page: async ({
+      limit,
+      after,
+    }: {
+      limit: number
+      after?: string | undefined
+    }): Promise<{ items: DeviceRecord[]; next: string | null }> => {
+      const ids = (await redis.smembers(keys.deviceIds))
+        .filter((id) => after === undefined || id > after)
+        .sort()
+      const chosen = ids.slice(0, limit)
+      const records = await Promise.all(chosen.map(async (id) => (await readRecord(id))?.record ?? null))
+      return {
+        items: records.filter((record) => record !== null),
+        next: ids.length > limit ? (chosen.at(-1) ?? null) : null,
+      }
+    },
+
     /** The device when the secret is right, null otherwise; constant time in the secret. */
     authenticate: async (id: string, secret: string): Promise<DeviceRecord | null> => {
       const found = await readRecord(id)

@@ -1,6 +1,7 @@
 import type { Redis, Result } from 'ioredis'
 import type { Reading } from '../domain/index.ts'
 import { type IngestKeys, shardOf } from './keys.ts'
+import { readStreamPage } from './stream-page.ts'
 
 // One round trip for a batch of readings, each atomic: drop a redelivered seq, append to the shard log and
 // the device's recent readings, update latest state and last-seen. Seqs are remembered per device, last 64.
@@ -113,5 +114,9 @@ export function createReadingLog({ redis, keys, shards, retention, deviceRetenti
       const entries = await redis.xrevrange(keys.deviceReadings(deviceId), '+', '-', 'COUNT', limit)
       return entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as Reading)
     },
+
+    /** Newest first, from before a stream id. */
+    page: (deviceId: string, range: { limit: number; before?: string | undefined }) =>
+      readStreamPage<Reading>(redis, keys.deviceReadings(deviceId), range),
   }
 }

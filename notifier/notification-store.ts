@@ -1,5 +1,9 @@
 import type { Redis } from 'ioredis'
+import { type Page, readSortedSetPage, type SortedSetPosition } from '../rules/index.ts'
 import type { Notification } from './notification-schema.ts'
+
+// Older notifications stay readable by ticket; the all-tickets list keeps only the newest.
+const recentKept = 10_000
 
 export type NotificationKeys = ReturnType<typeof notificationKeys>
 
@@ -8,6 +12,8 @@ export function notificationKeys(prefix: string) {
     notification: (id: string) => `${prefix}notification:${id}`,
     /** A ticket's notifications by creation time. */
     ofTicket: (ticket: string) => `${prefix}notifications-of:${ticket}`,
+    /** The newest notifications of every ticket (and digests) by creation time, for the messages panel. */
+    recent: `${prefix}notifications-recent`,
     /** The provider's message id → our notification id, for delivery status callbacks. */
     byProviderId: (providerId: string) => `${prefix}notification-by-provider:${providerId}`,
     /** Outcomes counted for /metrics: field = status. */
@@ -29,8 +35,15 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
     /** Creates the record unless it exists; returns the record as it stands. */
     open: async (record: Notification): Promise<Notification> => {
       const created = await redis.set(keys.notification(record.id), JSON.stringify(record), 'NX')
-      if (created === 'OK' && record.ticket)
-        await redis.zadd(keys.ofTicket(record.ticket), Date.now(), record.id)
+      if (created === 'OK') {
+        const at = Date.now()
+        const multi = redis
+          .multi()
+          .zadd(keys.recent, at, record.id)
+          .zremrangebyrank(keys.recent, 0, -recentKept - 1)
+        if (record.ticket) multi.zadd(keys.ofTicket(record.ticket), at, record.id)
+        await multi.exec()
+      }
       return created === 'OK' ? record : ((await get(record.id)) ?? record)
     },
 
@@ -49,6 +62,28 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
 
     outcomes: async (): Promise<Record<string, number>> =>
       Object.fromEntries(Object.entries(await redis.hgetall(keys.outcomes)).map(([k, v]) => [k, Number(v)])),
+
+    /** One ticket's, oldest first (the order they went out), or everyone's newest first. */
+    page: ({
+      ticket,
+      limit,
+      after,
+    }: {
+      ticket?: string | undefined
+      limit: number
+      after?: SortedSetPosition | undefined
+    }): Promise<Page<Notification, SortedSetPosition>> =>
+      readSortedSetPage({
+        redis,
+        key: ticket === undefined ? keys.recent : keys.ofTicket(ticket),
+        order: ticket === undefined ? 'newest' : 'oldest',
+        limit,
+        after,
+        load: async (ids) =>
+          (await redis.mget(ids.map(keys.notification))).map((doc) =>
+            doc ? (JSON.parse(doc) as Notification) : null,
+          ),
+      }),
 
     ofTicket: async (ticket: string): Promise<Notification[]> => {
       const ids = await redis.zrange(keys.ofTicket(ticket), 0, -1)

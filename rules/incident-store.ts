@@ -4,6 +4,7 @@ import type { Rule } from '../config/index.ts'
 import { eventsMaxLength, type IncidentEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
 import type { Incident } from './record-schemas.ts'
+import { readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 
 // Opening is one atomic step: the correlation key is claimed only if no incident is active under it.
 const openScript = `
@@ -127,11 +128,20 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
       return cleared
     },
 
-    /** Newest first. */
-    list: async (limit: number): Promise<Incident[]> => {
-      const ids = await redis.zrevrange(keys.incidents, 0, limit - 1)
-      const docs = ids.length ? await redis.mget(ids.map(keys.incident)) : []
-      return docs.filter((doc): doc is string => doc !== null).map((doc) => JSON.parse(doc) as Incident)
+    /** Newest first, from after a position (an incident's score is its opening time). */
+    list: async (limit: number, after?: SortedSetPosition): Promise<Incident[]> => {
+      const { items } = await readSortedSetPage({
+        redis,
+        key: keys.incidents,
+        order: 'newest',
+        limit,
+        after,
+        load: async (ids) =>
+          (await redis.mget(ids.map(keys.incident))).map((doc) =>
+            doc ? (JSON.parse(doc) as Incident) : null,
+          ),
+      })
+      return items
     },
   }
 }

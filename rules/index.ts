@@ -35,6 +35,7 @@ export { ruleMatches, rulesFor } from './rule-matcher.ts'
 export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 export { createRuleWorker, type RuleWorkerOptions } from './rule-worker.ts'
 export { isWithinLocalRange, localTime } from './site-clock.ts'
+export { type Page, readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 export {
   type Candidate,
   createTechnicianRoster,
@@ -48,5 +49,5 @@ export {
   type TicketStatus,
   ticketStatuses,
 } from './ticket-states.ts'
-export { createTicketStore, type TicketStore } from './ticket-store.ts'
+export { createTicketStore, type TicketQuery, type TicketStore } from './ticket-store.ts'
 export { applyMember, type GroupChange, type GroupMembers, groupKeyOf } from './zone-groups.ts'

@@ -5,9 +5,21 @@ import { VigieError } from '../domain/index.ts'
 import { eventsMaxLength, type TicketEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
 import { type Incident, type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
+import { type Page, readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 import { isFinished, nextStatus, type TicketAction, type TicketStatus } from './ticket-states.ts'
 
 export type TicketStore = ReturnType<typeof createTicketStore>
+
+export type TicketQuery = {
+  limit: number
+  after?: SortedSetPosition | undefined
+  status?: string | undefined
+  device?: string | undefined
+  rule?: string | undefined
+  zone?: string | undefined
+}
+
+const parse = (doc: string) => JSON.parse(doc) as Ticket
 
 /** The timeline entry of a status a person or telemetry moved the ticket to. */
 const statusEvents: Record<TicketStatus, TicketEventType> = {
@@ -92,6 +104,26 @@ export function createTicketStore({
       if (swapped === 1) return next
     }
     throw new VigieError({ code: 'CONFLICT', message: `Ticket ${id} is changing too fast; try again` })
+  }
+
+  function page({ limit, after, ...filter }: TicketQuery): Promise<Page<Ticket, SortedSetPosition>> {
+    const { status, device, rule, zone } = filter
+    const filtered = Object.values(filter).some((value) => value !== undefined)
+    return readSortedSetPage({
+      redis,
+      key: keys.tickets,
+      order: 'newest',
+      limit,
+      after,
+      load: async (ids) => (await redis.mget(ids.map(keys.ticket))).map((doc) => (doc ? parse(doc) : null)),
+      ...(filtered && {
+        keep: (t: Ticket) =>
+          (status === undefined || t.status === status) &&
+          (device === undefined || t.device === device) &&
+          (rule === undefined || t.rule === rule) &&
+          (zone === undefined || t.zone === zone),
+      }),
+    })
   }
 
   return {
@@ -183,31 +215,9 @@ export function createTicketStore({
     openTicketOf: async (correlationKey: string): Promise<string | null> =>
       redis.get(keys.openTicket(correlationKey)),
 
-    /** Newest first, optionally filtered. */
-    list: async ({
-      limit,
-      status,
-      device,
-      rule,
-      zone,
-    }: {
-      limit: number
-      status?: string
-      device?: string
-      rule?: string
-      zone?: string
-    }) => {
-      const ids = await redis.zrevrange(keys.tickets, 0, 9999)
-      const docs = ids.length ? await redis.mget(ids.map(keys.ticket)) : []
-      return docs
-        .filter((doc): doc is string => doc !== null)
-        .map((doc) => JSON.parse(doc) as Ticket)
-        .filter(
-          (t) =>
-            (status === undefined || t.status === status) && (device === undefined || t.device === device),
-        )
-        .filter((t) => (rule === undefined || t.rule === rule) && (zone === undefined || t.zone === zone))
-        .slice(0, limit)
-    },
+    /** Newest first, optionally filtered, from after a position; the sorted set is read in pages, not whole. */
+    page,
+    /** The first page only, for those who want just the newest few. */
+    list: async (query: TicketQuery): Promise<Ticket[]> => (await page(query)).items,
   }
 }

@@ -211,7 +211,7 @@ describe('GET /api/devices/:id', () => {
 })
 
 describe('GET /api/devices/:id/readings', () => {
-  it('lists readings newest first, up to the limit', async () => {
+  it('lists readings newest first, up to the limit, and pages on from next', async () => {
     await provision(door)
     const t0 = Date.parse('2030-01-01T08:00:00.000Z')
     for (let seq = 1; seq <= 5; seq++)
@@ -228,8 +228,15 @@ describe('GET /api/devices/:id/readings', () => {
         seq,
         ts: new Date(t0 + seq).toISOString(),
       })),
-      next: null,
+      next: expect.any(String),
     })
+    const rest = await app.inject({
+      method: 'GET',
+      url: `${url}?limit=3&cursor=${three.json().next}`,
+      headers: bearer(keys.dispatcher),
+    })
+    expect(rest.json().items.map((r: { seq: number }) => r.seq)).toEqual([2, 1])
+    expect(rest.json().next).toBeNull()
     const all = (await app.inject({ method: 'GET', url, headers: asAdmin })).json()
     expect(all.items.map((r: { seq: number }) => r.seq)).toEqual([5, 4, 3, 2, 1])
   })
