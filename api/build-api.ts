@@ -9,7 +9,7 @@ import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import { registerConsoleRoutes } from '../console/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { LinkSigner, NotificationStore } from '../notifier/index.ts'
+import type { CustomerBook, LinkSigner, NotificationStore } from '../notifier/index.ts'
 import type {
   Dispatcher,
   IncidentStore,
@@ -19,6 +19,7 @@ import type {
 } from '../rules/index.ts'
 import { keyOfWebSocket, registerAccessControl } from './access.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
+import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
@@ -50,6 +51,8 @@ export type ApiOptions = {
   tickets?: TicketStore
   /** Technicians' live positions and availability. */
   roster?: TechnicianRoster
+  /** Customers who hear about incidents; their routes exist only when given with the world. */
+  customers?: CustomerBook
   /** Maintenance windows; their routes exist only when given. */
   maintenance?: MaintenanceWindows
   /** Notifications, the technician page's signed links, and Twilio's webhooks when Twilio is set up. */
@@ -84,6 +87,7 @@ export async function buildApi({
   tickets,
   dispatcher,
   roster,
+  customers,
   maintenance,
   engage,
   metrics,
@@ -138,6 +142,13 @@ export async function buildApi({
     registerKpiRoutes(app, tickets)
   }
   if (roster) registerTechnicianRoutes(app, roster)
+  if (customers && world)
+    registerCustomerRoutes(app, {
+      customers,
+      world,
+      deviceExists: async (id) =>
+        world.devices.some((d) => d.id === id) || (ingest ? (await ingest.registry.get(id)) !== null : false),
+    })
   if (engage) {
     registerNotificationRoutes(app, engage.notifications)
     if (tickets && dispatcher) {

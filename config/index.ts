@@ -5,6 +5,7 @@ export { type Config, demoSitePath, type LoadConfigOptions, loadConfig } from '.
 export {
   type Contact,
   type Customer,
+  customerSchema,
   type Supervisor,
   type Technician,
   technicianSchema,

@@ -4,7 +4,7 @@ import { localTime, type Ticket, type TicketEvent } from '../rules/index.ts'
 import type { NotificationRequest } from './notification-schema.ts'
 import { customerMessages, type Language } from './templates.ts'
 
-type World = Pick<SiteFile, 'sites' | 'rules' | 'customers'>
+type World = Pick<SiteFile, 'sites' | 'rules'>
 
 /** When a customer's quiet hours end, if they are in them now (minute precision, in the site's zone). */
 export function quietUntil(customer: Customer, now: number, timeZone: string): number | undefined {
@@ -29,12 +29,19 @@ const channelOf = (contact: Customer['contacts'][number]) =>
  * then one survey question on resolution. Only customers subscribed to its device, zone or site; their
  * quiet hours hold all but critical messages until they end.
  */
-export function createCustomerNotices({ world }: { world: World }) {
+export function createCustomerNotices({
+  world,
+  customers,
+}: {
+  world: World
+  /** Read at each event, so a customer added or removed through the API counts from the next one. */
+  customers: () => Promise<Customer[]>
+}) {
   const rules = new Map(world.rules.map((r) => [r.id, r]))
   const sites = new Map(world.sites.map((s) => [s.id, s]))
 
-  const subscribed = (ticket: Ticket) =>
-    world.customers.filter(({ subscribes: s }) =>
+  const subscribed = async (ticket: Ticket) =>
+    (await customers()).filter(({ subscribes: s }) =>
       Boolean(
         (ticket.device && s.devices?.includes(ticket.device)) ||
           (ticket.zone && s.zones?.includes(ticket.zone)) ||
@@ -52,18 +59,20 @@ export function createCustomerNotices({ world }: { world: World }) {
   }
 
   return {
-    requestsFor: (event: TicketEvent, eventId: string, now: number): NotificationRequest[] => {
+    requestsFor: async (event: TicketEvent, eventId: string, now: number): Promise<NotificationRequest[]> => {
       const { ticket } = event
       const rule = rules.get(ticket.rule)
-      if (!rule?.notifyCustomers) return []
+      const kinds = kindsFor(event)
+      if (!rule?.notifyCustomers || kinds.length === 0) return []
+      const audience = await subscribed(ticket)
       const site = sites.get(ticket.site)
       const timeZone = site?.timezone ?? 'UTC'
       const where = [site?.name ?? ticket.site, site?.zones.find((z) => z.id === ticket.zone)?.name]
         .filter(Boolean)
         .join(' / ')
       const facts = { what: rule.name ?? rule.id, where, etaMinutes: ticket.offer?.etaMinutes }
-      return kindsFor(event).flatMap((kind, order) =>
-        subscribed(ticket).map((customer): NotificationRequest => {
+      return kinds.flatMap((kind, order) =>
+        audience.map((customer): NotificationRequest => {
           const language: Language = customer.language === 'fr' ? 'fr' : 'en'
           const messages = customerMessages({ kind, language, facts })
           const held = ticket.severity === 'critical' ? undefined : quietUntil(customer, now, timeZone)

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Settings, SiteFile, Technician } from '../config/index.ts'
 import { ruleKeys, type TicketStore } from '../rules/index.ts'
 import { createChannels } from './channels.ts'
+import { createCustomerBook } from './customer-book.ts'
 import { createCustomerNotices } from './customer-notices.ts'
 import { createDelivery } from './delivery-queue.ts'
 import { createDigests, defaultDigest } from './digests.ts'
@@ -79,6 +80,8 @@ export async function startNotifier({
       )
     },
   })
+  const customerBook = createCustomerBook({ redis, prefix, customers: site.customers })
+  await customerBook.seed()
   const consumerRedis = redis.duplicate()
   const consumer = createEventConsumer({
     redis: consumerRedis,
@@ -90,7 +93,7 @@ export async function startNotifier({
         links: await createLinkSigner({ redis, key: `${prefix}link-secret` }),
         publicUrl: settings.publicUrl,
       }),
-      createCustomerNotices({ world: site }),
+      createCustomerNotices({ world: site, customers: customerBook.list }),
     ],
     enqueue: (request) => delivery.enqueue(request),
     logger: log,

@@ -34,6 +34,7 @@ export {
 export { ruleMatches, rulesFor } from './rule-matcher.ts'
 export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 export { createRuleWorker, type RuleWorkerOptions } from './rule-worker.ts'
+export { createSeededRecords } from './seeded-records.ts'
 export { isWithinLocalRange, localTime } from './site-clock.ts'
 export { type Page, readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 export {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Location, Site, Technician } from '../config/index.ts'
 import { isWithinClockRange } from '../config/index.ts'
 import type { RuleKeys } from './keys.ts'
+import { createSeededRecords } from './seeded-records.ts'
 import { localTime } from './site-clock.ts'
 
 /** Technicians as dispatch sees them: records in Redis (site file and API), live positions and availability. */
@@ -22,9 +23,6 @@ export function isOnShift(technician: Technician, at: number, timeZone: string):
   return days.includes(weekday) && isWithinClockRange(technician.shift.hours, minute)
 }
 
-/** Where a technician's record came from: the site file, the API (kept across restarts), or deleted. */
-type Origin = 'site' | 'api' | 'deleted'
-
 export function createTechnicianRoster({
   redis,
   keys,
@@ -35,12 +33,12 @@ export function createTechnicianRoster({
   /** The site file's: they seed the store, unless the API created, changed or deleted them since. */
   technicians: Technician[]
 }) {
-  const parse = (doc: string | null | undefined): Technician | null =>
-    doc ? (JSON.parse(doc) as Technician) : null
-
-  async function get(id: string): Promise<Technician | null> {
-    return parse(await redis.hget(keys.technicians, id))
-  }
+  const records = createSeededRecords({
+    redis,
+    key: keys.technicians,
+    originsKey: keys.technicianOrigins,
+    fromSiteFile: technicians,
+  })
 
   async function place(technician: Technician, { keepLive }: { keepLive: boolean }): Promise<void> {
     if (technician.location) {
@@ -61,62 +59,35 @@ export function createTechnicianRoster({
   return {
     /** Writes the site file's technicians, except those the API took over; live positions are kept. */
     seed: async (): Promise<void> => {
-      for (const technician of technicians) {
-        const origin = (await redis.hget(keys.technicianOrigins, technician.id)) as Origin | null
-        if (origin === 'api' || origin === 'deleted') continue
-        await redis
-          .multi()
-          .hset(keys.technicians, technician.id, JSON.stringify(technician))
-          .hset(keys.technicianOrigins, technician.id, 'site')
-          .exec()
-        await place(technician, { keepLive: true })
-      }
+      for (const technician of await records.seed()) await place(technician, { keepLive: true })
     },
 
-    get,
+    get: records.get,
 
     /** A new technician; false when the id is taken. */
     create: async (technician: Technician): Promise<boolean> => {
-      if ((await redis.hsetnx(keys.technicians, technician.id, JSON.stringify(technician))) !== 1)
-        return false
-      await redis.hset(keys.technicianOrigins, technician.id, 'api')
+      if (!(await records.create(technician))) return false
       await place(technician, { keepLive: false })
       return true
     },
 
     /** Replaces a technician's record; their live position and availability stay. False when unknown. */
     replace: async (technician: Technician): Promise<boolean> => {
-      const replaced = await redis.eval(
-        "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('HSET', KEYS[2], ARGV[1], 'api') return 1",
-        2,
-        keys.technicians,
-        keys.technicianOrigins,
-        technician.id,
-        JSON.stringify(technician),
-      )
-      if (replaced !== 1) return false
+      if (!(await records.replace(technician))) return false
       await place(technician, { keepLive: true })
       return true
     },
 
     /** Removes a technician: no new offers; an offer already out expires as usual. False when unknown. */
     remove: async (id: string): Promise<boolean> => {
-      const [[, removed] = []] =
-        (await redis
-          .multi()
-          .hdel(keys.technicians, id)
-          .zrem(keys.technicianPositions, id)
-          .hdel(keys.technicianAvailability, id)
-          .hset(keys.technicianOrigins, id, 'deleted')
-          .exec()) ?? []
-      return removed === 1
+      if (!(await records.remove(id))) return false
+      await redis.multi().zrem(keys.technicianPositions, id).hdel(keys.technicianAvailability, id).exec()
+      return true
     },
 
     /** Every technician with their live position and availability. */
     list: async (): Promise<(Technician & { position: Location | null; availableNow: boolean })[]> => {
-      const all = Object.values(await redis.hgetall(keys.technicians))
-        .map((doc) => JSON.parse(doc) as Technician)
-        .sort((a, b) => a.id.localeCompare(b.id))
+      const all = await records.all()
       const ids = all.map((t) => t.id)
       const positions = ids.length ? await redis.geopos(keys.technicianPositions, ...ids) : []
       const availability = await redis.hgetall(keys.technicianAvailability)
@@ -168,10 +139,10 @@ export function createTechnicianRoster({
         'WITHDIST',
       )) as [string, string][]
       const availability = await redis.hgetall(keys.technicianAvailability)
-      const records = found.length ? await redis.hmget(keys.technicians, ...found.map(([id]) => id)) : []
+      const docs = found.length ? await redis.hmget(keys.technicians, ...found.map(([id]) => id)) : []
       const candidates: Candidate[] = []
       for (const [i, [id, distance]] of found.entries()) {
-        const technician = parse(records[i])
+        const technician = records.parse(docs[i])
         if (!technician || exclude.has(id) || availability[id] === '0') continue
         if (skill !== undefined && !technician.skills.includes(skill)) continue
         if (!isOnShift(technician, at, site.timezone)) continue

@@ -5,6 +5,7 @@ import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
 import {
+  createCustomerBook,
   createDeliveryQueueCounts,
   createLinkSigner,
   createNotificationStore,
@@ -136,6 +137,12 @@ export async function startService({
       const tickets = createTicketStore({ redis: connection.redis, keys, sla: site.sla })
       const roster = createTechnicianRoster({ redis: connection.redis, keys, technicians: site.technicians })
       await roster.seed()
+      const customers = createCustomerBook({
+        redis: connection.redis,
+        prefix: settings.redisPrefix,
+        customers: site.customers,
+      })
+      await customers.seed()
       // XREAD blocks its connection: the live feed has one of its own.
       const live = createLiveEvents({
         redis: connection.redis.duplicate(),
@@ -170,6 +177,7 @@ export async function startService({
         incidents: createIncidentStore({ redis: connection.redis, keys }),
         tickets,
         roster,
+        customers,
         maintenance: createMaintenanceWindows({ redis: connection.redis, keys }),
         engage: {
           notifications,

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Role, technicianSchema } from '../../config/index.ts'
+import { customerSchema, type Role, technicianSchema } from '../../config/index.ts'
 import type { TicketStatus } from '../../rules/index.ts'
 import { as, buildWholeApi, type WholeApi } from './whole-api.ts'
 
 // The rule: a viewer reads; a dispatcher acts on tickets, the roster and maintenance windows; a technician
-// acts on their own tickets and their own position only; an admin manages everything (README § HTTP API).
+// acts on their own tickets and their own position only; an admin manages everything, customers included
+// (README § HTTP API).
 const roles: Role[] = ['viewer', 'dispatcher', 'technician', 'admin']
 const anyKey = { viewer: 200, dispatcher: 200, technician: 200, admin: 200 }
 const dispatcherOrAdmin = (ok: number) => ({ viewer: 403, dispatcher: ok, technician: 403, admin: ok })
@@ -71,6 +72,9 @@ const reads: Case[] = [
     '/api/notifications',
     '/api/rules',
     '/api/kpis',
+    '/api/sites',
+    '/api/customers',
+    '/api/customers/cust-skylounge',
   ].map((url) => read(url)),
   read('/api/tickets/:id', async () => `/api/tickets/${(await api.ticket()).id}`),
   read('/api/incidents/:id', async () => `/api/incidents/${(await api.ticket()).incidents[0]}`),
@@ -112,7 +116,40 @@ const newTechnician = async () => {
   await api.roster.create(technicianSchema.parse(technician(id)))
   return id
 }
+const customer = (id: string) => ({
+  id,
+  name: 'Café des pistes',
+  language: 'fr',
+  contacts: [{ sms: '+33600000088' }],
+  subscribes: { zones: ['t2-gates'] },
+})
+const newCustomer = async () => {
+  const id = fresh('cust-rights')
+  await api.customers.create(customerSchema.parse(customer(id)))
+  return id
+}
 const changes: Case[] = [
+  {
+    name: '/api/customers',
+    method: 'POST',
+    request: async () => ({ url: '/api/customers', payload: customer(fresh('cust-new')) }),
+    expect: adminOnly(201),
+  },
+  {
+    name: '/api/customers/:id',
+    method: 'PUT',
+    request: async () => {
+      const id = await newCustomer()
+      return { url: `/api/customers/${id}`, payload: { ...customer(id), subscribes: { sites: ['cdg-t2'] } } }
+    },
+    expect: adminOnly(200),
+  },
+  {
+    name: '/api/customers/:id',
+    method: 'DELETE',
+    request: async () => ({ url: `/api/customers/${await newCustomer()}` }),
+    expect: adminOnly(204),
+  },
   {
     name: '/api/devices',
     method: 'POST',

@@ -5,6 +5,8 @@ import type { Role } from '../../config/index.ts'
 import { loadConfig } from '../../config/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
 import {
+  type CustomerBook,
+  createCustomerBook,
   createLinkSigner,
   createNotificationStore,
   type NotificationStore,
@@ -46,6 +48,7 @@ export type WholeApi = {
   roster: TechnicianRoster
   maintenance: MaintenanceWindows
   notifications: NotificationStore
+  customers: CustomerBook
   /** A new ticket of its own device, created at `at`, then given this status and assignee. */
   ticket: (
     change?: Partial<Pick<Ticket, 'status' | 'assignee'>>,
@@ -78,6 +81,8 @@ export async function buildWholeApi(): Promise<WholeApi> {
   const maintenance = createMaintenanceWindows({ redis, keys })
   const notifications = createNotificationStore({ redis, keys: notificationKeys(prefix) })
   const links = await createLinkSigner({ redis, key: `${prefix}link-key` })
+  const customers = createCustomerBook({ redis, prefix, customers: site.customers })
+  await customers.seed()
   const app = await buildApi({
     log,
     apiKeys: [
@@ -98,6 +103,7 @@ export async function buildWholeApi(): Promise<WholeApi> {
     tickets,
     roster,
     maintenance,
+    customers,
     engage: { notifications, links },
   })
   await app.ready()
@@ -129,6 +135,7 @@ export async function buildWholeApi(): Promise<WholeApi> {
     roster,
     maintenance,
     notifications,
+    customers,
     ticket,
     close: async () => {
       await app.close()

@@ -18,6 +18,7 @@ sites:
 devices:
   - { id: temp-1, kind: temperature, site: s1, zone: lounges, secret: "secret-temp-1", location: { lat: 49.0, lon: 2.57 } }
   - { id: temp-2, kind: temperature, site: s1, zone: lounges, secret: "secret-temp-2", location: { lat: 49.0, lon: 2.57 } }
+  - { id: temp-3, kind: temperature, site: s1, zone: lounges, secret: "secret-temp-3", location: { lat: 49.0, lon: 2.57 } }
 technicians:
   - { id: tech-1, name: One, phone: "+33600000001", language: en, skills: [hvac], location: { lat: 49.001, lon: 2.57 } }
 customers:
@@ -152,5 +153,29 @@ describe('customers hear before they ask', () => {
     )
     expect(salon.error).toBe('opted out (STOP)')
     expect(smsBodies('+33600000101')).toHaveLength(4)
+  })
+
+  it('tells a customer added through the API, and no longer one removed through it', async () => {
+    await world.api('/api/customers', {
+      method: 'POST',
+      body: {
+        id: 'newcomer',
+        name: 'Newcomer',
+        contacts: [{ sms: '+33600000107' }],
+        subscribes: { devices: ['temp-3'] },
+      },
+    })
+    await world.api('/api/customers/sleepy', { method: 'DELETE' })
+    await world.publish('temp-3', { type: 'temperature', celsius: 35 })
+    await until('the notice to the newcomer', () => smsBodies('+33600000107').length === 1)
+    expect(smsBodies('+33600000107')[0]).toMatch(/^\[vigie\] Salon trop chaud — Terminal 2 \/ Salons\./)
+    const [ticket] = (await request<{ items: { id: string }[] }>('/api/tickets?device=temp-3')).items
+    const { items } = await request<{ items: { recipient: string }[] }>(
+      `/api/notifications?ticket=${ticket?.id}`,
+    )
+    const told = new Set(items.map((n) => n.recipient))
+    expect(told.has('newcomer')).toBe(true)
+    expect(told.has('salon-fr')).toBe(true)
+    expect(told.has('sleepy')).toBe(false)
   })
 })

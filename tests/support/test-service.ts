@@ -51,7 +51,7 @@ export async function startTestService({
       ...(sent === undefined ? {} : { body: JSON.stringify(sent) }),
     })
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-    return (await res.json()) as T
+    return (res.status === 204 ? undefined : await res.json()) as T
   }
 
   /** Publishes readings at QoS 1 as the device (secret `secret-<id>`); resolves once each is acknowledged. */

@@ -1,0 +1,34 @@
+import type { Redis } from 'ioredis'
+import type { Customer } from '../config/index.ts'
+import { createSeededRecords } from '../rules/index.ts'
+
+export type CustomerBook = ReturnType<typeof createCustomerBook>
+
+/** The customers who hear about incidents: seeded from the site file, then managed through the API. */
+export function createCustomerBook({
+  redis,
+  prefix,
+  customers,
+}: {
+  redis: Redis
+  prefix: string
+  /** The site file's: they seed the book, unless the API created, changed or deleted them since. */
+  customers: Customer[]
+}) {
+  const records = createSeededRecords({
+    redis,
+    key: `${prefix}customers`,
+    originsKey: `${prefix}customer-origins`,
+    fromSiteFile: customers,
+  })
+  return {
+    seed: async (): Promise<void> => {
+      await records.seed()
+    },
+    get: records.get,
+    list: records.all,
+    create: records.create,
+    replace: records.replace,
+    remove: records.remove,
+  }
+}
