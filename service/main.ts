@@ -96,10 +96,11 @@ async function main(): Promise<void> {
   })
   if (pending) return stop(pending.reason, pending.code)
   if (service.httpUrl) {
-    const key = demoKey ? `\n  admin API key for this run: ${demoKey}` : ''
-    console.log(
-      `\nvigie is running: API and dashboard at ${service.httpUrl}  (API docs: ${service.httpUrl}/docs)${key}\n`,
-    )
+    // The key rides in the fragment, which the browser never sends: the dashboard opens signed in.
+    const key = demoKey
+      ? `\n  dashboard, signed in for this run: ${service.httpUrl}/#key=${demoKey}\n  admin API key for this run: ${demoKey}`
+      : `\n  dashboard: ${service.httpUrl}/ (sign in with an API key)`
+    console.log(`\nvigie is running: API at ${service.httpUrl}  (API docs: ${service.httpUrl}/docs)${key}\n`)
   }
 }
 

@@ -55,7 +55,11 @@ async function all(path, pages = 20) {
 const optional = (promise, fallback) =>
   promise.catch((err) => (err instanceof Unauthorised ? Promise.reject(err) : fallback))
 
+// Ids /ws spoke of while the lists were loading: what it said is newer than the lists.
+let heardDuringLoad = null
+
 async function loadAll() {
+  heardDuringLoad = new Set()
   const [sites, rules, devices, technicians, tickets, incidents] = await Promise.all([
     api('/api/sites').then((r) => r.items),
     optional(
@@ -67,10 +71,11 @@ async function loadAll() {
       api('/api/technicians').then((r) => r.items),
       [],
     ),
+    // Open tickets by status, however old: the newest N of all tickets could miss a long-running one.
     optional(
-      api('/api/tickets?limit=200').then((r) => r.items),
+      Promise.all([...openStatuses].map((status) => all(`/api/tickets?status=${status}&limit=500`, 5))),
       [],
-    ),
+    ).then((lists) => lists.flat()),
     optional(
       api('/api/incidents?limit=200').then((r) => r.items),
       [],
@@ -80,9 +85,16 @@ async function loadAll() {
   state.rules = new Map(rules.map((r) => [r.id, r.name ?? r.id]))
   state.devices = devices
   state.technicians = technicians
-  // What /ws already told us is newer than a list fetched at the same time: keep it.
-  for (const t of tickets) if (!state.tickets.has(t.id)) state.tickets.set(t.id, t)
-  for (const i of incidents) if (!state.incidents.has(i.id)) state.incidents.set(i.id, i)
+  // The lists replace what was known (a reconnect may have missed a resolution), but for what /ws said meanwhile.
+  const heard = heardDuringLoad
+  heardDuringLoad = null
+  const keep = (id) => heard.has(id) || state.expanded.has(id)
+  const freshTickets = new Map(tickets.map((t) => [t.id, t]))
+  for (const [id, t] of state.tickets) if (keep(id)) freshTickets.set(id, t)
+  state.tickets = freshTickets
+  const freshIncidents = new Map(incidents.filter((i) => i.status === 'active').map((i) => [i.id, i]))
+  for (const [id, i] of state.incidents) if (heard.has(id)) freshIncidents.set(id, i)
+  state.incidents = freshIncidents
   if (!state.site || !sites.some((s) => s.id === state.site)) state.site = sites[0]?.id ?? null
   $('site').innerHTML = sites.map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`).join('')
   $('site').value = state.site ?? ''
@@ -128,10 +140,16 @@ const refreshKpis = later(loadKpis, 1500)
 const refreshMessages = later(loadMessages, 300)
 
 function apply(event) {
-  if (event.type?.startsWith('incident.') && event.incident)
-    state.incidents.set(event.incident.id, event.incident)
+  // Only what is still open is kept, so a wall display can run for weeks.
+  heardDuringLoad?.add(event.incident?.id ?? event.ticket?.id)
+  if (event.type?.startsWith('incident.') && event.incident) {
+    if (event.incident.status === 'active') state.incidents.set(event.incident.id, event.incident)
+    else state.incidents.delete(event.incident.id)
+  }
   if (event.type?.startsWith('ticket.') && event.ticket) {
-    state.tickets.set(event.ticket.id, event.ticket)
+    if (openStatuses.has(event.ticket.status) || state.expanded.has(event.ticket.id))
+      state.tickets.set(event.ticket.id, event.ticket)
+    else state.tickets.delete(event.ticket.id)
     if (event.type === 'ticket.notified' || event.type === 'ticket.notification_failed') refreshMessages()
     refreshKpis()
   }

@@ -122,8 +122,13 @@ describe('npm run demo', () => {
       },
     })
     const banner = await service.waitForLine(/vigie is running/, 60_000)
-    expect(banner).toContain(`API and dashboard at http://127.0.0.1:${httpPort}`)
+    expect(banner).toContain(`API at http://127.0.0.1:${httpPort}`)
     const key = (await service.waitForLine(/admin API key for this run: /)).split(': ')[1] ?? ''
+    const dashboard = await service.waitForLine(/dashboard, signed in for this run: /)
+    expect(dashboard).toContain(`http://127.0.0.1:${httpPort}/#key=${key}`)
+    const page = await fetch(`http://127.0.0.1:${httpPort}/`)
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(await page.text()).toContain('<script type="module" src="/console/dashboard.js">')
     expect(await get(`http://127.0.0.1:${httpPort}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
     const unknown = await fetch(`http://127.0.0.1:${httpPort}/api/anything`, {
       headers: { authorization: `Bearer ${key}` },
