@@ -275,7 +275,15 @@ function renderPlan(tickets) {
   const site = state.sites.find((s) => s.id === state.site)
   if (!site) return
   const { stateOf, alarmedZones } = deviceStates(tickets)
-  $('plan').innerHTML = planMarkup({
+  const svg = $('plan')
+  const box = svg.getBoundingClientRect()
+  const width = 1000
+  // The drawing takes the element's own shape: wide on a desk, taller on a phone.
+  const height = Math.round(width * Math.min(1.4, Math.max(0.45, box.height / (box.width || 1))))
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
+  svg.innerHTML = planMarkup({
+    width,
+    height,
     site,
     devices: state.devices.filter((d) => d.site === site.id),
     technicians: state.technicians,
@@ -386,6 +394,7 @@ document.addEventListener('DOMContentLoaded', () => {
     start()
   })
   $('sign-out').addEventListener('click', () => signOut())
+  window.addEventListener('resize', schedule)
   $('site').addEventListener('change', () => {
     state.site = $('site').value
     loadKpis()

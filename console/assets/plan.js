@@ -1,7 +1,5 @@
 // The site plan as SVG, drawn from coordinates only: no map tiles, nothing from the internet.
 
-const width = 1000
-const height = 620
 const margin = 48
 // Technicians further than this from the site are pinned to the edge rather than shrinking the plan.
 const nearMetres = 1500
@@ -18,7 +16,7 @@ function toMetres(origin) {
   return ({ lat, lon }) => [(lon - origin.lon) * 111_320 * cos, (lat - origin.lat) * 110_540]
 }
 
-function fitToPlan(points) {
+function fitToPlan(points, width, height) {
   const xs = points.map((p) => p[0])
   const ys = points.map((p) => p[1])
   const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)]
@@ -35,9 +33,10 @@ const clamp = (value, low, high) => Math.min(high, Math.max(low, value))
 
 /**
  * The SVG markup of one site: zones as boxes around their devices, devices coloured by state, technicians
- * as diamonds where they last reported. `stateOf(device)` and `alarmedZones` come from the open tickets.
+ * as diamonds where they last reported. `stateOf(device)` and `alarmedZones` come from the open tickets;
+ * width and height are the viewBox's, shaped like the element so the plan fills it.
  */
-export function planMarkup({ site, devices, technicians, stateOf, alarmedZones }) {
+export function planMarkup({ site, devices, technicians, stateOf, alarmedZones, width, height }) {
   const metres = toMetres(site.location)
   const placed = devices.filter((d) => d.location).map((d) => ({ device: d, at: metres(d.location) }))
   const near = technicians
@@ -46,7 +45,7 @@ export function planMarkup({ site, devices, technicians, stateOf, alarmedZones }
     .map((t) => ({ ...t, near: Math.hypot(t.at[0], t.at[1]) <= nearMetres }))
   const anchors = [[0, 0], ...placed.map((p) => p.at), ...near.filter((t) => t.near).map((t) => t.at)]
   for (const zone of site.zones) if (zone.location) anchors.push(metres(zone.location))
-  const project = fitToPlan(anchors)
+  const project = fitToPlan(anchors, width, height)
 
   const zones = site.zones
     .map((zone) => {
