@@ -31,7 +31,9 @@ export type FleetOptions = {
   clock?: Clock
   /** Connections opened at once, so thousands of devices come up without a storm. */
   connectConcurrency?: number
-  /** Readings a device keeps while it is not connected yet; older ones are dropped past this. */
+  /** QoS 1 publishes a device has unacknowledged at once (MQTT 5 calls it receive maximum). */
+  maxInFlight?: number
+  /** Readings a device keeps while it is not connected (a sensor's small store-and-forward memory); older ones are dropped past this. */
   bufferLimit?: number
   /** Every reading the devices produce, in the order they produce it. */
   onReading?: (reading: SimReading) => void
@@ -52,6 +54,7 @@ type Member = {
   link: DeviceLink | null
   connecting: boolean
   buffer: SimReading[]
+  inFlight: number
   cancelTimer: () => void
 }
 
@@ -64,7 +67,8 @@ export function createFleet({
   transport,
   clock = systemClock(),
   connectConcurrency = 200,
-  bufferLimit = 1_000,
+  maxInFlight = 10,
+  bufferLimit = 20,
   onReading = () => {},
 }: FleetOptions) {
   const sitesById = new Map(sites.map((site) => [site.id, site]))
@@ -97,27 +101,39 @@ export function createFleet({
     return base
   }
 
-  function publish(link: DeviceLink, reading: SimReading) {
-    stats.counts.sent += 1
-    const began = performance.now()
-    link.publish(`devices/${reading.device}/telemetry`, JSON.stringify(reading.payload), 1).then(
-      () => {
-        stats.counts.acked += 1
-        stats.ackedAfter(performance.now() - began)
-      },
-      () => {
-        stats.counts.failed += 1
-      },
-    )
+  /** Sends what waits, up to the in-flight window: a broker that slows down slows the device down. */
+  function drain(member: Member) {
+    const link = member.link
+    while (link && member.inFlight < maxInFlight && member.buffer.length > 0) {
+      const reading = member.buffer.shift() as SimReading
+      stats.counts.buffered -= 1
+      stats.counts.sent += 1
+      member.inFlight += 1
+      const began = performance.now()
+      link.publish(`devices/${reading.device}/telemetry`, JSON.stringify(reading.payload), 1).then(
+        () => {
+          stats.counts.acked += 1
+          stats.ackedAfter(performance.now() - began)
+          settled(member, link)
+        },
+        () => {
+          stats.counts.failed += 1
+          settled(member, link)
+        },
+      )
+    }
+  }
+
+  function settled(member: Member, link: DeviceLink) {
+    // An answer from a connection since cut belongs to no window any more.
+    if (member.link !== link) return
+    member.inFlight -= 1
+    drain(member)
   }
 
   function send(member: Member, readings: SimReading[]) {
     for (const reading of readings) {
       onReading(reading)
-      if (member.link) {
-        publish(member.link, reading)
-        continue
-      }
       member.buffer.push(reading)
       stats.counts.buffered += 1
       if (member.buffer.length > bufferLimit) {
@@ -126,6 +142,7 @@ export function createFleet({
         stats.counts.dropped += 1
       }
     }
+    drain(member)
   }
 
   function schedule(member: Member) {
@@ -155,10 +172,9 @@ export function createFleet({
         return
       }
       member.link = link
+      member.inFlight = 0
       stats.counts.connected += 1
-      const buffered = member.buffer.splice(0)
-      stats.counts.buffered -= buffered.length
-      for (const reading of buffered) publish(link, reading)
+      drain(member)
     } catch (error) {
       stats.counts.connectFailures += 1
       stats.counts.lastConnectError = error instanceof Error ? error.message : String(error)
@@ -240,6 +256,7 @@ export function createFleet({
           link: null,
           connecting: false,
           buffer: [],
+          inFlight: 0,
           cancelTimer: () => {},
         }
         members.set(device.id, member)

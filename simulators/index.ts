@@ -39,4 +39,9 @@ export {
   type TechnicianStep,
 } from './technician-sim.ts'
 export type { DeviceLink, Transport } from './transport.ts'
-export type { OfferedTicket } from './vigie-client.ts'
+export {
+  createVigieClient,
+  type OfferedTicket,
+  type VigieClient,
+  type VigieClientOptions,
+} from './vigie-client.ts'

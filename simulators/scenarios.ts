@@ -9,6 +9,7 @@ export const scenarioNames = [
   'door-held-open',
   'door-forced',
   'zone-heat',
+  'device-heat',
   'aed-taken',
   'sensor-silent',
   'zone-power-cut',
@@ -48,6 +49,13 @@ export const scenarioSpecs: Record<ScenarioName, ScenarioSpec> = {
     start: ({ celsius = defaultHeatCelsius }) => ({ type: 'heat', target: celsius }),
     end: { type: 'cool' },
     summary: `a zone's temperatures climb 0.5 °C a reading up to ${defaultHeatCelsius} °C; end lets them fall back`,
+  },
+  'device-heat': {
+    kinds: ['temperature'],
+    scope: 'device',
+    start: ({ celsius = defaultHeatCelsius }) => ({ type: 'heat', target: celsius }),
+    end: { type: 'cool' },
+    summary: 'one thermometer climbs like zone-heat (its neighbours stay normal); end lets it fall back',
   },
   'aed-taken': {
     kinds: ['aed'],

@@ -67,6 +67,7 @@ async function run({
   fleet.cue([
     { name: 'door-forced', atMs: 20 * 60_000, endMs: 25 * 60_000, target: 'd1' },
     { name: 'zone-heat', atMs: 30 * 60_000, endMs: 60 * 60_000, target: 'lounges' },
+    { name: 'device-heat', atMs: 70 * 60_000, endMs: 100 * 60_000, target: 't3' },
   ])
   await clock.advance(hours * 3_600_000)
   await fleet.close()
@@ -103,10 +104,10 @@ describe('a seeded run repeats exactly', () => {
 
   it('does not depend on the order the connections come up in', async () => {
     const order = devices.map((d) => d.id)
-    const forwards = await run({ seed: 'alpha', connectDelay: (id) => 20_000 * order.indexOf(id) })
+    const forwards = await run({ seed: 'alpha', connectDelay: (id) => 10_000 * order.indexOf(id) })
     const backwards = await run({
       seed: 'alpha',
-      connectDelay: (id) => 20_000 * (order.length - order.indexOf(id)),
+      connectDelay: (id) => 10_000 * (order.length - order.indexOf(id)),
     })
     expect(backwards.published.map((p) => p.device)).not.toEqual(forwards.published.map((p) => p.device))
     expect(canonical(backwards.published)).toBe(canonical(forwards.published))
@@ -126,9 +127,9 @@ describe('a seeded run repeats exactly', () => {
     )
     expect(closedAgain?.payload.ts).toBe(start + 25 * 60_000)
 
-    const lounge = (from: number, to: number) =>
+    const lounge = (from: number, to: number, device = 't1') =>
       produced.flatMap((r) =>
-        r.device === 't1' &&
+        r.device === device &&
         r.payload.type === 'temperature' &&
         r.payload.ts >= start + from * 60_000 &&
         r.payload.ts < start + to * 60_000
@@ -141,6 +142,9 @@ describe('a seeded run repeats exactly', () => {
     // Up at most half a degree a reading, never beyond the target.
     for (let i = 1; i < heated.length; i++)
       expect((heated[i] ?? 0) - (heated[i - 1] ?? 0)).toBeLessThanOrEqual(0.5001)
-    expect(Math.max(...lounge(100, 120))).toBeLessThan(26)
+    expect(Math.max(...lounge(80, 120))).toBeLessThan(26)
+    // device-heat heats one thermometer; its neighbours in the zone stay normal.
+    expect(lounge(70, 100, 't3').at(-1)).toBe(31)
+    expect(Math.max(...lounge(80, 100, 't2'))).toBeLessThan(26)
   })
 })
