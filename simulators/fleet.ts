@@ -37,6 +37,8 @@ export type FleetOptions = {
   bufferLimit?: number
   /** Every reading the devices produce, in the order they produce it. */
   onReading?: (reading: SimReading) => void
+  /** A scenario started or ended (on cue, by a call, or by a technician's repair). */
+  onScenario?: (change: { type: 'started' | 'ended'; run: ScenarioRun }) => void
 }
 
 /** A scenario running on some devices; `end` puts them right (door closed, AED back, power on). */
@@ -70,6 +72,7 @@ export function createFleet({
   maxInFlight = 10,
   bufferLimit = 20,
   onReading = () => {},
+  onScenario = () => {},
 }: FleetOptions) {
   const sitesById = new Map(sites.map((site) => [site.id, site]))
   for (const device of devices) {
@@ -230,9 +233,11 @@ export function createFleet({
         active = false
         runs.delete(run)
         for (const member of chosen) if (member) change(member, spec.end, clock.now())
+        onScenario({ type: 'ended', run })
       },
     }
     runs.add(run)
+    onScenario({ type: 'started', run })
     return run
   }
 

@@ -43,6 +43,7 @@ async function run(flags: SimulatorFlags): Promise<number> {
     pace: { readingEveryMs: 1000 / perSecond, heartbeatEveryMs: flags.heartbeat },
     transport: createMqttTransport({ url: flags.mqtt }),
     connectConcurrency: flags.concurrency,
+    onScenario: ({ type, run }) => console.log(`  scenario ${run.name} ${type} on ${run.devices.join(', ')}`),
   })
   console.log(
     `simulate: ${devices.length} devices → ${flags.mqtt}, ${perSecond.toFixed(3).replace(/\.?0+$/, '')} readings/s each, seed ${flags.seed}`,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import WebSocket from 'ws'
-import { type Clock, systemClock, waitOn } from './clock.ts'
+import { type Clock, systemClock } from './clock.ts'
 import { createRandom, type Random } from './random.ts'
 import { SimulatorError } from './simulator-error.ts'
 import {
@@ -69,7 +69,19 @@ export function createTechnicianSim({
   let cancelPoll = () => {}
   let closed = false
 
-  const simulated = (ms: number) => waitOn(clock, ms / timeScale)
+  const waits = new Set<() => void>()
+  // Waits end early on close, so closing never sits out a repair of several simulated minutes.
+  const simulated = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (closed) return resolve()
+      const stop = () => {
+        waits.delete(stop)
+        cancel()
+        resolve()
+      }
+      const cancel = clock.schedule(clock.now() + ms / timeScale, stop)
+      waits.add(stop)
+    })
   const randomOf = (technician: string) => {
     let random = randoms.get(technician)
     if (!random) {
@@ -92,6 +104,7 @@ export function createTechnicianSim({
     const fixing = random.between(repairMs[0], repairMs[1])
     say('offered')
     await simulated(reaction)
+    if (closed) return
     // The same ticket and technician always make the same sid: a retried reply is one reply to vigie.
     const sid = `SM${createHash('sha256').update(`${ticket.id}:${who.id}`).digest('hex').slice(0, 32)}`
     const reply = await client.replyBySms({ from: who.phone, body: '1', messageSid: sid })
@@ -186,6 +199,7 @@ export function createTechnicianSim({
     close: async () => {
       closed = true
       cancelPoll()
+      for (const stop of [...waits]) stop()
       socket?.close()
       await Promise.allSettled(queues.values())
     },

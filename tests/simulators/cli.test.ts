@@ -144,6 +144,7 @@ rules:
     expect(run.code).toBe(0)
     expect(run.err).toContain('1 device(s) have only a secretHash and cannot be simulated (hashed)')
     expect(run.out).toMatch(/\[ +1s\] connected \d\/2 · sent \d+/)
+    expect(run.out).toContain('scenario door-forced started on d1')
     expect(run.out).toMatch(/done: connected 0\/2 · sent \d+ · acked \d+ · PUBACK p50 [\d.]+ ms/)
     const tickets = await waitFor(
       async () => {
