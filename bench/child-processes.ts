@@ -19,9 +19,25 @@ export type BenchChild = {
 export function createChildren() {
   const running = new Set<ChildProcess>()
 
-  function start({ args, env }: { args: string[]; env: Record<string, string> }): BenchChild {
+  function start({
+    args,
+    env,
+    command = process.execPath,
+    raiseOpenFiles = false,
+  }: {
+    args: string[]
+    env: Record<string, string>
+    /** Another program than node (mosquitto). */
+    command?: string
+    /** Soft limit on open files raised to the hard one first: a child holding 20,000 sockets needs it. */
+    raiseOpenFiles?: boolean
+  }): BenchChild {
+    // The shell execs the program, so the pid stays the program's own.
+    const [file, argv] = raiseOpenFiles
+      ? ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', command, ...args]]
+      : [command, args]
     // Only what the bench gives, plus PATH and HOME, so a developer's own settings never leak in.
-    const child = spawn(process.execPath, args, {
+    const child = spawn(file, argv, {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

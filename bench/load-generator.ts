@@ -14,6 +14,8 @@ export type LoadStep = {
   /** Called as the measured window opens and closes, to sample the target process. */
   onWindowStart?: () => void
   onWindowEnd?: () => void
+  /** A payload of the caller's for this reading (a probe), called as it goes out; undefined: the usual one. */
+  payloadFor?: (deviceId: string, seq: number) => string | undefined
 }
 
 export type LoadResult = {
@@ -49,7 +51,7 @@ export type Fleet = {
   close: () => Promise<void>
 }
 
-type Device = { client: MqttClient; topic: string; seq: number; inFlight: number }
+type Device = { id: string; client: MqttClient; topic: string; seq: number; inFlight: number }
 
 const tickMs = 5
 const lagResolutionMs = 10
@@ -60,11 +62,14 @@ export async function connectFleet({
   devices,
   concurrency,
   connectTimeoutMs,
+  onConnected,
 }: {
   port: number
   devices: DeviceCredential[]
   concurrency: number
   connectTimeoutMs: number
+  /** Told the count after each connection, for a progress display. */
+  onConnected?: (count: number) => void
 }): Promise<Fleet> {
   const started = performance.now()
   const connected: Device[] = []
@@ -85,7 +90,7 @@ export async function connectFleet({
     )
     client.on('error', () => {}) // surfaces as a failed publish or a disconnect, both counted
     client.on('close', () => disconnects++)
-    return { client, topic: `devices/${credential.id}/telemetry`, seq: 0, inFlight: 0 }
+    return { id: credential.id, client, topic: `devices/${credential.id}/telemetry`, seq: 0, inFlight: 0 }
   }
   try {
     await Promise.all(
@@ -93,6 +98,7 @@ export async function connectFleet({
         while (next < devices.length) {
           const credential = devices[next++]
           if (credential) connected.push(await connectOne(credential))
+          onConnected?.(connected.length)
         }
       }),
     )
@@ -123,7 +129,9 @@ export async function connectFleet({
       device.seq++
       device.inFlight++
       inFlightTotal++
-      const payload = `{"type":"temperature","celsius":${18 + (device.seq % 80) / 10},"seq":${device.seq}}`
+      const payload =
+        step.payloadFor?.(device.id, device.seq) ??
+        `{"type":"temperature","celsius":${18 + (device.seq % 80) / 10},"seq":${device.seq}}`
       const sentAt = performance.now()
       device.client.publish(device.topic, payload, { qos: 1 }, (error) => {
         device.inFlight--

@@ -1,0 +1,296 @@
+import type { IdleFigures } from './idle-connections-step.ts'
+import type { Spread } from './latency-step.ts'
+import type { RelayRun } from './relay-step.ts'
+import { generatorBound, sustained } from './report.ts'
+import { lowRate } from './suite-flags.ts'
+import type { LoopWindow } from './whole-loop-step.ts'
+
+export type SuiteFigures = {
+  devices: number
+  seconds: number
+  warmupSeconds: number
+  /** One reading in this many is a probe that crosses the rule's threshold. */
+  probeShare: number
+  vigie: { startMs: number; connectMs: number; windows: LoopWindow[] } | undefined
+  idle: IdleFigures | undefined
+  relays: RelayRun[]
+  /** Steps skipped or failed, and why. */
+  notes: string[]
+}
+
+export type SuiteContext = {
+  command: string
+  date: string
+  node: string
+  nproc: number
+  cpuModel: string
+  /** `free -h` as printed. */
+  memory: string
+  /** The 1-minute load average as the run started: others' work on the same cores. */
+  loadAverage: number
+}
+
+export type Verdict = 'met' | 'not met' | 'not measured'
+export type GoalRow = { goal: string; figure: string; verdict: Verdict }
+
+const goalRate = 10_000
+const goalDevices = 5000
+const goalConnected = 20_000
+const goalRssBytes = 1.5 * 1024 ** 3
+
+const thousands = (value: number) =>
+  Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–'
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '–')
+const percent = (share: number) => `${fixed(share * 100, 0)} %`
+const gb = (bytes: number) => `${fixed(bytes / 1024 ** 3, 2)} GB`
+const mb = (bytes: number) => `${fixed(bytes / 1024 ** 2, 0)} MB`
+const ms = (s: Spread) => (s.count ? `${fixed(s.p50, 0)} / ${fixed(s.p99, 0)}` : '–')
+const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '–')
+
+/** Issue 7's goals against the figures; a goal the run was too small to test is "not measured". */
+export function goals(figures: SuiteFigures, nproc: number): GoalRow[] {
+  const windows = figures.vigie?.windows ?? []
+  const low = windows.find((w) => w.rate === lowRate)
+  const top = windows.filter((w) => w.rate >= goalRate).sort((a, b) => a.rate - b.rate)[0]
+  const rows: GoalRow[] = []
+  const loopFigure = (w: LoopWindow) =>
+    `${thousands(w.load.ackRate)} acked/s of ${thousands(w.rate)}/s from ${thousands(figures.devices)} devices` +
+    `${sustained(w.load) ? ', held' : ', not held'}; rules backlog ${thousands(w.rules.lagAtEnd)} at the end`
+  rows.push(
+    top && figures.devices >= goalDevices
+      ? {
+          goal: `${thousands(goalRate)} readings/s through the whole loop from ${thousands(goalDevices)} devices`,
+          figure: loopFigure(top),
+          verdict: sustained(top.load) && top.rules.lagAtEnd < top.rate ? 'met' : 'not met',
+        }
+      : {
+          goal: `${thousands(goalRate)} readings/s through the whole loop from ${thousands(goalDevices)} devices`,
+          figure: windows.length ? `smaller run: ${loopFigure(windows.at(-1) as LoopWindow)}` : 'not run',
+          verdict: 'not measured',
+        },
+  )
+  rows.push({
+    goal: `p99 reading → ticket offered under 50 ms at ${thousands(lowRate)} readings/s`,
+    figure: low
+      ? `p99 ${fixed(low.latency.toOffer.p99, 0)} ms (p50 ${fixed(low.latency.toOffer.p50, 0)} ms, ${low.latency.toOffer.count} probes)`
+      : 'not run',
+    verdict:
+      !low || low.latency.toOffer.count === 0
+        ? 'not measured'
+        : low.latency.toOffer.p99 < 50
+          ? 'met'
+          : 'not met',
+  })
+  const machine = low ? (low.cpu.vigie + low.cpu.redis) / nproc : Number.NaN
+  rows.push({
+    goal: `under 10 % CPU of the machine at ${thousands(lowRate)} readings/s`,
+    figure: low
+      ? `${percent(machine)} of ${nproc} cores: vigie ${percent(low.cpu.vigie)} of a core, its redis ${percent(low.cpu.redis)}`
+      : 'not run',
+    verdict: Number.isFinite(machine) ? (machine < 0.1 ? 'met' : 'not met') : 'not measured',
+  })
+  const idle = figures.idle
+  const total = idle ? idle.vigie.peakRssBytes + idle.redisPeakRssBytes : Number.NaN
+  const scaled =
+    idle?.extrapolatedPeakBytes === undefined ? total : idle.extrapolatedPeakBytes + idle.redisPeakRssBytes
+  rows.push({
+    goal: `${thousands(goalConnected)} devices connected within 1.5 GB`,
+    figure: idle
+      ? `${gb(total)} peak (vigie ${mb(idle.vigie.peakRssBytes)}, redis ${mb(idle.redisPeakRssBytes)}) with ` +
+        `${thousands(idle.connected)} connected` +
+        (idle.extrapolatedPeakBytes === undefined
+          ? ''
+          : `; ${gb(scaled)} scaled to ${thousands(idle.requested)}`)
+      : 'not run',
+    verdict:
+      !idle || idle.requested < goalConnected ? 'not measured' : scaled <= goalRssBytes ? 'met' : 'not met',
+  })
+  return rows
+}
+
+function loopTable(figures: SuiteFigures, nproc: number): string[][] {
+  const header = [
+    'offered/s',
+    'acked/s',
+    'held',
+    'PUBACK p50 / p99 ms',
+    'rules evaluated/s',
+    'rules backlog at end',
+    'probes',
+    'reading → offered p50 / p99 ms',
+    'reading → 1st notification p50 / p99 ms',
+    'tickets / offers / notifications',
+    'SMS / calls / emails sent',
+    'vigie CPU (core / machine)',
+    'redis CPU (core / machine)',
+  ]
+  const rows = (figures.vigie?.windows ?? []).map((w) => [
+    thousands(w.rate),
+    thousands(w.load.ackRate),
+    `${sustained(w.load) ? 'yes' : 'no'}${generatorBound(w.load) ? ' (load generator saturated)' : ''}`,
+    `${fixed(w.load.latencyMs.p50, 1)} / ${fixed(w.load.latencyMs.p99, 1)}`,
+    thousands(w.rules.evaluatedPerSecond),
+    thousands(w.rules.lagAtEnd),
+    String(w.latency.probes),
+    ms(w.latency.toOffer),
+    ms(w.latency.toNotification),
+    `${w.produced.tickets} / ${w.produced.offers} / ${w.produced.notifications}`,
+    `${w.produced.standIns.sms} / ${w.produced.standIns.calls} / ${w.produced.standIns.emails}`,
+    `${percent(w.cpu.vigie)} / ${percent(w.cpu.vigie / nproc)}`,
+    `${percent(w.cpu.redis)} / ${percent(w.cpu.redis / nproc)}`,
+  ])
+  return [header, ...rows]
+}
+
+function relayTable(figures: SuiteFigures): string[][] {
+  const header = [
+    'relay',
+    'offered/s',
+    'acked/s',
+    'PUBACK p99 ms',
+    'CPU',
+    'peak RSS',
+    'acked / vigie',
+    'p99 / vigie',
+    'CPU / vigie',
+  ]
+  const rows = figures.relays.flatMap((relay) =>
+    relay.windows.map((w) => {
+      const mine = figures.vigie?.windows.find((v) => v.rate === w.rate)
+      return [
+        relay.name,
+        thousands(w.rate),
+        thousands(w.load.ackRate),
+        fixed(w.load.latencyMs.p99, 1),
+        percent(w.cpu),
+        mb(w.peakRssBytes),
+        mine ? ratio(w.load.ackRate, mine.load.ackRate) : '–',
+        mine ? ratio(w.load.latencyMs.p99, mine.load.latencyMs.p99) : '–',
+        mine ? ratio(w.cpu, mine.cpu.vigie) : '–',
+      ]
+    }),
+  )
+  return [header, ...rows]
+}
+
+function detailLines(figures: SuiteFigures): string[] {
+  const lines: string[] = []
+  if (figures.vigie) {
+    lines.push(
+      `vigie (broker, workers, notifier, api in one process): started in ${fixed(figures.vigie.startMs / 1000, 1)} s; ` +
+        `${thousands(figures.devices)} devices connected in ${fixed(figures.vigie.connectMs / 1000, 1)} s ` +
+        `(${thousands(figures.devices / (figures.vigie.connectMs / 1000))}/s, one scrypt check per first login)`,
+    )
+    for (const w of figures.vigie.windows)
+      lines.push(
+        `at ${thousands(w.rate)}/s: ${thousands(w.load.offered)} readings due in the window, ${thousands(w.load.skipped)} held back, ` +
+          `${thousands(w.load.unacked)} unacknowledged after the drain, ${w.load.errors} failed; ` +
+          `notification outcomes ${JSON.stringify(w.produced.outcomes)}`,
+      )
+  }
+  const idle = figures.idle
+  if (idle) {
+    lines.push(
+      `rss: ${thousands(idle.connected)} idle devices connected in ${fixed(idle.connectMs / 1000, 0)} s ` +
+        `(${thousands(idle.connected / (idle.connectMs / 1000))}/s), ${idle.failed} failed, held ${idle.holdSeconds} s; ` +
+        `vigie RSS ${mb(idle.vigie.baselineRssBytes)} before, ${mb(idle.vigie.rssBytes)} after ` +
+        `(${fixed(idle.perDeviceBytes / 1024, 1)} KB a device), VmHWM ${mb(idle.vigie.peakRssBytes)}`,
+    )
+    if (idle.cap) lines.push(`rss: ${idle.cap}`)
+  }
+  for (const relay of figures.relays)
+    lines.push(
+      `${relay.name}: started in ${fixed(relay.startMs / 1000, 1)} s, ${thousands(figures.devices)} devices connected in ${fixed(relay.connectMs / 1000, 1)} s`,
+    )
+  return [...lines, ...figures.notes]
+}
+
+function method(figures: SuiteFigures): string {
+  return (
+    `Windows of ${figures.seconds} s after ${figures.warmupSeconds} s of warm-up. Devices publish QoS 1 ` +
+    `temperature readings (18.0–25.9 °C) round-robin; 1 reading in ${thousands(figures.probeShare)} (a probe), each on a ` +
+    `device not probed before, reads 70 °C and cross the rule's 60 °C threshold: each opens an incident and a ` +
+    `ticket, offered to one of 8 technicians (SMS, call, email) and told to 2 customers (SMS, email), sent ` +
+    `to a Twilio-compatible stand-in and a real SMTP server. Latency: the probe's publish to its ` +
+    `\`ticket.offered\` event's stream id, and to the score of its ticket's first notification record ` +
+    `(written as the record is opened, before the BullMQ job is added); with fewer than 100 probes, p99 is the ` +
+    `slowest. CPU from /proc/<pid>/stat.`
+  )
+}
+
+const cells = (row: string[]) => `| ${row.join(' | ')} |`
+const markdownTable = (table: string[][], { numbers = true } = {}) => {
+  const [header = [], ...rows] = table
+  return [
+    cells(header),
+    cells(header.map((_, i) => (i === 0 || !numbers ? '---' : '---:'))),
+    ...rows.map(cells),
+  ]
+}
+
+export function suiteMarkdown(figures: SuiteFigures, context: SuiteContext): string {
+  return [
+    '# Benchmark suite (issue 7)',
+    '',
+    `Run of ${context.date}: \`${context.command}\``,
+    '',
+    `Machine: ${context.nproc} cores (\`nproc\`), ${context.cpuModel}; node ${context.node}; ` +
+      `load average ${fixed(context.loadAverage, 2)} as the run started (others' work on the same cores makes figures noisy).`,
+    '',
+    '```',
+    '$ free -h',
+    context.memory.trimEnd(),
+    '```',
+    '',
+    ...markdownTable([
+      ['goal (issue 7)', 'figure', 'verdict'],
+      ...goals(figures, context.nproc).map((g) => [g.goal, g.figure, g.verdict]),
+    ]),
+    '',
+    '### Whole loop',
+    '',
+    ...markdownTable(loopTable(figures, context.nproc)),
+    '',
+    ...(figures.relays.length
+      ? ['### Relays of the same load', '', ...markdownTable(relayTable(figures)), '']
+      : []),
+    ...detailLines(figures).map((line) => `- ${line}`),
+    '',
+    method(figures),
+  ].join('\n')
+}
+
+/** For the terminal: the same figures, aligned. */
+export function suiteText(figures: SuiteFigures, context: SuiteContext): string {
+  const aligned = (table: string[][]) => {
+    const widths = (table[0] ?? []).map((_, column) =>
+      Math.max(...table.map((row) => (row[column] ?? '').length)),
+    )
+    return table.map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+  }
+  return [
+    ...goals(figures, context.nproc).map((g) => `${g.verdict.padEnd(12)} ${g.goal}: ${g.figure}`),
+    '',
+    ...aligned(loopTable(figures, context.nproc)),
+    '',
+    ...(figures.relays.length ? [...aligned(relayTable(figures)), ''] : []),
+    ...detailLines(figures),
+  ].join('\n')
+}
+
+export const suiteBegin = '<!-- suite:begin (written by bench/suite.ts) -->'
+export const suiteEnd = '<!-- suite:end -->'
+
+/** The suite's section replaced, or put at the top; what follows it (older runs, notes) stays. */
+export function withSuiteSection(existing: string, section: string): string {
+  const from = existing.indexOf(suiteBegin)
+  const to = existing.indexOf(suiteEnd)
+  if (from >= 0 && to > from)
+    return `${existing.slice(0, from + suiteBegin.length)}\n${section}\n${existing.slice(to)}`
+  return `${suiteBegin}\n${section}\n${suiteEnd}\n\n${existing}`
+}

@@ -1,0 +1,284 @@
+// The benchmark suite of issue 7: the whole loop, its latency and CPU at 1,000 readings/s, peak RSS with
+// 20,000 connected devices, and the same load on plain aedes and Mosquitto. Not a test: it measures.
+//   node --import tsx bench/suite.ts [--quick] [--devices N] [--rate R] [--seconds S] [--connected C] [--skip …]
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { availableParallelism, cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { hashSecret } from '../ingest/index.ts'
+import { createChildren, repoRoot } from './child-processes.ts'
+import { runIdleConnections } from './idle-connections-step.ts'
+import { createProbeSchedule } from './latency-step.ts'
+import { connectFleet } from './load-generator.ts'
+import { loopDevices, startLoopVigie } from './loop-world.ts'
+import { findMosquitto, startMosquitto } from './mosquitto.ts'
+import { createProgress, type PlannedStep } from './progress.ts'
+import { runRelay } from './relay-step.ts'
+import { startStandIns } from './stand-ins.ts'
+import { loopRates, parseSuiteFlags, suiteUsage } from './suite-flags.ts'
+import {
+  type SuiteContext,
+  type SuiteFigures,
+  suiteMarkdown,
+  suiteText,
+  withSuiteSection,
+} from './suite-report.ts'
+import { startPlainAedes } from './targets.ts'
+import { type LoopWindow, runLoopWindow } from './whole-loop-step.ts'
+
+const parsed = parseSuiteFlags(process.argv.slice(2))
+if (parsed.kind === 'help') {
+  console.log(suiteUsage)
+  process.exit(0)
+}
+if (parsed.kind === 'error') {
+  console.error(`${parsed.message}\n\n${suiteUsage}`)
+  process.exit(2)
+}
+const options = parsed.options
+const { skip, seconds, warmupSeconds } = options
+// A threshold crossed by 1 reading in 1,000: tickets, offers and notices flow during the load.
+const probeShare = 1000
+// Logins run one scrypt check each: about 60 a second on two cores.
+const loginsPerSecond = 60
+const rates = loopRates(options)
+const relayRates = rates.length ? rates : options.rates
+const mosquitto = skip.has('mosquitto') ? undefined : findMosquitto()
+
+const windowSeconds = warmupSeconds + seconds + 8
+const plan: (PlannedStep & { key: string })[] = [
+  ...(rates.length
+    ? [
+        {
+          key: 'vigie',
+          label: 'vigie: start, connect devices',
+          estimateSeconds: 8 + options.devices / loginsPerSecond,
+        },
+        ...rates.map((rate) => ({
+          key: `loop-${rate}`,
+          label: `whole loop at ${rate}/s`,
+          estimateSeconds: windowSeconds,
+        })),
+      ]
+    : []),
+  ...(skip.has('rss')
+    ? []
+    : [
+        {
+          key: 'rss',
+          label: 'rss',
+          estimateSeconds: 15 + options.connected / loginsPerSecond + Math.min(seconds, 30),
+        },
+      ]),
+  ...(skip.has('aedes')
+    ? []
+    : [{ key: 'aedes', label: 'plain aedes', estimateSeconds: 5 + relayRates.length * windowSeconds }]),
+  ...(mosquitto
+    ? [{ key: 'mosquitto', label: 'mosquitto', estimateSeconds: 5 + relayRates.length * windowSeconds }]
+    : []),
+]
+const progress = createProgress({ plan })
+const children = createChildren()
+const tempDirs = new Set<string>()
+// However the run ends, nothing it started outlives it.
+process.on('exit', () => {
+  progress.close()
+  children.killAll()
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+})
+const stops = new Set<() => Promise<void>>()
+let ending: Promise<void> | undefined
+function abort(code: number, reason: string): Promise<void> {
+  if (ending) return ending
+  progress.note(`suite: ${reason}; stopping everything it started`)
+  ending = Promise.allSettled([...stops].map((stop) => stop())).then(() => process.exit(code))
+  return ending
+}
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
+  process.on(signal, () => (ending ? process.exit(code) : void abort(code, signal)))
+const budgetSeconds = 300 + 2 * plan.reduce((sum, step) => sum + step.estimateSeconds, 0)
+setTimeout(
+  () => void abort(1, `still running after ${Math.round(budgetSeconds)} s`),
+  budgetSeconds * 1000,
+).unref()
+
+/** Starts something stoppable: stopped by the step itself, or by abort() if the run ends first. */
+function keep<T extends { stop: () => Promise<void> }>(thing: T, dir?: string): T {
+  stops.add(thing.stop)
+  if (dir) tempDirs.add(dir)
+  return thing
+}
+
+const figures: SuiteFigures = {
+  devices: options.devices,
+  seconds,
+  warmupSeconds,
+  probeShare,
+  vigie: undefined,
+  idle: undefined,
+  relays: [],
+  notes: [],
+}
+const context: SuiteContext = {
+  command: `node --import tsx bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  node: process.version,
+  nproc: availableParallelism(),
+  cpuModel: cpus()[0]?.model ?? 'unknown CPU',
+  memory: (() => {
+    try {
+      return execFileSync('free', ['-h'], { encoding: 'utf8' })
+    } catch {
+      return '(free not available)'
+    }
+  })(),
+  loadAverage: loadavg()[0] ?? 0,
+}
+if (!skip.has('mosquitto') && !mosquitto)
+  figures.notes.push('mosquitto is not on the PATH: its relay was not run')
+for (const step of skip) figures.notes.push(`skipped: ${step}`)
+let failed = false
+
+/** Runs one step; a failure is noted and the next step still runs. */
+async function step(name: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work()
+  } catch (error) {
+    failed = true
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    figures.notes.push(`${name} failed: ${message}`)
+    progress.end(`FAILED: ${message}`)
+  }
+}
+
+const secret = randomBytes(18).toString('base64url')
+// One production-strength hash for every device: the site file loads without 20,000 scrypt runs.
+const secretHash = await hashSecret(secret)
+const standIns = await startStandIns()
+stops.add(standIns.close)
+const devices = loopDevices(options.devices, secret)
+
+if (rates.length)
+  await step('whole loop', async () => {
+    progress.begin(`vigie: start, connect ${options.devices.toLocaleString('en-US')} devices`)
+    progress.update('starting vigie (broker, workers, notifier, api)')
+    const vigie = await startLoopVigie({ children, devices, secretHash, standIns, startTimeoutMs: 120_000 })
+    keep(vigie, vigie.dir)
+    try {
+      const fleet = await connectFleet({
+        port: vigie.mqttPort,
+        devices,
+        concurrency: 50,
+        connectTimeoutMs: 120_000,
+        onConnected: (count) =>
+          progress.update(
+            `${count.toLocaleString('en-US')} of ${devices.length.toLocaleString('en-US')} connected`,
+            count / devices.length,
+          ),
+      })
+      progress.end(
+        `started in ${(vigie.startMs / 1000).toFixed(1)} s, connected in ${(fleet.connectMs / 1000).toFixed(1)} s`,
+      )
+      const windows: LoopWindow[] = []
+      // One ticket per device: a device probed at one rate is not probed again at the next.
+      const probed = new Set<string>()
+      figures.vigie = { startMs: vigie.startMs, connectMs: fleet.connectMs, windows }
+      try {
+        for (const rate of rates) {
+          progress.begin(`whole loop at ${rate.toLocaleString('en-US')}/s`)
+          const probes = createProbeSchedule({ perSecond: rate / probeShare, probed })
+          const w = await runLoopWindow({
+            vigie,
+            fleet,
+            probes,
+            standIns,
+            rate,
+            warmupSeconds,
+            seconds,
+            progress,
+          })
+          windows.push(w)
+          progress.end(
+            `${Math.round(w.load.ackRate).toLocaleString('en-US')} acked/s; offered p99 ${w.latency.toOffer.p99.toFixed(0)} ms, ` +
+              `notified p99 ${w.latency.toNotification.p99.toFixed(0)} ms (${w.latency.probes} probes); vigie CPU ` +
+              `${Math.round(w.cpu.vigie * 100)} %, redis ${Math.round(w.cpu.redis * 100)} % of a core`,
+          )
+        }
+      } finally {
+        await fleet.close()
+      }
+    } finally {
+      await vigie.stop()
+      stops.delete(vigie.stop)
+    }
+  })
+
+if (!skip.has('rss'))
+  await step('rss', async () => {
+    progress.begin(`rss: ${options.connected.toLocaleString('en-US')} idle devices`)
+    const idle = await runIdleConnections({
+      children,
+      standIns,
+      secret,
+      secretHash,
+      requested: options.connected,
+      holdSeconds: options.holdSeconds,
+      progress,
+      onStarted: (vigie) => keep(vigie, vigie.dir),
+    })
+    figures.idle = idle
+    progress.end(
+      `${idle.connected.toLocaleString('en-US')} connected in ${Math.round(idle.connectMs / 1000)} s; ` +
+        `vigie VmHWM ${Math.round(idle.vigie.peakRssBytes / 2 ** 20)} MB, redis ${Math.round(idle.redisPeakRssBytes / 2 ** 20)} MB`,
+    )
+  })
+
+const relays = [
+  ...(skip.has('aedes') ? [] : [{ name: 'plain aedes', start: () => startPlainAedes({ children }) }]),
+  ...(mosquitto ? [{ name: 'mosquitto', start: () => startMosquitto({ children, binary: mosquitto }) }] : []),
+]
+for (const relay of relays)
+  await step(relay.name, async () => {
+    progress.begin(relay.name)
+    const run = await runRelay({
+      start: relay.start,
+      devices,
+      rates: relayRates,
+      warmupSeconds,
+      seconds,
+      progress,
+      onStarted: (target) => keep(target),
+    })
+    figures.relays.push(run)
+    progress.end(
+      run.windows
+        .map(
+          (w) =>
+            `${w.rate}/s: ${Math.round(w.load.ackRate)} acked/s, p99 ${w.load.latencyMs.p99.toFixed(1)} ms`,
+        )
+        .join('; '),
+    )
+  })
+
+await standIns.close()
+stops.delete(standIns.close)
+progress.close()
+console.log(`\n${suiteText(figures, context)}\n`)
+if (options.writeResults && !failed) {
+  const path = join(repoRoot, 'bench', 'RESULTS.md')
+  const existing = await readFile(path, 'utf8').catch(() => '')
+  await writeFile(path, withSuiteSection(existing, suiteMarkdown(figures, context)))
+  console.log(`results written to ${path}`)
+} else if (options.writeResults) {
+  console.log('a step failed: bench/RESULTS.md left as it was')
+} else {
+  console.log(
+    `--quick: bench/RESULTS.md left as it was; its section would read:\n\n${suiteMarkdown(figures, context)}`,
+  )
+}
+process.exit(failed ? 1 : 0)
