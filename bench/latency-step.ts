@@ -49,8 +49,8 @@ export function createProbeSchedule({
       if (at < nextAt || probed.has(deviceId)) return undefined
       probed.add(deviceId)
       total++
-      // A late schedule does not burst to catch up: probes stay evenly spread.
-      nextAt = Math.max(nextAt + intervalMs, at)
+      // A schedule late by a whole interval starts again from now instead of bursting to catch up.
+      nextAt = (at - nextAt >= intervalMs ? at : nextAt) + intervalMs
       if (measuring) sent.set(deviceId, at)
       return `{"type":"temperature","celsius":${probeCelsius},"seq":${seq}}`
     },

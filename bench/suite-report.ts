@@ -242,10 +242,13 @@ export function suiteMarkdown(figures: SuiteFigures, context: SuiteContext): str
     context.memory.trimEnd(),
     '```',
     '',
-    ...markdownTable([
-      ['goal (issue 7)', 'figure', 'verdict'],
-      ...goals(figures, context.nproc).map((g) => [g.goal, g.figure, g.verdict]),
-    ]),
+    ...markdownTable(
+      [
+        ['goal (issue 7)', 'figure', 'verdict'],
+        ...goals(figures, context.nproc).map((g) => [g.goal, g.figure, g.verdict]),
+      ],
+      { numbers: false },
+    ),
     '',
     '### Whole loop',
     '',
