@@ -108,7 +108,7 @@ describe('npm start', () => {
 })
 
 describe('npm run demo', () => {
-  it('runs the demo site and prints where the API is', async () => {
+  it('runs the demo site, prints where the dashboard is and starts the story; Ctrl-C stops it all', async () => {
     const dataDir = makeTempDir()
     const [redisPort, httpPort] = [await findFreePort(), await findFreePort()]
     const service = spawnService({
@@ -129,6 +129,8 @@ describe('npm run demo', () => {
     const page = await fetch(`http://127.0.0.1:${httpPort}/`)
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
     expect(await page.text()).toContain('<script type="module" src="/console/dashboard.js">')
+    // The story's fleet is on MQTT once its first line is out.
+    await service.waitForLine(/the fleet: 24 devices on MQTT/)
     expect(await get(`http://127.0.0.1:${httpPort}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
     const unknown = await fetch(`http://127.0.0.1:${httpPort}/api/anything`, {
       headers: { authorization: `Bearer ${key}` },
@@ -136,7 +138,7 @@ describe('npm run demo', () => {
     expect(unknown.status).toBe(404)
     // As a Ctrl-C in a terminal: the whole process group gets SIGINT; npm itself then ends by that signal.
     await service.stop('SIGINT', { group: true })
-    expect(service.output()).toContain('"reason":"SIGINT","msg":"shutting down"')
+    expect(service.output()).toContain('stopping (SIGINT)')
     await expect(fetch(`http://127.0.0.1:${httpPort}/healthz`)).rejects.toThrow()
     await expect(openClient(`redis://127.0.0.1:${redisPort}`, 1000)).rejects.toThrow('is not reachable')
   })

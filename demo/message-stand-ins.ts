@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import { SMTPServer } from 'smtp-server'
+import twilio from 'twilio'
+
+/** One message a stand-in received from vigie: as it would have reached the phone or the mailbox. */
+export type StandInMessage = {
+  channel: 'sms' | 'voice' | 'email'
+  to: string
+  /** The SMS text, the call's TwiML, or the mail's raw source. */
+  body: string
+  sid: string
+  at: number
+}
+
+const readBody = async (request: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * What the demo sends through when no Twilio or SMTP is configured: a Twilio-compatible API that the
+ * twilio SDK really calls (then reports delivery back, signed, as Twilio does) and a real SMTP server.
+ * vigie itself is unchanged: it only gets TWILIO_API_URL and SMTP_URL pointing here.
+ */
+export async function startMessageStandIns({ log }: { log: Logger }) {
+  const authToken = randomBytes(24).toString('hex')
+  const accountSid = `AC${randomBytes(16).toString('hex')}`
+  const messages: StandInMessage[] = []
+  const listeners = new Set<(message: StandInMessage) => void>()
+  const keep = (message: StandInMessage) => {
+    messages.push(message)
+    for (const listener of listeners) listener(message)
+  }
+
+  // Twilio reports delivery a moment later, signed over the callback URL with the account's token.
+  async function reportDelivered(callback: string, sid: string, kind: 'sms' | 'voice') {
+    const form: Record<string, string> =
+      kind === 'sms'
+        ? { MessageSid: sid, MessageStatus: 'delivered' }
+        : { CallSid: sid, CallStatus: 'completed' }
+    try {
+      await fetch(callback, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(authToken, callback, form),
+        },
+        body: new URLSearchParams(form).toString(),
+      })
+    } catch (err) {
+      log.warn({ err }, 'stand-in could not report delivery')
+    }
+  }
+
+  const http = createServer(async (request, response) => {
+    const form = Object.fromEntries(new URLSearchParams(await readBody(request)))
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname
+    const kind = path.endsWith('/Calls.json') ? 'voice' : path.endsWith('/Messages.json') ? 'sms' : null
+    if (request.method !== 'POST' || !kind || !form.To) {
+      response.writeHead(404, { 'content-type': 'application/json' })
+      response.end(
+        JSON.stringify({ code: 20_404, message: 'The stand-in knows Messages and Calls only', status: 404 }),
+      )
+      return
+    }
+    const sid = `${kind === 'sms' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`
+    keep({ channel: kind, to: form.To, body: form.Body ?? form.Twiml ?? '', sid, at: Date.now() })
+    response.writeHead(201, { 'content-type': 'application/json' })
+    response.end(
+      JSON.stringify({
+        sid,
+        status: 'queued',
+        to: form.To,
+        from: form.From ?? null,
+        body: form.Body ?? null,
+      }),
+    )
+    if (form.StatusCallback) setImmediate(() => void reportDelivered(form.StatusCallback ?? '', sid, kind))
+  })
+  http.listen(0, '127.0.0.1')
+  await once(http, 'listening')
+
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      stream.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        for (const to of session.envelope.rcptTo)
+          keep({
+            channel: 'email',
+            to: to.address,
+            body,
+            sid: `mail-${randomBytes(8).toString('hex')}`,
+            at: Date.now(),
+          })
+        callback()
+      })
+    },
+  })
+  smtp.listen(0, '127.0.0.1')
+  await once(smtp.server, 'listening')
+
+  return {
+    twilioUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+    accountSid,
+    authToken,
+    messages,
+    onMessage: (listener: (message: StandInMessage) => void) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    close: async () => {
+      http.closeAllConnections()
+      http.close()
+      await new Promise<void>((resolve) => smtp.close(() => resolve()))
+    },
+  }
+}
+
+export type MessageStandIns = Awaited<ReturnType<typeof startMessageStandIns>>
