@@ -24,6 +24,9 @@ export type IdleFigures = {
 
 // Sockets per idle-fleet process: well under a 20,000 open-files limit.
 const perFleetProcess = 9000
+// Logins waiting at once, over every idle-fleet process: each waits its scrypt check well within vigie's
+// MQTT connect timeout (10 s) even at 30 logins a second.
+const loginsInFlight = 60
 
 function openFiles(pid: number): number {
   try {
@@ -84,6 +87,7 @@ export async function runIdleConnections({
     const width = String(requested).length
     const counts: { connected: number; failed: number; done: boolean }[] = []
     const started = performance.now()
+    const concurrency = Math.max(1, Math.floor(loginsInFlight / Math.ceil(target / perFleetProcess)))
     for (let first = 1; first <= target; first += perFleetProcess) {
       const count = Math.min(perFleetProcess, target - first + 1)
       const state = { connected: 0, failed: 0, done: false }
@@ -93,7 +97,7 @@ export async function runIdleConnections({
           '--import',
           'tsx',
           'bench/idle-fleet.ts',
-          ...[vigie.mqttPort, first, count, width].map(String),
+          ...[vigie.mqttPort, first, count, width, concurrency].map(String),
         ],
         env: { BENCH_SECRET: secret },
         raiseOpenFiles: true,

@@ -1,18 +1,20 @@
 // Idle devices for the suite's rss step, in a process of their own (its own open-files limit, its own
-// heap): node --import tsx bench/idle-fleet.ts <port> <first> <count> <width>, secret in BENCH_SECRET.
+// heap): node --import tsx bench/idle-fleet.ts <port> <first> <count> <width> <concurrency>, secret in
+// BENCH_SECRET.
 // Prints "connected N", "failed N <reason>" and "done N <ms>" lines; holds until its stdin closes.
 import { performance } from 'node:perf_hooks'
 import mqtt, { type MqttClient } from 'mqtt'
 
-const [port, first, count, width] = process.argv.slice(2, 6).map(Number)
+const [port, first, count, width, concurrency = 20] = process.argv.slice(2, 7).map(Number)
 const secret = process.env.BENCH_SECRET ?? ''
-if (![port, first, count, width].every((n) => Number.isInteger(n) && (n ?? 0) > 0) || !secret) {
-  console.error('usage: BENCH_SECRET=… node --import tsx bench/idle-fleet.ts <port> <first> <count> <width>')
+if (![port, first, count, width, concurrency].every((n) => Number.isInteger(n) && (n ?? 0) > 0) || !secret) {
+  console.error(
+    'usage: BENCH_SECRET=… node --import tsx bench/idle-fleet.ts <port> <first> <count> <width> <concurrency>',
+  )
   process.exit(2)
 }
 
 const heartbeatMs = 60_000
-const concurrency = 40
 const clients: MqttClient[] = []
 const timers: NodeJS.Timeout[] = []
 let connected = 0

@@ -24,7 +24,7 @@ Options:
   --rate R[,R2]      readings per second offered through the whole loop (default 10000; --quick ${lowRate})
   --seconds S        measured window per rate (default 30; --quick 8)
   --connected C      idle devices connected for the rss step (default 20000; --quick 500)
-  --skip LIST        steps not to run, comma-separated (e.g. rss,mosquitto)
+  --skip LIST        steps not to run, comma-separated (e.g. rss,mosquitto); the results are then printed only
   --quick            everything small, about a minute; prints the results, does not write bench/RESULTS.md
   --help             this text
 
@@ -77,7 +77,7 @@ export type SuiteOptions = {
   /** How long the idle devices stay connected before their peak RSS is read. */
   holdSeconds: number
   skip: Set<SuiteStep>
-  /** Where the results go; undefined: printed only. */
+  /** Whether bench/RESULTS.md gets the run's section; otherwise it is printed only. */
   writeResults: boolean
 }
 
@@ -125,7 +125,8 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
       connected: flags.connected ?? (quick ? 500 : 20_000),
       holdSeconds: quick ? 3 : 30,
       skip: new Set(flags.skip ?? []),
-      writeResults: !quick,
+      // A section with steps missing would replace a whole one: only complete runs are written.
+      writeResults: !quick && (flags.skip ?? []).length === 0,
     },
   }
 }

@@ -44,7 +44,10 @@ const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value
 const percent = (share: number) => `${fixed(share * 100, 0)} %`
 const gb = (bytes: number) => `${fixed(bytes / 1024 ** 3, 2)} GB`
 const mb = (bytes: number) => `${fixed(bytes / 1024 ** 2, 0)} MB`
-const ms = (s: Spread) => (s.count ? `${fixed(s.p50, 0)} / ${fixed(s.p99, 0)}` : '–')
+const ms = (s: Spread) => (s.count ? `${thousands(s.p50)} / ${thousands(s.p99)}` : '–')
+/** Held through the whole loop: the readings acknowledged (as the ingest bench says) and the rules within a second. */
+export const loopHeld = (w: LoopWindow) => sustained(w.load) && w.rules.lagAtEnd < w.rate
+
 const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '–')
 
 /** Issue 7's goals against the figures; a goal the run was too small to test is "not measured". */
@@ -55,13 +58,13 @@ export function goals(figures: SuiteFigures, nproc: number): GoalRow[] {
   const rows: GoalRow[] = []
   const loopFigure = (w: LoopWindow) =>
     `${thousands(w.load.ackRate)} acked/s of ${thousands(w.rate)}/s from ${thousands(figures.devices)} devices` +
-    `${sustained(w.load) ? ', held' : ', not held'}; rules backlog ${thousands(w.rules.lagAtEnd)} at the end`
+    `${loopHeld(w) ? ', held' : ', not held'}; rules backlog ${thousands(w.rules.lagAtEnd)} at the end`
   rows.push(
     top && figures.devices >= goalDevices
       ? {
           goal: `${thousands(goalRate)} readings/s through the whole loop from ${thousands(goalDevices)} devices`,
           figure: loopFigure(top),
-          verdict: sustained(top.load) && top.rules.lagAtEnd < top.rate ? 'met' : 'not met',
+          verdict: loopHeld(top) ? 'met' : 'not met',
         }
       : {
           goal: `${thousands(goalRate)} readings/s through the whole loop from ${thousands(goalDevices)} devices`,
@@ -112,7 +115,7 @@ function loopTable(figures: SuiteFigures, nproc: number): string[][] {
   const header = [
     'offered/s',
     'acked/s',
-    'held',
+    'held: acked / evaluated',
     'PUBACK p50 / p99 ms',
     'rules evaluated/s',
     'rules backlog at end',
@@ -127,7 +130,7 @@ function loopTable(figures: SuiteFigures, nproc: number): string[][] {
   const rows = (figures.vigie?.windows ?? []).map((w) => [
     thousands(w.rate),
     thousands(w.load.ackRate),
-    `${sustained(w.load) ? 'yes' : 'no'}${generatorBound(w.load) ? ' (load generator saturated)' : ''}`,
+    `${sustained(w.load) ? 'yes' : 'no'} / ${w.rules.lagAtEnd < w.rate ? 'yes' : 'no'}${generatorBound(w.load) ? ' (load generator saturated)' : ''}`,
     `${fixed(w.load.latencyMs.p50, 1)} / ${fixed(w.load.latencyMs.p99, 1)}`,
     thousands(w.rules.evaluatedPerSecond),
     thousands(w.rules.lagAtEnd),

@@ -277,8 +277,9 @@ if (options.writeResults && !failed) {
 } else if (options.writeResults) {
   console.log('a step failed: bench/RESULTS.md left as it was')
 } else {
+  const why = options.quick ? '--quick' : '--skip'
   console.log(
-    `--quick: bench/RESULTS.md left as it was; its section would read:\n\n${suiteMarkdown(figures, context)}`,
+    `${why}: bench/RESULTS.md left as it was; its section would read:\n\n${suiteMarkdown(figures, context)}`,
   )
 }
 process.exit(failed ? 1 : 0)

@@ -178,6 +178,15 @@ describe('suite report', () => {
     expect(goals(figures, 4).map((g) => g.verdict)[2]).toBe('met')
   })
 
+  it('does not call the whole loop held when the rule workers fall behind, even with every reading acked', () => {
+    const [low, top] = figures.vigie?.windows ?? []
+    if (!low || !top) throw new Error('two windows expected')
+    const behind = { ...top, rules: { evaluatedPerSecond: 9600, lagAtEnd: 17_000 } }
+    const verdicts = goals({ ...figures, vigie: { startMs: 1, connectMs: 1, windows: [low, behind] } }, 2)
+    expect(verdicts[0]).toMatchObject({ verdict: 'not met' })
+    expect(verdicts[0]?.figure).toContain('not held; rules backlog 17,000 at the end')
+  })
+
   it('says "not measured" of goals a smaller run cannot test', () => {
     const small = {
       ...figures,
@@ -203,7 +212,7 @@ describe('suite report', () => {
       '| p99 reading → ticket offered under 50 ms at 1,000 readings/s | p99 12 ms (p50 4 ms, 30 probes) | met |',
     )
     expect(text).toContain(
-      '| 10,000 | 10,000 | yes | 2.0 / 20.0 | 10,000 | 0 | 30 | 4 / 300 | 5 / 302 | 31 / 31 / 124 | 62 / 31 / 3 | 90 % / 45 % | 40 % / 20 % |',
+      '| 10,000 | 10,000 | yes / yes | 2.0 / 20.0 | 10,000 | 0 | 30 | 4 / 300 | 5 / 302 | 31 / 31 / 124 | 62 / 31 / 3 | 90 % / 45 % | 40 % / 20 % |',
     )
     expect(text).toContain('| plain aedes | 10,000 | 10,000 | 10.0 | 30 % | 256 MB | 1.00× | 0.50× | 0.33× |')
     expect(text).toContain('1.18 GB scaled to 20,000')
