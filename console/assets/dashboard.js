@@ -277,7 +277,8 @@ function renderPlan(tickets) {
   const { stateOf, alarmedZones } = deviceStates(tickets)
   const svg = $('plan')
   const box = svg.getBoundingClientRect()
-  const width = 1000
+  // Fewer units across a phone's width keep the labels readable there.
+  const width = box.width > 0 && box.width < 600 ? 480 : 1000
   // The drawing takes the element's own shape: wide on a desk, taller on a phone.
   const height = Math.round(width * Math.min(1.4, Math.max(0.45, box.height / (box.width || 1))))
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
