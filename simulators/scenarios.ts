@@ -19,7 +19,7 @@ export type ScenarioName = (typeof scenarioNames)[number]
 export type ScenarioOptions = { celsius?: number }
 
 type ScenarioSpec = {
-  /** The kinds it acts on (null: any); a zone scenario takes every such device of the zone at once. */
+  /** The kinds it acts on (null: every kind); a zone scenario takes every such device of the zone at once. */
   kinds: readonly DeviceKind[] | null
   scope: 'device' | 'zone'
   start: (options: ScenarioOptions) => DeviceChange
