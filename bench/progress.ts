@@ -52,7 +52,8 @@ export function createProgress({
   let timer: NodeJS.Timeout | undefined
   let current: PlannedStep = { label: '', estimateSeconds: 0 }
 
-  const line = (): string => {
+  // A step's last line is kept whole; the lines rewritten in place fit the terminal.
+  const line = (fit = true): string => {
     const elapsedMs = now() - startedAt
     // A measured share of the work beats the plan's estimate once there is one.
     const leftMs =
@@ -69,7 +70,7 @@ export function createProgress({
       runLeftMs: leftMs + laterMs,
       detail,
     })
-    const width = tty ? (stream.columns ?? 120) - 1 : Number.POSITIVE_INFINITY
+    const width = tty && fit ? (stream.columns ?? 120) - 1 : Number.POSITIVE_INFINITY
     return text.length > width ? `${text.slice(0, width - 1)}…` : text
   }
   const render = () => {
@@ -105,7 +106,7 @@ export function createProgress({
       stopTimer()
       detail = outcome
       fraction = 1
-      const text = line()
+      const text = line(false)
       stream.write(tty ? `\r\x1b[2K${text}\n` : `${text}\n`)
     },
     /** A line of its own above the step's line, which comes back under it. */

@@ -197,7 +197,8 @@ function detailLines(figures: SuiteFigures): string[] {
       `rss: ${thousands(idle.connected)} idle devices connected in ${fixed(idle.connectMs / 1000, 0)} s ` +
         `(${thousands(idle.connected / (idle.connectMs / 1000))}/s), ${idle.failed} failed, held ${idle.holdSeconds} s; ` +
         `vigie RSS ${mb(idle.vigie.baselineRssBytes)} before, ${mb(idle.vigie.rssBytes)} after ` +
-        `(${fixed(idle.perDeviceBytes / 1024, 1)} KB a device), VmHWM ${mb(idle.vigie.peakRssBytes)}`,
+        `(${fixed(idle.perDeviceBytes / 1024, 1)} KB a device, the logins' scrypt memory included), ` +
+        `VmHWM ${mb(idle.vigie.peakRssBytes)}`,
     )
     if (idle.cap) lines.push(`rss: ${idle.cap}`)
   }
