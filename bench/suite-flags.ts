@@ -28,7 +28,8 @@ Options:
   --quick            everything small, about a minute; prints the results, does not write bench/RESULTS.md
   --help             this text
 
-A full run (no --quick) rewrites the suite section at the top of bench/RESULTS.md.`
+A full run (no --quick, no --skip) takes about 15–20 minutes on 2 cores, most of it 20,000 scrypt-checked
+logins, and rewrites the suite section at the top of bench/RESULTS.md. Progress goes to stderr.`
 
 const count = (name: string) =>
   z

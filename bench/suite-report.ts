@@ -254,10 +254,9 @@ export function suiteMarkdown(figures: SuiteFigures, context: SuiteContext): str
       { numbers: false },
     ),
     '',
-    '### Whole loop',
-    '',
-    ...markdownTable(loopTable(figures, context.nproc)),
-    '',
+    ...(figures.vigie?.windows.length
+      ? ['### Whole loop', '', ...markdownTable(loopTable(figures, context.nproc)), '']
+      : []),
     ...(figures.relays.length
       ? ['### Relays of the same load', '', ...markdownTable(relayTable(figures)), '']
       : []),
@@ -283,8 +282,7 @@ export function suiteText(figures: SuiteFigures, context: SuiteContext): string 
   return [
     ...goals(figures, context.nproc).map((g) => `${g.verdict.padEnd(12)} ${g.goal}: ${g.figure}`),
     '',
-    ...aligned(loopTable(figures, context.nproc)),
-    '',
+    ...(figures.vigie?.windows.length ? [...aligned(loopTable(figures, context.nproc)), ''] : []),
     ...(figures.relays.length ? [...aligned(relayTable(figures)), ''] : []),
     ...detailLines(figures),
   ].join('\n')

@@ -12,7 +12,7 @@ import { createChildren, repoRoot } from './child-processes.ts'
 import { runIdleConnections } from './idle-connections-step.ts'
 import { createProbeSchedule } from './latency-step.ts'
 import { connectFleet } from './load-generator.ts'
-import { loopDevices, startLoopVigie } from './loop-world.ts'
+import { loopDevices, openFilesLimit, startLoopVigie } from './loop-world.ts'
 import { findMosquitto, startMosquitto } from './mosquitto.ts'
 import { createProgress, type PlannedStep } from './progress.ts'
 import { runRelay } from './relay-step.ts'
@@ -38,6 +38,15 @@ if (parsed.kind === 'error') {
   process.exit(2)
 }
 const options = parsed.options
+// The load generator holds one socket a device in this process, which cannot raise its own limit.
+const ownLimit = await openFilesLimit(process.pid)
+if (ownLimit !== undefined && ownLimit < options.devices + 256) {
+  console.error(
+    `--devices ${options.devices}: this shell allows ${ownLimit} open files (\`ulimit -n\`); ` +
+      `raise it (ulimit -n ${options.devices + 256}, up to \`ulimit -Hn\`) or ask for fewer devices`,
+  )
+  process.exit(2)
+}
 const { skip, seconds, warmupSeconds } = options
 // A threshold crossed by 1 reading in 1,000: tickets, offers and notices flow during the load.
 const probeShare = 1000
