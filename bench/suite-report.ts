@@ -147,7 +147,7 @@ function loopTable(figures: SuiteFigures, nproc: number): string[][] {
 
 function relayTable(figures: SuiteFigures): string[][] {
   const header = [
-    'relay',
+    'broker',
     'offered/s',
     'acked/s',
     'PUBACK p99 ms',
@@ -157,6 +157,20 @@ function relayTable(figures: SuiteFigures): string[][] {
     'p99 / vigie',
     'CPU / vigie',
   ]
+  // vigie's own rows first: the ratios below are against them.
+  const vigieRows = figures.relays.length
+    ? (figures.vigie?.windows ?? []).map((w) => [
+        'vigie (every role)',
+        thousands(w.rate),
+        thousands(w.load.ackRate),
+        fixed(w.load.latencyMs.p99, 1),
+        percent(w.cpu.vigie),
+        mb(w.peakRssBytes),
+        '1.00×',
+        '1.00×',
+        '1.00×',
+      ])
+    : []
   const rows = figures.relays.flatMap((relay) =>
     relay.windows.map((w) => {
       const mine = figures.vigie?.windows.find((v) => v.rate === w.rate)
@@ -173,7 +187,7 @@ function relayTable(figures: SuiteFigures): string[][] {
       ]
     }),
   )
-  return [header, ...rows]
+  return [header, ...vigieRows, ...rows]
 }
 
 function detailLines(figures: SuiteFigures): string[] {

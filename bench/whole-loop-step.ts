@@ -19,6 +19,8 @@ export type LoopWindow = {
   load: LoadResult
   /** Shares of one core in the window: vigie (every role) and its redis-server. */
   cpu: { vigie: number; redis: number }
+  /** vigie's VmHWM as the window closed. */
+  peakRssBytes: number
   /** Readings the rule workers evaluated per second in the window, and their backlog as it closed. */
   rules: { evaluatedPerSecond: number; lagAtEnd: number }
   latency: ProbeLatencies
@@ -122,6 +124,7 @@ export async function runLoopWindow({
       vigie: cpuShare(before[0] ?? null, samples[0] ?? null, windowSeconds),
       redis: cpuShare(before[1] ?? null, samples[1] ?? null, windowSeconds),
     },
+    peakRssBytes: samples[0]?.peakRssBytes ?? Number.NaN,
     rules: {
       evaluatedPerSecond: ((end?.read ?? 0) - (start?.read ?? 0)) / windowSeconds,
       lagAtEnd: end?.lag ?? 0,

@@ -100,6 +100,7 @@ const window = (rate: number, toOfferP99: number, cpu: { vigie: number; redis: n
   rate,
   load: load(rate),
   cpu,
+  peakRssBytes: 2 ** 29,
   rules: { evaluatedPerSecond: rate, lagAtEnd: 0 },
   latency: {
     probes: 30,
@@ -213,6 +214,9 @@ describe('suite report', () => {
     )
     expect(text).toContain(
       '| 10,000 | 10,000 | yes / yes | 2.0 / 20.0 | 10,000 | 0 | 30 | 4 / 300 | 5 / 302 | 31 / 31 / 124 | 62 / 31 / 3 | 90 % / 45 % | 40 % / 20 % |',
+    )
+    expect(text).toContain(
+      '| vigie (every role) | 10,000 | 10,000 | 20.0 | 90 % | 512 MB | 1.00× | 1.00× | 1.00× |',
     )
     expect(text).toContain('| plain aedes | 10,000 | 10,000 | 10.0 | 30 % | 256 MB | 1.00× | 0.50× | 0.33× |')
     expect(text).toContain('1.18 GB scaled to 20,000')
