@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type { Redis } from 'ioredis'
 import { findFreePort, openClient } from '../service/index.ts'
 import { prepareBenchWorld } from './bench-setup.ts'
-import type { BenchChild, Children } from './child-processes.ts'
+import type { Children } from './child-processes.ts'
 import type { DeviceCredential } from './load-generator.ts'
 import { logShards } from './rules-world.ts'
 import type { StandIns } from './stand-ins.ts'
@@ -49,7 +49,6 @@ dispatch: { offerTimeout: 30m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] 
 /** vigie with every role in one process, its own redis-server, the notifier sending to the stand-ins. */
 export type LoopVigie = {
   mqttPort: number
-  httpPort: number
   pid: number
   redisPid: number
   /** The bench's own connection, to read what vigie wrote (never MONITOR). */
@@ -58,7 +57,6 @@ export type LoopVigie = {
   startMs: number
   /** Its temp dir (site file, Redis data), removed by stop. */
   dir: string
-  child: BenchChild
   stop: () => Promise<void>
 }
 
@@ -124,14 +122,12 @@ export async function startLoopVigie({
   }
   return {
     mqttPort,
-    httpPort,
     pid: child.pid,
     redisPid: redisServer.pid,
     redis,
     prefix,
     startMs: performance.now() - started,
     dir,
-    child,
     stop,
   }
 }
