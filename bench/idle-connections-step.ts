@@ -22,8 +22,8 @@ export type IdleFigures = {
   extrapolatedPeakBytes: number | undefined
 }
 
-// Sockets per idle-fleet process: well under a 20,000 open-files limit.
-const perFleetProcess = 9000
+// Sockets per idle-fleet process at most: well under a 20,000 open-files limit.
+const perFleetProcessMax = 9000
 // Logins waiting at once, over every idle-fleet process: each waits its scrypt check well within vigie's
 // MQTT connect timeout (10 s) even at 30 logins a second.
 const loginsInFlight = 60
@@ -87,6 +87,8 @@ export async function runIdleConnections({
     const width = String(requested).length
     const counts: { connected: number; failed: number; done: boolean }[] = []
     const started = performance.now()
+    // The idle-fleet processes get the same limit as vigie (both raised to the hard one).
+    const perFleetProcess = Math.max(1, Math.min(perFleetProcessMax, (limit ?? 20_000) - 200))
     const concurrency = Math.max(1, Math.floor(loginsInFlight / Math.ceil(target / perFleetProcess)))
     for (let first = 1; first <= target; first += perFleetProcess) {
       const count = Math.min(perFleetProcess, target - first + 1)
