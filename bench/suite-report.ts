@@ -202,7 +202,12 @@ function detailLines(figures: SuiteFigures): string[] {
       lines.push(
         `at ${thousands(w.rate)}/s: ${thousands(w.load.offered)} readings due in the window, ${thousands(w.load.skipped)} held back, ` +
           `${thousands(w.load.unacked)} unacknowledged after the drain, ${w.load.errors} failed; ` +
-          `notification outcomes ${JSON.stringify(w.produced.outcomes)}`,
+          `notification outcomes: ${
+            Object.entries(w.produced.outcomes)
+              .filter(([, n]) => n > 0)
+              .map(([status, n]) => `${thousands(n)} ${status}`)
+              .join(', ') || 'none yet'
+          } (customer notices in bursts are folded into digests: suppressed)`,
       )
   }
   const idle = figures.idle
