@@ -66,12 +66,15 @@ export async function startLoopVigie({
   secretHash,
   standIns,
   startTimeoutMs,
+  cpuProfileDir,
 }: {
   children: Children
   devices: DeviceCredential[]
   secretHash: string
   standIns: StandIns
   startTimeoutMs: number
+  /** Run under node --cpu-prof, the profile written there as it stops. */
+  cpuProfileDir?: string | undefined
 }): Promise<LoopVigie> {
   const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
     label: 'vigie-suite-',
@@ -80,7 +83,13 @@ export async function startLoopVigie({
   const [mqttPort, httpPort] = [await findFreePort(), await findFreePort()]
   const started = performance.now()
   const child = children.start({
-    args: ['--import', 'tsx', 'service/main.ts', 'start'],
+    args: [
+      ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []),
+      '--import',
+      'tsx',
+      'service/main.ts',
+      'start',
+    ],
     raiseOpenFiles: true,
     env: {
       VIGIE_ROLES: 'broker,workers,notifier,api',

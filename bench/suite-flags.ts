@@ -24,6 +24,7 @@ Options:
   --rate R[,R2]      readings per second offered through the whole loop (default 10000; --quick ${lowRate})
   --seconds S        measured window per rate (default 30; --quick 8)
   --connected C      idle devices connected for the rss step (default 20000; --quick 500)
+  --cpu-prof DIR     run the whole loop's vigie under node --cpu-prof, its profile written to DIR
   --skip LIST        steps not to run, comma-separated (e.g. rss,mosquitto); the results are then printed only
   --quick            everything small, about a minute; prints the results, does not write bench/RESULTS.md
   --help             this text
@@ -55,6 +56,7 @@ const flagsSchema = z.strictObject({
     .optional(),
   seconds: count('seconds').pipe(z.number().max(3600, '--seconds: at most 3600')).optional(),
   connected: count('connected').optional(),
+  'cpu-prof': z.string().min(1, '--cpu-prof: a directory').optional(),
   skip: z
     .string()
     .transform((text) =>
@@ -78,6 +80,8 @@ export type SuiteOptions = {
   /** How long the idle devices stay connected before their peak RSS is read. */
   holdSeconds: number
   skip: Set<SuiteStep>
+  /** Where the whole loop's vigie writes its CPU profile, when asked. */
+  cpuProfileDir: string | undefined
   /** Whether bench/RESULTS.md gets the run's section; otherwise it is printed only. */
   writeResults: boolean
 }
@@ -101,6 +105,7 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
         rate: { type: 'string' },
         seconds: { type: 'string' },
         connected: { type: 'string' },
+        'cpu-prof': { type: 'string' },
         skip: { type: 'string' },
       },
     }).values
@@ -126,6 +131,7 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
       connected: flags.connected ?? (quick ? 500 : 20_000),
       holdSeconds: quick ? 3 : 30,
       skip: new Set(flags.skip ?? []),
+      cpuProfileDir: flags['cpu-prof'],
       // A section with steps missing would replace a whole one: only complete runs are written.
       writeResults: !quick && (flags.skip ?? []).length === 0,
     },

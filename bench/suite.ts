@@ -174,7 +174,14 @@ if (rates.length)
   await step('whole loop', async () => {
     progress.begin(`vigie: start, connect ${options.devices.toLocaleString('en-US')} devices`)
     progress.update('starting vigie (broker, workers, notifier, api)')
-    const vigie = await startLoopVigie({ children, devices, secretHash, standIns, startTimeoutMs: 120_000 })
+    const vigie = await startLoopVigie({
+      children,
+      devices,
+      secretHash,
+      standIns,
+      startTimeoutMs: 120_000,
+      cpuProfileDir: options.cpuProfileDir,
+    })
     keep(vigie, vigie.dir)
     try {
       const fleet = await connectFleet({

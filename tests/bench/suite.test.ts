@@ -52,7 +52,13 @@ describe('suite flags', () => {
   })
 
   it('takes rates as a list, sorted and once each, and steps to skip', () => {
-    const options = run(['--rate', '15000, 5000,5000', '--devices', '800', '--skip', 'latency,cpu,mosquitto'])
+    const options = run([
+      ...['--rate', '15000, 5000,5000', '--devices', '800', '--skip', 'latency,cpu,mosquitto'],
+      ...['--cpu-prof', '/tmp/profiles'],
+    ])
+    expect(options.cpuProfileDir).toBe('/tmp/profiles')
+    // Steps missing: printed, not written over a complete section.
+    expect(options.writeResults).toBe(false)
     expect(options.rates).toEqual([5000, 15_000])
     expect(options.devices).toBe(800)
     expect([...options.skip]).toEqual(['latency', 'cpu', 'mosquitto'])
