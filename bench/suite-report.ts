@@ -28,6 +28,8 @@ export type SuiteContext = {
   memory: string
   /** The 1-minute load average as the run started: others' work on the same cores. */
   loadAverage: number
+  /** From the start of the run to its report. */
+  durationMs: number
 }
 
 export type Verdict = 'met' | 'not met' | 'not measured'
@@ -255,7 +257,7 @@ export function suiteMarkdown(figures: SuiteFigures, context: SuiteContext): str
   return [
     '# Benchmark suite (issue 7)',
     '',
-    `Run of ${context.date}: \`${context.command}\``,
+    `Run of ${context.date}, ${Math.round(context.durationMs / 60_000)} min: \`${context.command}\``,
     '',
     `Machine: ${context.nproc} cores (\`nproc\`), ${context.cpuModel}; node ${context.node}; ` +
       `load average ${fixed(context.loadAverage, 2)} as the run started (others' work on the same cores makes figures noisy).`,

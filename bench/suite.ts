@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { hashSecret } from '../ingest/index.ts'
 import { createChildren, repoRoot } from './child-processes.ts'
 import { runIdleConnections } from './idle-connections-step.ts'
@@ -145,6 +146,7 @@ const context: SuiteContext = {
     }
   })(),
   loadAverage: loadavg()[0] ?? 0,
+  durationMs: 0,
 }
 if (!skip.has('mosquitto') && !mosquitto)
   figures.notes.push('mosquitto is not on the PATH: its relay was not run')
@@ -282,6 +284,7 @@ for (const relay of relays)
 await standIns.close()
 stops.delete(standIns.close)
 progress.close()
+context.durationMs = performance.now()
 console.log(`\n${suiteText(figures, context)}\n`)
 // A relay that failed is noted in the section; without vigie's own figures there is nothing to write.
 const vigieFailed = failed.has('whole loop') || failed.has('rss')

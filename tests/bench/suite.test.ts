@@ -176,6 +176,7 @@ const context: SuiteContext = {
   cpuModel: 'AMD EPYC',
   memory: '               total\nMem:            23Gi\n',
   loadAverage: 0.5,
+  durationMs: 17 * 60_000,
 }
 
 describe('suite report', () => {
@@ -212,7 +213,7 @@ describe('suite report', () => {
 
   it('writes the figures, the goals, the machine, the date and the command', () => {
     const text = suiteMarkdown(figures, context)
-    expect(text).toContain('Run of 2026-11-30 10:00 UTC: `node --import tsx bench/suite.ts`')
+    expect(text).toContain('Run of 2026-11-30 10:00 UTC, 17 min: `node --import tsx bench/suite.ts`')
     expect(text).toContain('Machine: 2 cores (`nproc`), AMD EPYC; node v20.20.2')
     expect(text).toContain('$ free -h')
     expect(text).toContain(
