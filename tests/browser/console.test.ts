@@ -1,16 +1,19 @@
 import { mkdirSync, readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { demoSitePath } from '../../config/index.ts'
 import { launchChromium } from '../support/browser.ts'
 import { startSmtpServer } from '../support/smtp-server.ts'
+import { makeTempDir } from '../support/temp-files.ts'
 import { engageEnv, startTestService, type TestService } from '../support/test-service.ts'
 import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 // The demo airport, with the secrets the test service's publish() uses.
 const site = readFileSync(demoSitePath, 'utf8').replaceAll('demo-secret-', 'secret-')
-const shots = new URL('../../docs/screenshots/', import.meta.url)
+// `npm run screenshots` writes them to docs/ (README shows them); a plain test run keeps them in a temp dir.
+const shots = pathToFileURL(`${process.env.VIGIE_SCREENSHOTS ?? makeTempDir()}/`)
 const desktop = { width: 1280, height: 800 }
 const phone = { width: 390, height: 844 }
 
