@@ -139,7 +139,7 @@ function loopTable(figures: SuiteFigures, nproc: number): string[][] {
     String(w.latency.probes),
     ms(w.latency.toOffer),
     ms(w.latency.toNotification),
-    `${w.produced.tickets} / ${w.produced.offers} / ${w.produced.notifications}`,
+    [w.produced.tickets, w.produced.offers, w.produced.notifications].map(thousands).join(' / '),
     `${w.produced.standIns.sms} / ${w.produced.standIns.calls} / ${w.produced.standIns.emails}`,
     `${percent(w.cpu.vigie)} / ${percent(w.cpu.vigie / nproc)}`,
     `${percent(w.cpu.redis)} / ${percent(w.cpu.redis / nproc)}`,
@@ -234,7 +234,7 @@ function method(figures: SuiteFigures): string {
   return (
     `Windows of ${figures.seconds} s after ${figures.warmupSeconds} s of warm-up. Devices publish QoS 1 ` +
     `temperature readings (18.0–25.9 °C) round-robin; 1 reading in ${thousands(figures.probeShare)} (a probe), each on a ` +
-    `device not probed before, reads 70 °C and cross the rule's 60 °C threshold: each opens an incident and a ` +
+    `device not probed before, reads 70 °C and crosses the rule's 60 °C threshold: each opens an incident and a ` +
     `ticket, offered to one of 8 technicians (SMS, call, email) and told to 2 customers (SMS, email), sent ` +
     `to a Twilio-compatible stand-in and a real SMTP server. Latency: the probe's publish to its ` +
     `\`ticket.offered\` event's stream id, and to the score of its ticket's first notification record ` +
