@@ -135,8 +135,10 @@ export async function runIdleConnections({
     }
     const connectMs = performance.now() - started
     for (let left = holdSeconds; left > 0; left--) {
+      const elapsed = (performance.now() - started) / 1000
       progress.update(
         `${total().toLocaleString('en-US')} connected, holding ${left} s (heartbeats every 60 s)`,
+        elapsed / (elapsed + left + 3),
       )
       await new Promise((resolve) => setTimeout(resolve, 1000))
     }
