@@ -40,6 +40,10 @@ export type RuleWorkerOptions = {
   leaseMs?: number
   blockMs?: number
   sweepMs?: number
+  /** How often due timers and offers are looked at: their precision, and a fixed cost per tick. */
+  tickMs?: number
+  /** After a small batch, wait this long so the next read takes a fuller one (latency for fewer round trips). */
+  lingerMs?: number
 }
 
 /** A log entry's reading; the log holds what ingest validated, so anything else is skipped, not retried. */
@@ -67,6 +71,8 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     leaseMs = 15_000,
     blockMs = 250,
     sweepMs = 5_000,
+    tickMs = 50,
+    lingerMs = 10,
   } = options
   const rules = options.rules
   const keys = ruleKeys(prefix)
@@ -100,6 +106,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   let loop: Promise<void> | undefined
   let lastLease = 0
   let lastSweep = 0
+  let lastTick = 0
   // Where devices are changes rarely; a short cache keeps one lookup per device per minute.
   const places = new Map<string, { device: DeviceWhere | null; until: number }>()
   async function placeOf(id: string): Promise<DeviceWhere | null> {
@@ -168,24 +175,35 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     if (changed.length) await redis.hset(keys.states(device.id), ...changed)
   }
 
-  async function onTimers(shard: number, now: number) {
-    const due = await redis.zrangebyscore(keys.timers(shard), '-inf', now, 'LIMIT', 0, 100)
-    for (const member of due) {
-      if (member.startsWith('resolve|')) {
-        await redis.zrem(keys.timers(shard), member)
-        await flow.verifyResolution(member.slice('resolve|'.length), now)
-        continue
-      }
-      const [ruleId = '', deviceId = ''] = member.split('|')
-      const rule = rules.find((r) => r.id === ruleId)
-      const device = await placeOf(deviceId)
-      await redis.zrem(keys.timers(shard), member)
-      if (!rule || !device) continue
-      const state = (await loadStates(deviceId)).get(ruleId) ?? idleState
-      const next = evaluateTimer({ state, now })
-      await apply(rule, device, next.effects)
-      await redis.hset(keys.states(deviceId), ruleId, JSON.stringify(next.state))
+  /** Every owned shard's due timers in one round trip, then each handled in turn. */
+  async function onTimers(now: number) {
+    const shards = [...owned]
+    const read = await shards
+      .reduce(
+        (p, shard) => p.zrangebyscore(keys.timers(shard), '-inf', now, 'LIMIT', 0, 100),
+        redis.pipeline(),
+      )
+      .exec()
+    for (const [i, shard] of shards.entries()) {
+      for (const member of (read?.[i]?.[1] ?? []) as string[]) await onTimer(shard, member, now)
     }
+  }
+
+  async function onTimer(shard: number, member: string, now: number) {
+    if (member.startsWith('resolve|')) {
+      await redis.zrem(keys.timers(shard), member)
+      await flow.verifyResolution(member.slice('resolve|'.length), now)
+      return
+    }
+    const [ruleId = '', deviceId = ''] = member.split('|')
+    const rule = rules.find((r) => r.id === ruleId)
+    const device = await placeOf(deviceId)
+    await redis.zrem(keys.timers(shard), member)
+    if (!rule || !device) return
+    const state = (await loadStates(deviceId)).get(ruleId) ?? idleState
+    const next = evaluateTimer({ state, now })
+    await apply(rule, device, next.effects)
+    await redis.hset(keys.states(deviceId), ruleId, JSON.stringify(next.state))
   }
 
   /** Silence is found by one sweep over last-seen times, not by a timer per device per reading. */
@@ -217,14 +235,15 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
   }
 
-  async function readShards() {
+  /** Reads what the owned shards hold (blocking a while when they hold nothing); answers how many. */
+  async function readShards(): Promise<number> {
     // A shard just taken over first replays what its last owner read but did not acknowledge.
     for (const shard of [...fresh]) {
       await consume(shard, '0')
       fresh.delete(shard)
     }
     const shards = [...owned]
-    if (shards.length === 0) return
+    if (shards.length === 0) return 0
     const streams = (await redis.xreadgroup(
       'GROUP',
       consumerGroup,
@@ -237,7 +256,12 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       ...shards.map(log.shardKey),
       ...shards.map(() => '>'),
     )) as [string, [string, string[]][]][] | null
-    for (const [key, entries] of streams ?? []) await handle(key, entries)
+    let read = 0
+    for (const [key, entries] of streams ?? []) {
+      read += entries.length
+      await handle(key, entries)
+    }
+    return read
   }
 
   async function consume(shard: number, from: string) {
@@ -284,9 +308,14 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       try {
         const now = Date.now()
         if (now - lastLease > leaseMs / 3) await renewLeases(now)
-        await readShards()
-        for (const shard of owned) await onTimers(shard, Date.now())
-        await dispatcher.expireOffers(Date.now())
+        const read = await readShards()
+        if (read > 0 && read < 100) await new Promise<void>((resolve) => setTimeout(resolve, lingerMs))
+        // Under load a cycle comes every few readings: timers and offers are looked at once per tick, not per cycle.
+        if (Date.now() - lastTick >= tickMs) {
+          lastTick = Date.now()
+          await onTimers(lastTick)
+          await dispatcher.expireOffers(lastTick)
+        }
         if (Date.now() - lastSweep > sweepMs) {
           await sweepSilence(Date.now())
           lastSweep = Date.now()
