@@ -1,10 +1,10 @@
 import { readdirSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
+import type { MessageStandIns } from '../demo/index.ts'
 import type { BenchChild, Children } from './child-processes.ts'
 import { type LoopVigie, loopDevices, openFilesLimit, startLoopVigie } from './loop-world.ts'
 import { sampleProcess } from './process-stats.ts'
 import type { Progress } from './progress.ts'
-import type { StandIns } from './stand-ins.ts'
 
 export type IdleFigures = {
   requested: number
@@ -51,7 +51,7 @@ export async function runIdleConnections({
   onStarted,
 }: {
   children: Children
-  standIns: StandIns
+  standIns: MessageStandIns
   secret: string
   secretHash: string
   requested: number

@@ -1,12 +1,12 @@
 import { readFile, rm } from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
 import type { Redis } from 'ioredis'
+import type { MessageStandIns } from '../demo/index.ts'
 import { findFreePort, openClient } from '../service/index.ts'
 import { prepareBenchWorld } from './bench-setup.ts'
 import type { Children } from './child-processes.ts'
 import type { DeviceCredential } from './load-generator.ts'
 import { logShards } from './rules-world.ts'
-import type { StandIns } from './stand-ins.ts'
 
 /** A reading above this opens an incident, a ticket, an offer and its notifications. */
 export const probeCelsius = 70
@@ -71,7 +71,7 @@ export async function startLoopVigie({
   children: Children
   devices: DeviceCredential[]
   secretHash: string
-  standIns: StandIns
+  standIns: MessageStandIns
   startTimeoutMs: number
   /** Run under node --cpu-prof, the profile written there as it stops. */
   cpuProfileDir?: string | undefined

@@ -8,7 +8,9 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { startMessageStandIns } from '../demo/index.ts'
 import { hashSecret } from '../ingest/index.ts'
+import { createLogger } from '../service/index.ts'
 import { createChildren, repoRoot } from './child-processes.ts'
 import { runIdleConnections } from './idle-connections-step.ts'
 import { createProbeSchedule } from './latency-step.ts'
@@ -17,7 +19,6 @@ import { loopDevices, openFilesLimit, startLoopVigie } from './loop-world.ts'
 import { findMosquitto, startMosquitto } from './mosquitto.ts'
 import { createProgress, type PlannedStep } from './progress.ts'
 import { runRelay } from './relay-step.ts'
-import { startStandIns } from './stand-ins.ts'
 import { loopRates, parseSuiteFlags, suiteUsage } from './suite-flags.ts'
 import {
   type SuiteContext,
@@ -168,7 +169,12 @@ async function step(name: string, work: () => Promise<void>): Promise<void> {
 const secret = randomBytes(18).toString('base64url')
 // One production-strength hash for every device: the site file loads without 20,000 scrypt runs.
 const secretHash = await hashSecret(secret)
-const standIns = await startStandIns()
+// The demo's stand-ins, counting only: a long run keeps no messages and makes no delivery callbacks.
+const standIns = await startMessageStandIns({
+  log: createLogger({ level: 'warn' }),
+  keepMessages: false,
+  reportDelivery: false,
+})
 stops.add(standIns.close)
 const devices = loopDevices(options.devices, secret)
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import type { MessageStandIns, StandInCounts } from '../demo/index.ts'
 import { notificationKeys } from '../notifier/index.ts'
 import {
   collectProbeLatencies,
@@ -11,7 +12,6 @@ import type { LoopVigie } from './loop-world.ts'
 import { cpuShare, type ProcessSample, sampleProcess } from './process-stats.ts'
 import type { Progress } from './progress.ts'
 import { entriesRead } from './rules-world.ts'
-import type { StandInCounts, StandIns } from './stand-ins.ts'
 
 /** One rate held through the whole loop: the load's figures and what the loop made of it. */
 export type LoopWindow = {
@@ -53,7 +53,7 @@ export async function runLoopWindow({
   vigie: LoopVigie
   fleet: Fleet
   probes: ProbeSchedule
-  standIns: StandIns
+  standIns: MessageStandIns
   rate: number
   warmupSeconds: number
   seconds: number

@@ -1,4 +1,9 @@
 export { type AirportStoryOptions, airportBeats, airportStory, type Beat } from './airport-story.ts'
-export { type MessageStandIns, type StandInMessage, startMessageStandIns } from './message-stand-ins.ts'
+export {
+  type MessageStandIns,
+  type StandInCounts,
+  type StandInMessage,
+  startMessageStandIns,
+} from './message-stand-ins.ts'
 export { kpiReport, narrate } from './narration.ts'
 export { type DemoOptions, runDemo, type StoryContext } from './run-demo.ts'

@@ -22,18 +22,34 @@ const readBody = async (request: IncomingMessage): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/** What the stand-ins accepted since they started, by kind; `refused` counts requests they do not know. */
+export type StandInCounts = { sms: number; calls: number; emails: number; refused: number }
+
 /**
- * What the demo sends through when no Twilio or SMTP is configured: a Twilio-compatible API that the
- * twilio SDK really calls (then reports delivery back, signed, as Twilio does) and a real SMTP server.
- * vigie itself is unchanged: it only gets TWILIO_API_URL and SMTP_URL pointing here.
+ * What the demo (and the benchmarks) send through when no Twilio or SMTP is configured: a Twilio-compatible
+ * API that the twilio SDK really calls (then reports delivery back, signed, as Twilio does) and a real SMTP
+ * server. vigie itself is unchanged: it only gets TWILIO_API_URL and SMTP_URL pointing here.
  */
-export async function startMessageStandIns({ log }: { log: Logger }) {
+export async function startMessageStandIns({
+  log,
+  keepMessages = true,
+  reportDelivery = true,
+}: {
+  log: Logger
+  /** Off for a long benchmark: then only the counts are kept. */
+  keepMessages?: boolean
+  reportDelivery?: boolean
+}) {
   const authToken = randomBytes(24).toString('hex')
   const accountSid = `AC${randomBytes(16).toString('hex')}`
   const messages: StandInMessage[] = []
+  const counts: StandInCounts = { sms: 0, calls: 0, emails: 0, refused: 0 }
   const listeners = new Set<(message: StandInMessage) => void>()
   const keep = (message: StandInMessage) => {
-    messages.push(message)
+    if (message.channel === 'sms') counts.sms++
+    else if (message.channel === 'voice') counts.calls++
+    else counts.emails++
+    if (keepMessages) messages.push(message)
     for (const listener of listeners) listener(message)
   }
 
@@ -62,6 +78,7 @@ export async function startMessageStandIns({ log }: { log: Logger }) {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname
     const kind = path.endsWith('/Calls.json') ? 'voice' : path.endsWith('/Messages.json') ? 'sms' : null
     if (request.method !== 'POST' || !kind || !form.To) {
+      counts.refused++
       response.writeHead(404, { 'content-type': 'application/json' })
       response.end(
         JSON.stringify({ code: 20_404, message: 'The stand-in knows Messages and Calls only', status: 404 }),
@@ -80,7 +97,8 @@ export async function startMessageStandIns({ log }: { log: Logger }) {
         body: form.Body ?? null,
       }),
     )
-    if (form.StatusCallback) setImmediate(() => void reportDelivered(form.StatusCallback ?? '', sid, kind))
+    if (reportDelivery && form.StatusCallback)
+      setImmediate(() => void reportDelivered(form.StatusCallback ?? '', sid, kind))
   })
   http.listen(0, '127.0.0.1')
   await once(http, 'listening')
@@ -115,6 +133,7 @@ export async function startMessageStandIns({ log }: { log: Logger }) {
     accountSid,
     authToken,
     messages,
+    counts: (): StandInCounts => ({ ...counts }),
     onMessage: (listener: (message: StandInMessage) => void) => {
       listeners.add(listener)
       return () => listeners.delete(listener)
