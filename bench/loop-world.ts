@@ -46,7 +46,7 @@ dispatch: { offerTimeout: 30m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] 
 `
 }
 
-/** vigie with every role in one process, its own redis-server, the notifier sending to the stand-ins. */
+/** vigie started with every role (its rule workers in a child process), its own redis-server, the notifier sending to the stand-ins. */
 export type LoopVigie = {
   mqttPort: number
   pid: number

@@ -196,7 +196,7 @@ function detailLines(figures: SuiteFigures): string[] {
   const lines: string[] = []
   if (figures.vigie) {
     lines.push(
-      `vigie (broker, workers, notifier, api in one process): started in ${fixed(figures.vigie.startMs / 1000, 1)} s; ` +
+      `vigie (every role; the rule workers in a child process, counted with it): started in ${fixed(figures.vigie.startMs / 1000, 1)} s; ` +
         `${thousands(figures.devices)} devices connected in ${fixed(figures.vigie.connectMs / 1000, 1)} s ` +
         `(${thousands(figures.devices / (figures.vigie.connectMs / 1000))}/s, one scrypt check per first login)`,
     )

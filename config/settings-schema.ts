@@ -55,6 +55,8 @@ export const settingsSchema = z
     deadLetterRetention: z.coerce.number().int().min(10).default(10_000),
     // A worker that stops answering keeps its shards this long before another takes them over.
     rulesLease: durationSchema.default(15_000),
+    // auto: with more than one core, the rule workers of an all-roles start run in a child process.
+    workersProcess: z.enum(['auto', 'yes', 'no']).default('auto'),
   })
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
@@ -109,6 +111,7 @@ export const settingsEnv = {
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',
   DEAD_LETTER_RETENTION: 'deadLetterRetention',
   VIGIE_RULES_LEASE: 'rulesLease',
+  VIGIE_WORKERS_PROCESS: 'workersProcess',
 } as const satisfies Record<string, keyof SettingsInput>
 
 export type SettingsEnvName = keyof typeof settingsEnv

@@ -1,11 +1,13 @@
 // The entry point: the only file that reads process.env and process.argv.
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, demoSitePath, loadConfig } from '../config/index.ts'
 import { runDevicesCommand } from './cli-devices.ts'
 import { runRulesCommand } from './cli-rules.ts'
 import { createLogger } from './logger.ts'
 import { type RunningService, startService } from './start-service.ts'
+import { startWorkersChild } from './workers-child.ts'
 
 const usage = `Usage: npm start [-- --roles broker,api,workers]
        npm run demo
@@ -89,11 +91,37 @@ async function main(): Promise<void> {
       void stop(signal, 0)
     })
   }
+  // Started by another vigie process (the rule workers' child): when that one is gone, so is this one.
+  process.on('disconnect', () => void stop('parent process gone', 0))
 
+  // With every role in one start, the rule workers take the second core in a child process.
+  const { roles, workersProcess } = config.settings
+  const splitWorkers =
+    command === 'start' &&
+    roles.includes('workers') &&
+    roles.length > 1 &&
+    (workersProcess === 'yes' || (workersProcess === 'auto' && availableParallelism() > 1))
+  if (splitWorkers) config.settings.roles = roles.filter((role) => role !== 'workers')
   service = await startService({ config, log }).catch((err: unknown) => {
     log.fatal({ err, hint: hintFor(err) }, 'start failed')
     process.exit(1)
   })
+  if (splitWorkers) {
+    const workers = startWorkersChild({
+      env,
+      redisUrl: service.redisUrl,
+      log: log.child({ part: 'workers' }),
+    })
+    const closeService = service.close
+    // The workers stop first: the service's close may stop the Redis they use.
+    service = {
+      ...service,
+      close: async (reason) => {
+        await workers.close()
+        return closeService(reason)
+      },
+    }
+  }
   if (pending) return stop(pending.reason, pending.code)
   if (service.httpUrl) {
     // The key rides in the fragment, which the browser never sends: the dashboard opens signed in.

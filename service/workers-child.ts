@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import type { Logger } from 'pino'
+
+const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+/**
+ * The rule workers in a process of their own, on the same Redis: the broker and the rules each get a
+ * core. Restarted after a crash (their shards wait out the lease meanwhile); stopped before the parent.
+ */
+export function startWorkersChild({
+  env,
+  redisUrl,
+  log,
+  restartDelayMs = 1000,
+}: {
+  env: NodeJS.ProcessEnv
+  redisUrl: string
+  log: Logger
+  restartDelayMs?: number
+}) {
+  let child: ChildProcess | undefined
+  let stopping = false
+  let restart: NodeJS.Timeout | undefined
+
+  function start() {
+    const started = spawn(process.execPath, [...process.execArgv, mainPath, 'start', '--roles', 'workers'], {
+      // The parent may have started the Redis: the child uses that one, never one of its own.
+      env: { ...env, REDIS_URL: redisUrl, VIGIE_WORKERS_PROCESS: 'no' },
+      // The IPC channel closes when this process dies, however: the child then stops too (main.ts).
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    child = started
+    log.info({ pid: started.pid }, 'rule workers started in a child process')
+    started.on('exit', (code, signal) => {
+      if (stopping) return
+      log.error({ code, signal }, 'rule workers process ended; starting it again')
+      restart = setTimeout(start, restartDelayMs)
+    })
+  }
+  start()
+
+  return {
+    pid: () => child?.pid,
+    close: async () => {
+      stopping = true
+      clearTimeout(restart)
+      const running = child
+      if (!running || running.exitCode !== null || running.signalCode !== null) return
+      const exited = once(running, 'exit')
+      running.kill('SIGTERM')
+      await exited
+    },
+  }
+}
