@@ -57,7 +57,7 @@ export function airportStory({
   beats = airportBeats,
   deadlineMs = 420_000,
 }: AirportStoryOptions = {}) {
-  return async ({ config, httpUrl, mqttPort, adminKey, standIns, say, stopping }: StoryContext) => {
+  return async ({ config, httpUrl, mqttPort, adminKey, standIns, say, stopping, atStop }: StoryContext) => {
     const { settings, site } = config
     const started = Date.now()
     const realMs = (storyMs: number) => storyMs / speed
@@ -164,9 +164,12 @@ export function airportStory({
         await Promise.race([stopping, new Promise<void>((resolve) => setTimeout(resolve, 500))])
       }
     } finally {
-      unlisten?.()
-      await technicians.close()
-      await fleet.close()
+      // The airport lives on after the story, until the demo stops: a fleet gone quiet would raise alarms.
+      atStop(async () => {
+        unlisten?.()
+        await technicians.close()
+        await fleet.close()
+      })
     }
   }
 }

@@ -17,6 +17,8 @@ export type StoryContext = {
   say: (line: string) => void
   /** Resolves when the demo is being stopped: a story's waits end early on it. */
   stopping: Promise<void>
+  /** Runs this when the demo stops, before the service: what the story leaves running after its end. */
+  atStop: (cleanup: () => Promise<void>) => void
 }
 
 export type DemoOptions = {
@@ -95,6 +97,7 @@ export async function runDemo({ config, log, adminKey, print, story }: DemoOptio
     const res = await fetch(`${httpUrl}/api/kpis`, { headers: { authorization: `Bearer ${adminKey}` } })
     return (await res.json()) as Kpis
   }
+  const cleanups: (() => Promise<void>)[] = []
   let played: Promise<Kpis | null> = Promise.resolve(null)
   const play = () => {
     if (!story) return played
@@ -107,6 +110,7 @@ export async function runDemo({ config, log, adminKey, print, story }: DemoOptio
         standIns,
         say: print,
         stopping,
+        atStop: (cleanup) => cleanups.push(cleanup),
       })
       const figures = await kpis()
       print('')
@@ -125,6 +129,8 @@ export async function runDemo({ config, log, adminKey, print, story }: DemoOptio
     close: async (reason: string) => {
       stop()
       await played.catch(() => null)
+      for (const cleanup of cleanups)
+        await cleanup().catch((err: unknown) => log.warn({ err }, 'demo cleanup failed'))
       unlisten?.()
       live.close()
       const clean = await service.close(reason)
