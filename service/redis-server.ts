@@ -36,7 +36,8 @@ export async function startRedisServer({
     '--logfile',
     '',
   )
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // A process group of its own: a Ctrl-C in the terminal reaches vigie, which drains, then stops this server.
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const output: string[] = []
   await waitUntilReady(child, output, startTimeoutMs)
   const pid = child.pid ?? 0
