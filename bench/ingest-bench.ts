@@ -1,9 +1,4 @@
-// Benchmark of issue 3 "Listen": N authenticated devices publishing QoS 1 readings to vigie's broker, and the
-// same load on plain aedes, one after the other in one run. Not a test: it measures and reports.
-//   node --import tsx bench/ingest-bench.ts --devices 5000 --rate 10000 --seconds 30
-import { execFileSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
-import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
@@ -18,6 +13,7 @@ import {
   type TargetRun,
   textReport,
 } from './report.ts'
+import { describeMachine, replaceSection } from './results-file.ts'
 import { benchDevices, startPlainAedes, startVigie, type Target } from './targets.ts'
 
 const usage = `Usage: node --import tsx bench/ingest-bench.ts [options]   (or: npm run bench -- [options])
@@ -170,35 +166,17 @@ async function runTarget(start: () => Promise<Target>, devices: DeviceCredential
   }
 }
 
-function machineMemory(): string {
-  try {
-    return execFileSync('free', ['-h'], { encoding: 'utf8' })
-  } catch {
-    return '(free not available)'
-  }
-}
-
 async function writeResults(path: string, report: string): Promise<void> {
   const begin = '<!-- results:begin (written by bench/ingest-bench.ts) -->'
   const end = '<!-- results:end -->'
   const existing = await readFile(path, 'utf8').catch(() => '')
-  const from = existing.indexOf(begin)
-  const to = existing.indexOf(end)
-  // The run's section is replaced; what people wrote around it stays.
-  const text =
-    from >= 0 && to > from
-      ? `${existing.slice(0, from + begin.length)}\n${report}\n${existing.slice(to)}`
-      : `# Ingest benchmark\n\n${begin}\n${report}\n${end}\n`
-  await writeFile(path, text)
+  const place = (block: string) => `# Ingest benchmark\n\n${block}`
+  await writeFile(path, replaceSection({ text: existing, begin, end, section: report, place }))
 }
 
 const context: RunContext = {
   command: `node --import tsx bench/ingest-bench.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-  node: process.version,
-  nproc: availableParallelism(),
-  cpuModel: cpus()[0]?.model ?? 'unknown CPU',
-  memory: machineMemory(),
+  ...describeMachine(),
   warmupSeconds,
   seconds,
   maxInFlightPerDevice,

@@ -1,4 +1,5 @@
 import type { LoadResult } from './load-generator.ts'
+import type { Machine } from './results-file.ts'
 
 /** One rate held against one target. */
 export type StepMeasurement = LoadResult & {
@@ -21,13 +22,8 @@ export type TargetRun = {
   durability?: { acked: number; stored: number }
 }
 
-export type RunContext = {
+export type RunContext = Machine & {
   command: string
-  date: string
-  node: string
-  nproc: number
-  cpuModel: string
-  memory: string
   warmupSeconds: number
   seconds: number
   maxInFlightPerDevice: number

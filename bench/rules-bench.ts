@@ -1,3 +1,4 @@
+import { replaceSection } from './results-file.ts'
 // Benchmark of issue 4 "Route": readings through the rule workers, and the time from a door forced open
 // to its ticket offered to a technician, at several background rates. Not a test: it measures and reports.
 //   node --import tsx bench/rules-bench.ts --devices 1000 --rate 1000,10000 --seconds 20
@@ -257,13 +258,10 @@ if (resultsPath) {
     '<!-- rules-results:begin (written by bench/rules-bench.ts) -->',
     '<!-- rules-results:end -->',
   ]
-  const from = text.indexOf(begin)
-  const to = text.indexOf(end)
-  const next =
-    from >= 0 && to > from
-      ? `${text.slice(0, from + begin.length)}\n${section}\n${text.slice(to)}`
-      : `${text}\n${begin}\n${section}\n${end}\n`
-  await writeFile(resultsPath, next)
+  await writeFile(
+    resultsPath,
+    replaceSection({ text, begin, end, section, place: (block) => `${text}\n${block}` }),
+  )
   console.log(`written to ${resultsPath}`)
 }
 process.exit(0)

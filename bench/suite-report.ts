@@ -2,6 +2,7 @@ import type { IdleFigures } from './idle-connections-step.ts'
 import type { Spread } from './latency-step.ts'
 import type { RelayRun } from './relay-step.ts'
 import { generatorBound, sustained } from './report.ts'
+import { type Machine, replaceSection } from './results-file.ts'
 import { lowRate } from './suite-flags.ts'
 import type { LoopWindow } from './whole-loop-step.ts'
 
@@ -18,14 +19,8 @@ export type SuiteFigures = {
   notes: string[]
 }
 
-export type SuiteContext = {
+export type SuiteContext = Machine & {
   command: string
-  date: string
-  node: string
-  nproc: number
-  cpuModel: string
-  /** `free -h` as printed. */
-  memory: string
   /** The 1-minute load average as the run started: others' work on the same cores. */
   loadAverage: number
   /** From the start of the run to its report. */
@@ -314,9 +309,11 @@ export const suiteEnd = '<!-- suite:end -->'
 
 /** The suite's section replaced, or put at the top; what follows it (older runs, notes) stays. */
 export function withSuiteSection(existing: string, section: string): string {
-  const from = existing.indexOf(suiteBegin)
-  const to = existing.indexOf(suiteEnd)
-  if (from >= 0 && to > from)
-    return `${existing.slice(0, from + suiteBegin.length)}\n${section}\n${existing.slice(to)}`
-  return `${suiteBegin}\n${section}\n${suiteEnd}\n\n${existing}`
+  return replaceSection({
+    text: existing,
+    begin: suiteBegin,
+    end: suiteEnd,
+    section,
+    place: (block) => `${block}\n${existing}`,
+  })
 }

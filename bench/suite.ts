@@ -1,11 +1,7 @@
-// The benchmark suite of issue 7: the whole loop, its latency and CPU at 1,000 readings/s, peak RSS with
-// 20,000 connected devices, and the same load on plain aedes and Mosquitto. Not a test: it measures.
-//   node --import tsx bench/suite.ts [--quick] [--devices N] [--rate R] [--seconds S] [--connected C] [--skip …]
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
-import { availableParallelism, cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { startMessageStandIns } from '../demo/index.ts'
@@ -19,6 +15,7 @@ import { loopDevices, openFilesLimit, startLoopVigie } from './loop-world.ts'
 import { findMosquitto, startMosquitto } from './mosquitto.ts'
 import { createProgress, type PlannedStep } from './progress.ts'
 import { runRelay } from './relay-step.ts'
+import { describeMachine } from './results-file.ts'
 import { loopRates, parseSuiteFlags, suiteUsage } from './suite-flags.ts'
 import {
   type SuiteContext,
@@ -135,17 +132,7 @@ const figures: SuiteFigures = {
 }
 const context: SuiteContext = {
   command: `node --import tsx bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-  node: process.version,
-  nproc: availableParallelism(),
-  cpuModel: cpus()[0]?.model ?? 'unknown CPU',
-  memory: (() => {
-    try {
-      return execFileSync('free', ['-h'], { encoding: 'utf8' })
-    } catch {
-      return '(free not available)'
-    }
-  })(),
+  ...describeMachine(),
   loadAverage: loadavg()[0] ?? 0,
   durationMs: 0,
 }
