@@ -10,6 +10,8 @@ export type DeviceRecord = Omit<Device, 'secret' | 'secretHash'> & { createdAt: 
 
 export type DeviceRegistry = ReturnType<typeof createDeviceRegistry>
 
+const seedSlice = 500
+
 export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: string }) {
   const keys: IngestKeys = ingestKeys(prefix)
   // Verified secrets, keyed by device, as an HMAC under a key that never leaves this process:
@@ -35,26 +37,47 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
   }
 
   return {
-    /** Makes Redis hold the site file's devices; a secret is hashed again only when it changed. */
+    /**
+     * Makes Redis hold the site file's devices; a secret is hashed again only when it changed, and an
+     * unchanged device is not written. In slices, so 20,000 devices never hold 20,000 replies at once.
+     */
     seed: async (devices: Device[]): Promise<{ written: number }> => {
-      const results = await Promise.all(
-        devices.map(async ({ secret, secretHash, ...device }) => {
-          const existing = await readRecord(device.id)
-          let hash = secretHash
-          if (hash === undefined && secret !== undefined) {
-            const unchanged = existing !== null && (await verifySecret(secret, existing.secretHash))
-            hash = unchanged && existing ? existing.secretHash : await hashSecret(secret)
+      let written = 0
+      for (let first = 0; first < devices.length; first += seedSlice) {
+        const slice = devices.slice(first, first + seedSlice)
+        const reads = redis.pipeline()
+        for (const device of slice) reads.hmget(keys.device(device.id), 'doc', 'secretHash')
+        const replies = (await reads.exec()) ?? []
+        const changed: { id: string; text: string; hash: string }[] = []
+        await Promise.all(
+          slice.map(async ({ secret, secretHash, ...device }, i) => {
+            const [doc, storedHash] = (replies[i]?.[1] ?? []) as (string | null)[]
+            const existing = doc ? (JSON.parse(doc) as DeviceRecord) : null
+            let hash = secretHash
+            if (hash === undefined && secret !== undefined) {
+              const unchanged = storedHash && (await verifySecret(secret, storedHash))
+              hash = unchanged && storedHash ? storedHash : await hashSecret(secret)
+            }
+            if (hash === undefined) return
+            const record: DeviceRecord = {
+              ...device,
+              createdAt: existing?.createdAt ?? new Date().toISOString(),
+            }
+            const text = JSON.stringify(record)
+            if (text === doc && hash === storedHash) return
+            changed.push({ id: record.id, text, hash })
+          }),
+        )
+        if (changed.length > 0) {
+          const writes = redis.multi()
+          for (const { id, text, hash } of changed) {
+            writes.hset(keys.device(id), 'doc', text, 'secretHash', hash).sadd(keys.deviceIds, id)
           }
-          if (hash === undefined) return 0
-          const record: DeviceRecord = {
-            ...device,
-            createdAt: existing?.record.createdAt ?? new Date().toISOString(),
-          }
-          await write(record, hash)
-          return 1
-        }),
-      )
-      return { written: results.reduce<number>((sum, n) => sum + n, 0) }
+          await writes.exec()
+        }
+        written += changed.length
+      }
+      return { written }
     },
 
     /** Provisions a new device and returns its secret, the only time it is ever shown. */

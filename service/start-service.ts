@@ -60,7 +60,10 @@ export async function startService({
     })
     const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }) })
     const seeded = await ingest.registry.seed(site.devices)
-    log.info({ devices: seeded.written }, 'devices from the site file provisioned')
+    log.info(
+      { devices: site.devices.length, written: seeded.written },
+      'devices from the site file provisioned',
+    )
 
     let broker: Broker | undefined
     let mqttPort: number | undefined

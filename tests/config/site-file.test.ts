@@ -168,6 +168,20 @@ dispatch: { offerTimeout: 2 minutes }
     expect(problems[0]?.message).toMatch(/^YAML: /)
   })
 
+  it('refuses a key given twice in one mapping, at its line', () => {
+    const problems = problemsOf(minimalSite.replace('name: Site one', 'name: Site one\n    name: Site two'))
+    expect(problems).toHaveLength(1)
+    expect(problems[0]?.where).toBe('site.yaml:5:5')
+    expect(problems[0]?.message).toMatch(/^YAML: .*unique/)
+  })
+
+  it('reads YAML 1.2 scalars as the positioned parser does: no dates, yes/no stay words', () => {
+    const text = `${minimalSite}technicians:\n  - { id: t1, name: 2026-01-01, phone: "+33600000001", skills: [yes, no, on, 2026-01-01] }\n`
+    const { site } = loadConfig({ env: { VIGIE_CONFIG: writeTempFile('site.yaml', text) } })
+    expect(site.technicians[0]?.name).toBe('2026-01-01')
+    expect(site.technicians[0]?.skills).toEqual(['yes', 'no', 'on', '2026-01-01'])
+  })
+
   it('says when the file does not exist', () => {
     expect(() => loadConfig({ env: { VIGIE_CONFIG: '/nonexistent/site.yaml' } })).toThrow(
       'VIGIE_CONFIG /nonexistent/site.yaml: cannot read the site file: no such file',
