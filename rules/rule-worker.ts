@@ -160,7 +160,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     return parseStates(await redis.hgetall(keys.states(deviceId)))
   }
 
-  /** Evaluates one reading against the device's states, which it updates in place. */
+  /** Evaluates one reading against the device's states, which it updates in place; answers the changed fields. */
   async function onReading(reading: Reading, device: DeviceWhere, states: Map<string, RuleState>) {
     const changed: string[] = []
     for (const rule of rulesFor(rules, device)) {
@@ -172,7 +172,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
         changed.push(rule.id, JSON.stringify(next.state))
       }
     }
-    if (changed.length) await redis.hset(keys.states(device.id), ...changed)
+    return changed
   }
 
   /** Every owned shard's due timers in one round trip, then each handled in turn. */
@@ -256,11 +256,8 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       ...shards.map(log.shardKey),
       ...shards.map(() => '>'),
     )) as [string, [string, string[]][]][] | null
-    let read = 0
-    for (const [key, entries] of streams ?? []) {
-      read += entries.length
-      await handle(key, entries)
-    }
+    const read = (streams ?? []).reduce((sum, [, entries]) => sum + entries.length, 0)
+    if (read > 0) await handle(streams ?? [])
     return read
   }
 
@@ -275,16 +272,21 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       log.shardKey(shard),
       from,
     )) as [string, [string, string[]][]][] | null
-    for (const [key, entries] of streams ?? []) await handle(key, entries)
+    if (streams?.length) await handle(streams)
   }
 
-  /** A batch of log entries: the states of its devices come in one round trip, and one XACK ends it. */
-  async function handle(key: string, entries: [string, string[]][]) {
+  /**
+   * What one read returned, from every shard: the states of its devices come in one round trip, and the
+   * changed states are written with the acknowledgements in another.
+   */
+  async function handle(streams: [string, [string, string[]][]][]) {
     const batch: { id: string; reading: Reading; device: DeviceWhere }[] = []
-    for (const [id, fields] of entries) {
-      const reading = readingOf(fields)
-      const device = reading ? await placeOf(reading.device) : null
-      if (reading && device && rulesFor(rules, device).length > 0) batch.push({ id, reading, device })
+    for (const [, entries] of streams) {
+      for (const [id, fields] of entries) {
+        const reading = readingOf(fields)
+        const device = reading ? await placeOf(reading.device) : null
+        if (reading && device && rulesFor(rules, device).length > 0) batch.push({ id, reading, device })
+      }
     }
     const ids = [...new Set(batch.map((b) => b.device.id))]
     const loaded = ids.length
@@ -293,14 +295,26 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     const states = new Map(
       ids.map((id, i) => [id, parseStates((loaded?.[i]?.[1] ?? {}) as Record<string, string>)]),
     )
+    const changed = new Map<string, Map<string, string>>()
     for (const { id, reading, device } of batch) {
       try {
-        await onReading(reading, device, states.get(device.id) ?? new Map())
+        const fields = await onReading(reading, device, states.get(device.id) ?? new Map())
+        for (let i = 0; i < fields.length; i += 2) {
+          const byRule = changed.get(device.id) ?? new Map<string, string>()
+          byRule.set(fields[i] as string, fields[i + 1] as string)
+          changed.set(device.id, byRule)
+        }
       } catch (err) {
         logger.error({ err, entry: id }, 'reading not evaluated')
       }
     }
-    if (entries.length) await redis.xack(key, consumerGroup, ...entries.map(([id]) => id))
+    const writes = redis.pipeline()
+    for (const [deviceId, byRule] of changed) writes.hset(keys.states(deviceId), Object.fromEntries(byRule))
+    for (const [key, entries] of streams) {
+      if (entries.length) writes.xack(key, consumerGroup, ...entries.map(([id]) => id))
+    }
+    // A failed write leaves its entries unacknowledged: the next owner evaluates them again.
+    for (const [error] of (await writes.exec()) ?? []) if (error) throw error
   }
 
   async function run() {
