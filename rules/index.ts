@@ -11,7 +11,7 @@ export {
   vigieEventSchema,
 } from './events.ts'
 export { createIncidentStore, type IncidentStore } from './incident-store.ts'
-export { ruleKeys } from './keys.ts'
+export { consumerGroup, ruleKeys } from './keys.ts'
 export { computeKpis, type Kpis, type Spread } from './kpis.ts'
 export {
   createMaintenanceWindows,
@@ -33,6 +33,7 @@ export {
 } from './record-schemas.ts'
 export { ruleMatches, rulesFor } from './rule-matcher.ts'
 export { type Evaluation, idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+export { createRuleStateBook, type RuleStateBook } from './rule-state-book.ts'
 export { createRuleWorker, type RuleWorkerOptions } from './rule-worker.ts'
 export { createSeededRecords } from './seeded-records.ts'
 export { isWithinLocalRange, localTime } from './site-clock.ts'

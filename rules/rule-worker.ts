@@ -11,6 +11,7 @@ import { consumerGroup, ruleKeys } from './keys.ts'
 import { createMaintenanceWindows } from './maintenance-windows.ts'
 import { rulesFor } from './rule-matcher.ts'
 import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+import { createRuleStateBook } from './rule-state-book.ts'
 import { createTechnicianRoster } from './technician-roster.ts'
 import { createTicketStore, type TicketStore } from './ticket-store.ts'
 import { createZoneGroupStore } from './zone-group-store.ts'
@@ -99,6 +100,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     logger,
   })
   const siteById = new Map(sites.map((site) => [site.id, site]))
+  const book = createRuleStateBook({ redis, keys })
   const me = randomUUID()
   const owned = new Set<number>()
   const fresh = new Set<number>()
@@ -129,6 +131,11 @@ export function createRuleWorker(options: RuleWorkerOptions) {
             leaseMs,
           )) === 1
         : (await redis.set(key, me, 'PX', leaseMs, 'NX')) === 'OK'
+      if (got !== owned.has(shard)) {
+        // Another worker may have written these devices' states meanwhile: memory is read again.
+        await book.flush()
+        book.forget()
+      }
       if (got && !owned.has(shard)) {
         await redis
           .xgroup('CREATE', log.shardKey(shard), consumerGroup, '0', 'MKSTREAM')
@@ -153,26 +160,14 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
   }
 
-  const parseStates = (fields: Record<string, string>): Map<string, RuleState> =>
-    new Map(Object.entries(fields).map(([rule, json]) => [rule, JSON.parse(json) as RuleState]))
-
-  async function loadStates(deviceId: string): Promise<Map<string, RuleState>> {
-    return parseStates(await redis.hgetall(keys.states(deviceId)))
-  }
-
-  /** Evaluates one reading against the device's states, which it updates in place; answers the changed fields. */
+  /** Evaluates one reading against the device's states, which it updates in place. */
   async function onReading(reading: Reading, device: DeviceWhere, states: Map<string, RuleState>) {
-    const changed: string[] = []
     for (const rule of rulesFor(rules, device)) {
       const before = states.get(rule.id) ?? idleState
       const next = evaluateReading({ rule, state: before, reading, site: siteById.get(device.site) })
       await apply(rule, device, next.effects)
-      if (next.state !== before) {
-        states.set(rule.id, next.state)
-        changed.push(rule.id, JSON.stringify(next.state))
-      }
+      if (next.state !== before) book.set(device.id, rule.id, next.state)
     }
-    return changed
   }
 
   /** Every owned shard's due timers in one round trip, then each handled in turn. */
@@ -200,10 +195,11 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     const device = await placeOf(deviceId)
     await redis.zrem(keys.timers(shard), member)
     if (!rule || !device) return
-    const state = (await loadStates(deviceId)).get(ruleId) ?? idleState
+    await book.load([deviceId])
+    const state = book.of(deviceId).get(ruleId) ?? idleState
     const next = evaluateTimer({ state, now })
     await apply(rule, device, next.effects)
-    await redis.hset(keys.states(deviceId), ruleId, JSON.stringify(next.state))
+    book.set(deviceId, ruleId, next.state)
   }
 
   /** Silence is found by one sweep over last-seen times, not by a timer per device per reading. */
@@ -220,17 +216,14 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       if (!owned.has(log.shardOf(deviceId))) continue
       const device = await placeOf(deviceId)
       if (!device) continue
-      const states = await loadStates(deviceId)
+      await book.load([deviceId])
+      const states = book.of(deviceId)
       for (const rule of rulesFor(silentRules, device)) {
         if (rule.condition.kind !== 'silent' || seen + rule.condition.silentFor > now) continue
         if ((states.get(rule.id) ?? idleState).phase !== 'idle') continue
         const at = seen + rule.condition.silentFor
         await apply(rule, device, [{ type: 'fire', at, value: null }])
-        await redis.hset(
-          keys.states(deviceId),
-          rule.id,
-          JSON.stringify({ phase: 'active', since: at, count: 1 }),
-        )
+        book.set(deviceId, rule.id, { phase: 'active', since: at, count: 1 })
       }
     }
   }
@@ -244,7 +237,10 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
     const shards = [...owned]
     if (shards.length === 0) return 0
-    const streams = (await redis.xreadgroup(
+    // What the last batch changed and acknowledged rides with this read: one round trip a cycle.
+    const pipeline = redis.pipeline()
+    const writes = book.flushInto(pipeline)
+    pipeline.xreadgroup(
       'GROUP',
       consumerGroup,
       'owner',
@@ -255,7 +251,12 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       'STREAMS',
       ...shards.map(log.shardKey),
       ...shards.map(() => '>'),
-    )) as [string, [string, string[]][]][] | null
+    )
+    const replies = await pipeline.exec()
+    book.checkWrites(replies, writes)
+    const [error, reply] = replies?.[writes] ?? [new Error('no reply to the read'), null]
+    if (error) throw error
+    const streams = reply as [string, [string, string[]][]][] | null
     const read = (streams ?? []).reduce((sum, [, entries]) => sum + entries.length, 0)
     if (read > 0) await handle(streams ?? [])
     return read
@@ -275,10 +276,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     if (streams?.length) await handle(streams)
   }
 
-  /**
-   * What one read returned, from every shard: the states of its devices come in one round trip, and the
-   * changed states are written with the acknowledgements in another.
-   */
+  /** What one read returned, from every shard: states from memory, written and acknowledged with the next read. */
   async function handle(streams: [string, [string, string[]][]][]) {
     const batch: { id: string; reading: Reading; device: DeviceWhere }[] = []
     for (const [, entries] of streams) {
@@ -288,33 +286,19 @@ export function createRuleWorker(options: RuleWorkerOptions) {
         if (reading && device && rulesFor(rules, device).length > 0) batch.push({ id, reading, device })
       }
     }
-    const ids = [...new Set(batch.map((b) => b.device.id))]
-    const loaded = ids.length
-      ? await ids.reduce((p, id) => p.hgetall(keys.states(id)), redis.pipeline()).exec()
-      : []
-    const states = new Map(
-      ids.map((id, i) => [id, parseStates((loaded?.[i]?.[1] ?? {}) as Record<string, string>)]),
-    )
-    const changed = new Map<string, Map<string, string>>()
+    await book.load(batch.map((b) => b.device.id))
     for (const { id, reading, device } of batch) {
       try {
-        const fields = await onReading(reading, device, states.get(device.id) ?? new Map())
-        for (let i = 0; i < fields.length; i += 2) {
-          const byRule = changed.get(device.id) ?? new Map<string, string>()
-          byRule.set(fields[i] as string, fields[i + 1] as string)
-          changed.set(device.id, byRule)
-        }
+        await onReading(reading, device, book.of(device.id))
       } catch (err) {
         logger.error({ err, entry: id }, 'reading not evaluated')
       }
     }
-    const writes = redis.pipeline()
-    for (const [deviceId, byRule] of changed) writes.hset(keys.states(deviceId), Object.fromEntries(byRule))
-    for (const [key, entries] of streams) {
-      if (entries.length) writes.xack(key, consumerGroup, ...entries.map(([id]) => id))
-    }
-    // A failed write leaves its entries unacknowledged: the next owner evaluates them again.
-    for (const [error] of (await writes.exec()) ?? []) if (error) throw error
+    for (const [key, entries] of streams)
+      book.acknowledge(
+        key,
+        entries.map(([id]) => id),
+      )
   }
 
   async function run() {
@@ -355,6 +339,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     close: async () => {
       running = false
       await loop
+      await book.flush()
       for (const shard of owned) {
         await redis.eval(
           "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
