@@ -113,7 +113,17 @@ export function registerTechnicianLinkRoutes(
           const { token } = params.parse(request.params)
           const { ticket: id, technician } = open(token)
           const form = formSchema.safeParse(request.body ?? {})
-          const note = form.success && form.data.note ? form.data.note : null
+          if (!form.success) {
+            // Nothing pressed: the technician keeps the page and learns why, the note is not lost silently.
+            const reason = form.error.issues[0]?.code === 'too_big' ? 'over 2,000 characters' : 'not text'
+            return send(reply, 422, {
+              ticket: await find(id),
+              token,
+              technician,
+              message: `Not saved: the note is ${reason}. Shorten it and press again.`,
+            })
+          }
+          const note = form.data.note || null
           try {
             await act(action, await find(id), technician, note)
             // Post, then redirect: reloading the page does not press the button again.

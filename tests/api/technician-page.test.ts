@@ -154,6 +154,20 @@ describe('the technician page behind /t/<token>', () => {
     expect(after.body).not.toContain('class="action')
   })
 
+  it('refuses a note over 2,000 characters on the page, pressing nothing and keeping the ticket as it was', async () => {
+    const { ticket, technician } = await offeredTicket()
+    const token = tokenFor(ticket.id, technician)
+    expect((await press(token, 'ack')).statusCode).toBe(303)
+    const long = await press(token, 'resolve', new URLSearchParams({ note: 'x'.repeat(2001) }).toString())
+    expect(long.statusCode).toBe(422)
+    expect(long.headers['content-type']).toContain('text/html')
+    expect(long.body).toContain('Not saved: the note is over 2,000 characters.')
+    expect((await tickets.get(ticket.id))?.status).toBe('acknowledged')
+    const fits = await press(token, 'resolve', new URLSearchParams({ note: 'y'.repeat(2000) }).toString())
+    expect(fits.statusCode).toBe(303)
+    expect((await tickets.get(ticket.id))?.timeline.at(-1)).toMatchObject({ detail: 'y'.repeat(2000) })
+  })
+
   it('lets nobody act on a ticket that is not theirs, and says why on the page', async () => {
     const { ticket, technician, other } = await offeredTicket()
     const theirs = tokenFor(ticket.id, other)
