@@ -13,7 +13,32 @@ export function quietUntil(customer: Customer, now: number, timeZone: string): n
   const { minute } = localTime(now, timeZone)
   if (!isWithinClockRange(range, minute)) return undefined
   const minutesLeft = (range.to - minute + 1440) % 1440
-  return now - (now % 60_000) + minutesLeft * 60_000
+  return nextLocalMinute(now - (now % 60_000) + minutesLeft * 60_000, range.to, timeZone)
+}
+
+/**
+ * The instant the site's clock shows `target`, from a guess made as if the clock kept its UTC offset: a
+ * DST change in between moves it by the change. A target the change skips gives the first minute after it.
+ */
+function nextLocalMinute(guess: number, target: number, timeZone: string): number {
+  // Minutes the clock shows past the target, from -720 to 719.
+  const past = (at: number) => ((localTime(at, timeZone).minute - target + 2160) % 1440) - 720
+  const tried: number[] = []
+  let at = guess
+  for (let step = 0; step < 3; step++) {
+    const off = past(at)
+    if (off === 0) return at
+    tried.push(at)
+    at -= off * 60_000
+  }
+  // The guesses straddle the skipped hour: the first minute past the target lies between them.
+  let [low, high] = [Math.min(...tried), Math.max(...tried)]
+  while (high - low > 60_000) {
+    const middle = low + Math.floor((high - low) / 120_000) * 60_000
+    if (past(middle) > 0) high = middle
+    else low = middle
+  }
+  return high
 }
 
 const channelOf = (contact: Customer['contacts'][number]) =>

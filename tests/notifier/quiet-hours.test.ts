@@ -33,4 +33,19 @@ describe('quiet hours', () => {
     ).toBeUndefined()
     expect(quietUntil(customer(), at('23:00'), 'Europe/Paris')).toBeUndefined()
   })
+
+  it('ends at the local end minute across a DST change, not an hour early or late', () => {
+    // 2026-03-29: Paris goes from UTC+1 to UTC+2 at 02:00. 23:00 Paris (22:00 UTC) → 07:00 CEST = 05:00 UTC.
+    expect(quietUntil(customer('22:00-07:00'), Date.parse('2026-03-28T22:00:00Z'), 'Europe/Paris')).toBe(
+      Date.parse('2026-03-29T05:00:00Z'),
+    )
+    // 2026-10-25: back to UTC+1 at 03:00. 23:00 Paris (21:00 UTC) → 07:00 CET = 06:00 UTC.
+    expect(quietUntil(customer('22:00-07:00'), Date.parse('2026-10-24T21:00:00Z'), 'Europe/Paris')).toBe(
+      Date.parse('2026-10-25T06:00:00Z'),
+    )
+    // An end the change skips (02:30 on 29 March does not exist): the first minute after it, 03:00 CEST.
+    expect(quietUntil(customer('22:00-02:30'), Date.parse('2026-03-28T22:00:00Z'), 'Europe/Paris')).toBe(
+      Date.parse('2026-03-29T01:00:00Z'),
+    )
+  })
 })
