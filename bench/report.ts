@@ -1,5 +1,5 @@
 import type { LoadResult } from './load-generator.ts'
-import type { Machine } from './results-file.ts'
+import { type Machine, machineLines } from './results-file.ts'
 
 /** One rate held against one target. */
 export type StepMeasurement = LoadResult & {
@@ -160,15 +160,11 @@ export function markdownReport(runs: TargetRun[], context: RunContext): string {
   return [
     `Run of ${context.date}: \`${context.command}\``,
     '',
-    `Machine: ${context.nproc} cores (\`nproc\`), ${context.cpuModel}; node ${context.node}; ` +
+    ...machineLines(
+      context,
       `warm-up ${context.warmupSeconds} s, measured window ${context.seconds} s, ` +
-      `at most ${context.maxInFlightPerDevice} unacknowledged readings per device.`,
-    '',
-    '```',
-    '$ free -h',
-    context.memory.trimEnd(),
-    '```',
-    '',
+        `at most ${context.maxInFlightPerDevice} unacknowledged readings per device.`,
+    ),
     cells(headers),
     cells(headers.map((_, i) => (i === 0 || i === 4 ? '---' : '---:'))),
     ...rows(runs).map(cells),

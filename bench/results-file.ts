@@ -20,6 +20,22 @@ export function describeMachine(): Machine {
   }
 }
 
+/** The lines that say where a run was made: the machine, then what the bench adds (ending in a full stop). */
+export function machineLines(
+  machine: Pick<Machine, 'nproc' | 'cpuModel' | 'node' | 'memory'>,
+  detail: string,
+) {
+  return [
+    `Machine: ${machine.nproc} cores (\`nproc\`), ${machine.cpuModel}; node ${machine.node}; ${detail}`,
+    '',
+    '```',
+    '$ free -h',
+    machine.memory.trimEnd(),
+    '```',
+    '',
+  ]
+}
+
 /**
  * A bench's section of bench/RESULTS.md, between its markers, replaced by a new run; what people wrote
  * around it stays. A file without the markers gets the section where `place` says.

@@ -2,7 +2,7 @@ import type { IdleFigures } from './idle-connections-step.ts'
 import type { Spread } from './latency-step.ts'
 import type { RelayRun } from './relay-step.ts'
 import { generatorBound, sustained } from './report.ts'
-import { type Machine, replaceSection } from './results-file.ts'
+import { type Machine, machineLines, replaceSection } from './results-file.ts'
 import { lowRate } from './suite-flags.ts'
 import type { LoopWindow } from './whole-loop-step.ts'
 
@@ -254,14 +254,10 @@ export function suiteMarkdown(figures: SuiteFigures, context: SuiteContext): str
     '',
     `Run of ${context.date}, ${Math.round(context.durationMs / 60_000)} min: \`${context.command}\``,
     '',
-    `Machine: ${context.nproc} cores (\`nproc\`), ${context.cpuModel}; node ${context.node}; ` +
+    ...machineLines(
+      context,
       `load average ${fixed(context.loadAverage, 2)} as the run started (others' work on the same cores makes figures noisy).`,
-    '',
-    '```',
-    '$ free -h',
-    context.memory.trimEnd(),
-    '```',
-    '',
+    ),
     ...markdownTable(
       [
         ['goal (issue 7)', 'figure', 'verdict'],

@@ -1,4 +1,5 @@
 export { type AirportStoryOptions, airportBeats, airportStory, type Beat } from './airport-story.ts'
+export { createMailSink, type ReceivedMail } from './mail-sink.ts'
 export {
   type MessageStandIns,
   type StandInCounts,

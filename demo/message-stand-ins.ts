@@ -3,8 +3,8 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
-import { SMTPServer } from 'smtp-server'
 import twilio from 'twilio'
+import { createMailSink } from './mail-sink.ts'
 
 /** One message a stand-in received from vigie: as it would have reached the phone or the mailbox. */
 export type StandInMessage = {
@@ -103,26 +103,15 @@ export async function startMessageStandIns({
   http.listen(0, '127.0.0.1')
   await once(http, 'listening')
 
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = []
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-      stream.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8')
-        for (const to of session.envelope.rcptTo)
-          keep({
-            channel: 'email',
-            to: to.address,
-            body,
-            sid: `mail-${randomBytes(8).toString('hex')}`,
-            at: Date.now(),
-          })
-        callback()
+  const smtp = createMailSink(({ to, raw }) => {
+    for (const address of to)
+      keep({
+        channel: 'email',
+        to: address,
+        body: raw,
+        sid: `mail-${randomBytes(8).toString('hex')}`,
+        at: Date.now(),
       })
-    },
   })
   smtp.listen(0, '127.0.0.1')
   await once(smtp.server, 'listening')

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import type { Device } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
 import { type IngestKeys, ingestKeys } from './keys.ts'
@@ -28,13 +28,8 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
     return { record: JSON.parse(doc) as DeviceRecord, secretHash }
   }
 
-  async function write(record: DeviceRecord, secretHash: string): Promise<void> {
-    await redis
-      .multi()
-      .hset(keys.device(record.id), 'doc', JSON.stringify(record), 'secretHash', secretHash)
-      .sadd(keys.deviceIds, record.id)
-      .exec()
-  }
+  const writeInto = (multi: ChainableCommander, id: string, doc: string, secretHash: string) =>
+    multi.hset(keys.device(id), 'doc', doc, 'secretHash', secretHash).sadd(keys.deviceIds, id)
 
   return {
     /**
@@ -70,9 +65,7 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
         )
         if (changed.length > 0) {
           const writes = redis.multi()
-          for (const { id, text, hash } of changed) {
-            writes.hset(keys.device(id), 'doc', text, 'secretHash', hash).sadd(keys.deviceIds, id)
-          }
+          for (const { id, text, hash } of changed) writeInto(writes, id, text, hash)
           await writes.exec()
         }
         written += changed.length
@@ -89,7 +82,7 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
       const created = await redis.hsetnx(keys.device(device.id), 'doc', JSON.stringify(record))
       if (created === 0)
         throw new VigieError({ code: 'CONFLICT', message: `Device ${device.id} already exists` })
-      await write(record, await hashSecret(secret))
+      await writeInto(redis.multi(), record.id, JSON.stringify(record), await hashSecret(secret)).exec()
       return { device: record, secret }
     },
 

@@ -17,6 +17,13 @@ export function createRuleStateBook({ redis, keys }: { redis: Redis; keys: RuleK
   const parse = (fields: Record<string, string>) =>
     new Map(Object.entries(fields).map(([rule, json]) => [rule, JSON.parse(json) as RuleState]))
 
+  /** A loaded device's states, changed in place by set. */
+  function of(deviceId: string): Map<string, RuleState> {
+    const states = known.get(deviceId) ?? new Map<string, RuleState>()
+    known.set(deviceId, states)
+    return states
+  }
+
   /** Appends the waiting writes to a pipeline; answers how many of its replies are theirs. */
   function flushInto(pipeline: ChainableCommander): number {
     let count = 0
@@ -60,17 +67,10 @@ export function createRuleStateBook({ redis, keys }: { redis: Redis; keys: RuleK
       }
     },
 
-    /** A loaded device's states, changed in place by set. */
-    of: (deviceId: string): Map<string, RuleState> => {
-      const states = known.get(deviceId) ?? new Map<string, RuleState>()
-      known.set(deviceId, states)
-      return states
-    },
+    of,
 
     set: (deviceId: string, ruleId: string, state: RuleState): void => {
-      const states = known.get(deviceId) ?? new Map<string, RuleState>()
-      states.set(ruleId, state)
-      known.set(deviceId, states)
+      of(deviceId).set(ruleId, state)
       const byRule = changed.get(deviceId) ?? new Map<string, string>()
       byRule.set(ruleId, JSON.stringify(state))
       changed.set(deviceId, byRule)

@@ -1,8 +1,9 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
+import type { SMTPServer } from 'smtp-server'
+import { createMailSink, type ReceivedMail } from '../../demo/index.ts'
 
-export type ReceivedMail = { from: string; to: string[]; raw: string }
+export type { ReceivedMail }
 
 /** A real SMTP server (the smtp-server package) that keeps what it receives, and can go down and up again. */
 export async function startSmtpServer() {
@@ -10,23 +11,7 @@ export async function startSmtpServer() {
   let server: SMTPServer | undefined
   let port = 0
   const listen = async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = []
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-        stream.on('end', () => {
-          mails.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
-          })
-          callback()
-        })
-      },
-    })
+    server = createMailSink((mail) => mails.push(mail))
     server.listen(port, '127.0.0.1')
     await once(server.server, 'listening')
     port = (server.server.address() as AddressInfo).port
