@@ -32,10 +32,13 @@ export function createIngest({
   redis,
   settings,
   log,
+  lingerMs,
 }: {
   redis: Redis
   settings: IngestSettings
   log: Logger
+  /** How long a reading waits for others to share its write to Redis; a few ms by default. */
+  lingerMs?: number
 }) {
   const keys = ingestKeys(settings.redisPrefix)
   const registry = createDeviceRegistry({ redis, prefix: settings.redisPrefix })
@@ -45,6 +48,7 @@ export function createIngest({
     shards: settings.logShards,
     retention: settings.readingsRetention,
     deviceRetention: settings.deviceReadingsRetention,
+    ...(lingerMs === undefined ? {} : { lingerMs }),
   })
   const deadLetters = createDeadLetters({ redis, keys, retention: settings.deadLetterRetention })
   const states = createDeviceStates({ redis, keys })

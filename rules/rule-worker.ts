@@ -73,7 +73,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     blockMs = 250,
     sweepMs = 5_000,
     tickMs = 50,
-    lingerMs = 10,
+    lingerMs = 20,
   } = options
   const rules = options.rules
   const keys = ruleKeys(prefix)

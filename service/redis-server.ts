@@ -35,6 +35,9 @@ export async function startRedisServer({
     'yes',
     '--logfile',
     '',
+    // Per-command latency histograms cost every command a little; vigie reads its own figures, not these.
+    '--latency-tracking',
+    'no',
   )
   // A process group of its own: a Ctrl-C in the terminal reaches vigie, which drains, then stops this server.
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })

@@ -6,10 +6,14 @@ import { openTestRedis } from '../support/redis.ts'
 let ingest: Ingest
 let close: () => Promise<unknown>
 let redis: Awaited<ReturnType<typeof openTestRedis>>['redis']
+let prefix: string
+
+const lingerMs = 1000
 
 beforeAll(async () => {
   const opened = await openTestRedis()
   redis = opened.redis
+  prefix = opened.prefix
   close = () => opened.redis.quit()
   ingest = createIngest({
     redis: opened.redis,
@@ -21,6 +25,7 @@ beforeAll(async () => {
       deadLetterRetention: 100,
     },
     log: createLogger({ level: 'silent' }),
+    lingerMs,
   })
   await ingest.registry.seed([
     { id: 'b1', kind: 'temperature', site: 's', secret: 'secret-b1-long' },
@@ -57,5 +62,49 @@ describe('readings of one event-loop turn', () => {
         .map((r) => r.seq)
       expect(seqs).toEqual([...Array(300).keys()])
     }
+  })
+})
+
+describe('readings of separate turns within the linger', () => {
+  it('reach Redis as one script call', async () => {
+    const monitor = await redis.monitor()
+    const calls: string[][] = []
+    const marker = `${prefix}seen-all`
+    // MONITOR shows commands in the order Redis ran them: once the marker shows, every call before it has.
+    const markerSeen = new Promise<void>((resolve) =>
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args[0]?.toLowerCase() === 'evalsha' && args.some((arg) => arg.startsWith(prefix)))
+          calls.push(args)
+        if (args[1] === marker) resolve()
+      }),
+    )
+    try {
+      const sent = []
+      for (let seq = 1000; seq < 1005; seq++) {
+        sent.push(ingest.accept(message('b1', seq)))
+        // A turn of the event loop apart, as readings from separate sockets arrive.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      expect(await Promise.all(sent)).toEqual(Array(5).fill('appended'))
+      await redis.echo(marker)
+      await markerSeen
+      // The script call carries 2 shared keys and 4 per reading.
+      expect(calls.map((args) => Number(args[2]))).toEqual([2 + 5 * 4])
+    } finally {
+      monitor.disconnect()
+    }
+  })
+})
+
+describe('the seqs a device sent lately', () => {
+  it('are kept, 64 to 96 of them, so a late redelivery of a recent one is still dropped', async () => {
+    const sent = []
+    for (let seq = 2000; seq < 2200; seq++) sent.push(ingest.accept(message('b2', seq)))
+    expect(new Set(await Promise.all(sent))).toEqual(new Set(['appended']))
+    const kept = await redis.zcard(ingest.keys.recentSeqs('b2'))
+    expect(kept).toBeGreaterThanOrEqual(64)
+    expect(kept).toBeLessThanOrEqual(96)
+    expect(await ingest.accept(message('b2', 2200 - 64))).toBe('duplicate')
+    expect(await ingest.accept(message('b2', 2000))).toBe('appended')
   })
 })
