@@ -23,6 +23,8 @@ Options:
   --devices N        devices publishing, one MQTT connection each (default 5000; --quick 300)
   --rate R[,R2]      readings per second offered through the whole loop (default 10000; --quick ${lowRate})
   --seconds S        measured window per rate (default 30; --quick 8)
+  --warmup S         unmeasured seconds at each rate before its window (default 20; --quick 2): every device
+                     has published a few times, and the JIT and the collector have settled
   --connected C      idle devices connected for the rss step (default 20000; --quick 500)
   --cpu-prof DIR     run the whole loop's vigie under node --cpu-prof, its profile written to DIR
   --skip LIST        steps not to run, comma-separated (e.g. rss,mosquitto); the results are then printed only
@@ -55,6 +57,7 @@ const flagsSchema = z.strictObject({
     .pipe(z.array(count('rate')).min(1))
     .optional(),
   seconds: count('seconds').pipe(z.number().max(3600, '--seconds: at most 3600')).optional(),
+  warmup: count('warmup').pipe(z.number().max(3600, '--warmup: at most 3600')).optional(),
   connected: count('connected').optional(),
   'cpu-prof': z.string().min(1, '--cpu-prof: a directory').optional(),
   skip: z
@@ -104,6 +107,7 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
         devices: { type: 'string' },
         rate: { type: 'string' },
         seconds: { type: 'string' },
+        warmup: { type: 'string' },
         connected: { type: 'string' },
         'cpu-prof': { type: 'string' },
         skip: { type: 'string' },
@@ -127,7 +131,7 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
       devices: flags.devices ?? (quick ? 300 : 5000),
       rates,
       seconds: flags.seconds ?? (quick ? 8 : 30),
-      warmupSeconds: quick ? 2 : 5,
+      warmupSeconds: flags.warmup ?? (quick ? 2 : 20),
       connected: flags.connected ?? (quick ? 500 : 20_000),
       holdSeconds: quick ? 3 : 30,
       skip: new Set(flags.skip ?? []),

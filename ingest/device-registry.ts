@@ -66,7 +66,7 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
         if (changed.length > 0) {
           const writes = redis.multi()
           for (const { id, text, hash } of changed) writeInto(writes, id, text, hash)
-          await writes.exec()
+          await writes.incr(keys.devicesVersion).exec()
         }
         written += changed.length
       }
@@ -82,7 +82,9 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
       const created = await redis.hsetnx(keys.device(device.id), 'doc', JSON.stringify(record))
       if (created === 0)
         throw new VigieError({ code: 'CONFLICT', message: `Device ${device.id} already exists` })
-      await writeInto(redis.multi(), record.id, JSON.stringify(record), await hashSecret(secret)).exec()
+      await writeInto(redis.multi(), record.id, JSON.stringify(record), await hashSecret(secret))
+        .incr(keys.devicesVersion)
+        .exec()
       return { device: record, secret }
     },
 

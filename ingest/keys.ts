@@ -5,6 +5,8 @@ export function ingestKeys(prefix: string) {
   return {
     device: (id: string) => `${prefix}device:${id}`,
     deviceIds: `${prefix}devices`,
+    /** Bumped whenever a device is written: whoever caches devices reads them again. */
+    devicesVersion: `${prefix}devices-version`,
     /** The durable readings log, one stream per shard; a device always lands in the same shard. */
     shard: (n: number) => `${prefix}log:${n}`,
     deviceReadings: (id: string) => `${prefix}readings:${id}`,

@@ -159,9 +159,10 @@ export function createDispatcher({
     },
 
     /** Offers nobody answered in time; each is claimed by one worker (ZREM) before it acts. */
-    expireOffers: async (now: number): Promise<void> => {
-      const due = await redis.zrangebyscore(keys.offerTimers, '-inf', now, 'LIMIT', 0, 100)
-      for (const member of due) {
+    /** Withdraws the offers due by now; `due` when the caller already read them (its tick's round trip). */
+    expireOffers: async (now: number, due?: string[]): Promise<void> => {
+      const members = due ?? (await redis.zrangebyscore(keys.offerTimers, '-inf', now, 'LIMIT', 0, 100))
+      for (const member of members) {
         if ((await redis.zrem(keys.offerTimers, member)) !== 1) continue
         const [ticketId = '', technician = ''] = member.split('|')
         await withdraw(ticketId, technician, now, 'ticket.offer_expired', 'dispatch')

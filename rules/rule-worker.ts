@@ -30,6 +30,8 @@ export type RuleWorkerOptions = {
     shardKey: (n: number) => string
     shardOf: (deviceId: string) => number
     lastSeenKey: string
+    /** Bumped by the registry whenever a device is written. */
+    devicesVersionKey: string
   }
   logger: Logger
   /** Technicians and dispatch settings of the site file. */
@@ -109,13 +111,15 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   let lastLease = 0
   let lastSweep = 0
   let lastTick = 0
-  // Where devices are changes rarely; a short cache keeps one lookup per device per minute.
-  const places = new Map<string, { device: DeviceWhere | null; until: number }>()
+  // Where devices are changes rarely: kept until the registry's version moves, which each tick looks at,
+  // instead of one lookup per device per minute (83 a second for 5,000 devices).
+  const places = new Map<string, DeviceWhere | null>()
+  let placesVersion: string | null = null
   async function placeOf(id: string): Promise<DeviceWhere | null> {
     const cached = places.get(id)
-    if (cached && cached.until > Date.now()) return cached.device
+    if (cached !== undefined) return cached
     const device = await deviceOf(id)
-    places.set(id, { device, until: Date.now() + 60_000 })
+    places.set(id, device)
     return device
   }
 
@@ -170,18 +174,31 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
   }
 
-  /** Every owned shard's due timers in one round trip, then each handled in turn. */
-  async function onTimers(now: number) {
+  /** One round trip a tick: every owned shard's due timers, the due offers and the devices' version. */
+  async function onTick(now: number) {
     const shards = [...owned]
     const read = await shards
       .reduce(
         (p, shard) => p.zrangebyscore(keys.timers(shard), '-inf', now, 'LIMIT', 0, 100),
         redis.pipeline(),
       )
+      .zrangebyscore(keys.offerTimers, '-inf', now, 'LIMIT', 0, 100)
+      .get(log.devicesVersionKey)
       .exec()
-    for (const [i, shard] of shards.entries()) {
-      for (const member of (read?.[i]?.[1] ?? []) as string[]) await onTimer(shard, member, now)
+    const replyOf = (i: number): unknown => {
+      const [error, reply] = read?.[i] ?? [new Error('no reply'), null]
+      if (error) throw error
+      return reply
     }
+    const version = replyOf(shards.length + 1) as string | null
+    if (version !== placesVersion) {
+      places.clear()
+      placesVersion = version
+    }
+    for (const [i, shard] of shards.entries()) {
+      for (const member of replyOf(i) as string[]) await onTimer(shard, member, now)
+    }
+    await dispatcher.expireOffers(now, replyOf(shards.length) as string[])
   }
 
   async function onTimer(shard: number, member: string, now: number) {
@@ -311,8 +328,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
         // Under load a cycle comes every few readings: timers and offers are looked at once per tick, not per cycle.
         if (Date.now() - lastTick >= tickMs) {
           lastTick = Date.now()
-          await onTimers(lastTick)
-          await dispatcher.expireOffers(lastTick)
+          await onTick(lastTick)
         }
         if (Date.now() - lastSweep > sweepMs) {
           await sweepSilence(Date.now())

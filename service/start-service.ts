@@ -111,6 +111,7 @@ export async function startService({
           shardKey: ingest.keys.shard,
           shardOf: (id) => shardOf(id, settings.logShards),
           lastSeenKey: ingest.keys.lastSeen,
+          devicesVersionKey: ingest.keys.devicesVersion,
         },
         logger: log.child({ part: 'rules' }),
         technicians: site.technicians,

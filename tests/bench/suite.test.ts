@@ -32,6 +32,7 @@ describe('suite flags', () => {
       devices: 5000,
       rates: [10_000],
       seconds: 30,
+      warmupSeconds: 20,
       connected: 20_000,
       writeResults: true,
     })
@@ -44,6 +45,7 @@ describe('suite flags', () => {
       devices: 300,
       rates: [1000],
       seconds: 8,
+      warmupSeconds: 2,
       connected: 500,
       writeResults: false,
     })
@@ -61,6 +63,7 @@ describe('suite flags', () => {
     expect(options.writeResults).toBe(false)
     expect(options.rates).toEqual([5000, 15_000])
     expect(options.devices).toBe(800)
+    expect(run(['--warmup', '45']).warmupSeconds).toBe(45)
     expect([...options.skip]).toEqual(['latency', 'cpu', 'mosquitto'])
     expect(loopRates(options)).toEqual([5000, 15_000])
   })
@@ -74,6 +77,7 @@ describe('suite flags', () => {
     [['--devices', 'many'], '--devices: expected a whole number'],
     [['--rate', '1000,fast'], '--rate: expected a whole number'],
     [['--seconds', '4000'], '--seconds: at most 3600'],
+    [['--warmup', '0'], '--warmup: expected at least 1'],
     [['--skip', 'loop,warp'], '--skip: each name is one of loop, latency, cpu, rss, aedes, mosquitto'],
   ])('refuses %j with a clear message', (args, message) => {
     expect(parseSuiteFlags(args)).toEqual({ kind: 'error', message })

@@ -70,6 +70,7 @@ beforeEach(async () => {
       shardKey: ingest.keys.shard,
       shardOf: (id) => shardOf(id, 2),
       lastSeenKey: ingest.keys.lastSeen,
+      devicesVersionKey: ingest.keys.devicesVersion,
     },
     logger: createLogger({ level: 'silent' }),
     technicians,

@@ -29,6 +29,13 @@ const rules: Rule[] = [
     for: '1500ms',
     severity: 'major',
   }),
+  // Matches door-1 only once it is moved to the lounges.
+  ruleSchema.parse({
+    id: 'lounge-door-forced',
+    match: { kind: 'door', zone: 't2-lounges' },
+    condition: { unauthorised: true },
+    severity: 'major',
+  }),
   ruleSchema.parse({
     id: 'silent',
     match: { kind: 'door' },
@@ -60,6 +67,7 @@ function startWorker(): Promise<WorkerHandle> {
         shardKey: ingest.keys.shard,
         shardOf: (id) => shardOf(id, shards),
         lastSeenKey: ingest.keys.lastSeen,
+        devicesVersionKey: ingest.keys.devicesVersion,
       },
       logger: log,
       // Nobody to dispatch to: every ticket escalates at once, which keeps these tests about rules.
@@ -116,6 +124,24 @@ afterEach(async () => {
 })
 
 describe('the rule worker', () => {
+  it('judges a device by where the registry now puts it, a tick after it moved', async () => {
+    const worker = await startWorker()
+    await send('door-1', { type: 'door', open: true })
+    await waitFor(async () => await worker.incidents.active('door-forced:door-1'), { what: 'the gate rule' })
+    expect(await worker.incidents.active('lounge-door-forced:door-1')).toBeNull()
+
+    await ingest.registry.seed([{ ...(devices[0] as Device), zone: 't2-lounges' }])
+    // A reading may still be judged by the old place until the worker's next tick: send until one is not.
+    const moved = await waitFor(
+      async () => {
+        await send('door-1', { type: 'door', open: true })
+        return (await worker.incidents.active('lounge-door-forced:door-1')) ?? undefined
+      },
+      { what: 'the lounge rule, once the door moved' },
+    )
+    expect(moved.rule).toBe('lounge-door-forced')
+  })
+
   it('opens one incident for a door forced 50 times over, updating it each time', async () => {
     const worker = await startWorker()
     for (let i = 0; i < 50; i++) await send('door-1', { type: 'door', open: true })

@@ -116,11 +116,17 @@ describe('the technician simulator closes the loop', () => {
     expect(resolved.timeline.find((e) => e.type === 'ticket.acknowledged')?.detail).toBe('by reply')
     expect(resolved.timeline.find((e) => e.type === 'ticket.resolved')?.detail).toContain('Sophie')
 
-    // The fault was ended before the ticket was resolved: the door is closed again.
+    // The fault was ended before the ticket was resolved; the door's reading saying so lands moments later.
     expect(run.isActive()).toBe(false)
-    const [last] = await world
-      .api<{ items: { type: string; open?: boolean }[] }>('/api/devices/door-1/readings?limit=1')
-      .then((r) => r.items)
+    const last = await waitFor(
+      async () => {
+        const { items } = await world.api<{ items: { type: string; open?: boolean }[] }>(
+          '/api/devices/door-1/readings?limit=1',
+        )
+        return items[0]?.open === false ? items[0] : undefined
+      },
+      { what: 'the door closed again' },
+    )
     expect(last).toMatchObject({ type: 'door', open: false })
 
     // She walked there in steps and now stands at the door.
