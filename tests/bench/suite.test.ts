@@ -188,6 +188,7 @@ describe('suite report', () => {
     expect(goals(figures, 2).map((g) => g.verdict)).toEqual(['met', 'met', 'not met', 'met'])
     // 23 % of a core for vigie and redis together: 11.5 % of two cores, 5.75 % of four.
     expect(goals(figures, 4).map((g) => g.verdict)[2]).toBe('met')
+    expect(goals(figures, 2)[2]?.figure).toBe('11.5 % of 2 cores: vigie 15.0 % of a core, its redis 8.0 %')
   })
 
   it('does not call the whole loop held when the rule workers fall behind, even with every reading acked', () => {
