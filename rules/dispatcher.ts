@@ -158,11 +158,12 @@ export function createDispatcher({
       return withdraw(ticketId, ticket.offer?.technician ?? ticket.assignee ?? '', now, 'ticket.declined', by)
     },
 
-    /** Offers nobody answered in time; each is claimed by one worker (ZREM) before it acts. */
-    /** Withdraws the offers due by now; `due` when the caller already read them (its tick's round trip). */
-    expireOffers: async (now: number, due?: string[]): Promise<void> => {
-      const members = due ?? (await redis.zrangebyscore(keys.offerTimers, '-inf', now, 'LIMIT', 0, 100))
-      for (const member of members) {
+    /**
+     * Withdraws offers nobody answered in time, `due` as the worker's tick read them from offer-timers;
+     * each is claimed by one worker (ZREM) before it acts.
+     */
+    expireOffers: async (now: number, due: string[]): Promise<void> => {
+      for (const member of due) {
         if ((await redis.zrem(keys.offerTimers, member)) !== 1) continue
         const [ticketId = '', technician = ''] = member.split('|')
         await withdraw(ticketId, technician, now, 'ticket.offer_expired', 'dispatch')
