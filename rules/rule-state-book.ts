@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis'
 import { consumerGroup, type RuleKeys } from './keys.ts'
+import { replyAt } from './pipeline-replies.ts'
 import type { RuleState } from './rule-state.ts'
 
 export type RuleStateBook = ReturnType<typeof createRuleStateBook>
@@ -60,11 +61,8 @@ export function createRuleStateBook({ redis, keys }: { redis: Redis; keys: RuleK
       const missing = [...new Set(deviceIds)].filter((id) => !known.has(id))
       if (missing.length === 0) return
       const replies = await missing.reduce((p, id) => p.hgetall(keys.states(id)), redis.pipeline()).exec()
-      for (const [i, id] of missing.entries()) {
-        const [error, fields] = replies?.[i] ?? [new Error('no reply'), null]
-        if (error) throw error
-        known.set(id, parse(fields as Record<string, string>))
-      }
+      for (const [i, id] of missing.entries())
+        known.set(id, parse(replyAt(replies, i) as Record<string, string>))
     },
 
     of,

@@ -9,6 +9,7 @@ import { createIncidentFlow, type DeviceWhere } from './incident-flow.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { consumerGroup, ruleKeys } from './keys.ts'
 import { createMaintenanceWindows } from './maintenance-windows.ts'
+import { replyAt } from './pipeline-replies.ts'
 import { rulesFor } from './rule-matcher.ts'
 import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 import { createRuleStateBook } from './rule-state-book.ts'
@@ -164,9 +165,14 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
   }
 
-  /** Evaluates one reading against the device's states, which it updates in place. */
-  async function onReading(reading: Reading, device: DeviceWhere, states: Map<string, RuleState>) {
-    for (const rule of rulesFor(rules, device)) {
+  /** Evaluates one reading against the rules that match its device, updating the device's states in place. */
+  async function onReading(
+    reading: Reading,
+    device: DeviceWhere,
+    matching: Rule[],
+    states: Map<string, RuleState>,
+  ) {
+    for (const rule of matching) {
       const before = states.get(rule.id) ?? idleState
       const next = evaluateReading({ rule, state: before, reading, site: siteById.get(device.site) })
       await apply(rule, device, next.effects)
@@ -185,20 +191,15 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       .zrangebyscore(keys.offerTimers, '-inf', now, 'LIMIT', 0, 100)
       .get(log.devicesVersionKey)
       .exec()
-    const replyOf = (i: number): unknown => {
-      const [error, reply] = read?.[i] ?? [new Error('no reply'), null]
-      if (error) throw error
-      return reply
-    }
-    const version = replyOf(shards.length + 1) as string | null
+    const version = replyAt(read, shards.length + 1) as string | null
     if (version !== placesVersion) {
       places.clear()
       placesVersion = version
     }
     for (const [i, shard] of shards.entries()) {
-      for (const member of replyOf(i) as string[]) await onTimer(shard, member, now)
+      for (const member of replyAt(read, i) as string[]) await onTimer(shard, member, now)
     }
-    await dispatcher.expireOffers(now, replyOf(shards.length) as string[])
+    await dispatcher.expireOffers(now, replyAt(read, shards.length) as string[])
   }
 
   async function onTimer(shard: number, member: string, now: number) {
@@ -271,9 +272,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     )
     const replies = await pipeline.exec()
     book.checkWrites(replies, writes)
-    const [error, reply] = replies?.[writes] ?? [new Error('no reply to the read'), null]
-    if (error) throw error
-    const streams = reply as [string, [string, string[]][]][] | null
+    const streams = replyAt(replies, writes) as [string, [string, string[]][]][] | null
     const read = (streams ?? []).reduce((sum, [, entries]) => sum + entries.length, 0)
     if (read > 0) await handle(streams ?? [])
     return read
@@ -295,18 +294,19 @@ export function createRuleWorker(options: RuleWorkerOptions) {
 
   /** What one read returned, from every shard: states from memory, written and acknowledged with the next read. */
   async function handle(streams: [string, [string, string[]][]][]) {
-    const batch: { id: string; reading: Reading; device: DeviceWhere }[] = []
+    const batch: { id: string; reading: Reading; device: DeviceWhere; matching: Rule[] }[] = []
     for (const [, entries] of streams) {
       for (const [id, fields] of entries) {
         const reading = readingOf(fields)
         const device = reading ? await placeOf(reading.device) : null
-        if (reading && device && rulesFor(rules, device).length > 0) batch.push({ id, reading, device })
+        const matching = device ? rulesFor(rules, device) : []
+        if (reading && device && matching.length > 0) batch.push({ id, reading, device, matching })
       }
     }
     await book.load(batch.map((b) => b.device.id))
-    for (const { id, reading, device } of batch) {
+    for (const { id, reading, device, matching } of batch) {
       try {
-        await onReading(reading, device, book.of(device.id))
+        await onReading(reading, device, matching, book.of(device.id))
       } catch (err) {
         logger.error({ err, entry: id }, 'reading not evaluated')
       }
