@@ -75,7 +75,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     leaseMs = 15_000,
     blockMs = 250,
     sweepMs = 5_000,
-    tickMs = 50,
+    tickMs = 100,
     lingerMs = 20,
   } = options
   const rules = options.rules
@@ -294,14 +294,19 @@ export function createRuleWorker(options: RuleWorkerOptions) {
 
   /** What one read returned, from every shard: states from memory, written and acknowledged with the next read. */
   async function handle(streams: [string, [string, string[]][]][]) {
+    const read = streams.flatMap(([, entries]) =>
+      entries.map(([id, fields]) => ({ id, reading: readingOf(fields) })),
+    )
+    // Places not known yet (a start, a takeover) are asked for together: one round trip, not one per device.
+    const unknown = new Set(
+      read.flatMap(({ reading }) => (reading && !places.has(reading.device) ? [reading.device] : [])),
+    )
+    await Promise.all([...unknown].map(placeOf))
     const batch: { id: string; reading: Reading; device: DeviceWhere; matching: Rule[] }[] = []
-    for (const [, entries] of streams) {
-      for (const [id, fields] of entries) {
-        const reading = readingOf(fields)
-        const device = reading ? await placeOf(reading.device) : null
-        const matching = device ? rulesFor(rules, device) : []
-        if (reading && device && matching.length > 0) batch.push({ id, reading, device, matching })
-      }
+    for (const { id, reading } of read) {
+      const device = reading ? await placeOf(reading.device) : null
+      const matching = device ? rulesFor(rules, device) : []
+      if (reading && device && matching.length > 0) batch.push({ id, reading, device, matching })
     }
     await book.load(batch.map((b) => b.device.id))
     for (const { id, reading, device, matching } of batch) {
