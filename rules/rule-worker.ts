@@ -304,7 +304,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     await Promise.all([...unknown].map(placeOf))
     const batch: { id: string; reading: Reading; device: DeviceWhere; matching: Rule[] }[] = []
     for (const { id, reading } of read) {
-      const device = reading ? await placeOf(reading.device) : null
+      const device = reading ? (places.get(reading.device) ?? null) : null
       const matching = device ? rulesFor(rules, device) : []
       if (reading && device && matching.length > 0) batch.push({ id, reading, device, matching })
     }
