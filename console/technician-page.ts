@@ -64,16 +64,17 @@ function whereRows(ticket: Ticket, world: TechnicianPageWorld | undefined): stri
 }
 
 function buttons(ticket: Ticket, token: string, technician: string): string {
+  const base = escapeHtml(`/t/${token}`)
   const actions = technicianActions(ticket, technician)
   const simple = actions
     .filter((a) => a !== 'resolve')
     .map(
       (a) =>
-        `<form method="post" action="/t/${token}/${a}"><button class="action action-${a}" name="go" value="${a}">${labels[a]}</button></form>`,
+        `<form method="post" action="${base}/${a}"><button class="action action-${a}" name="go" value="${a}">${labels[a]}</button></form>`,
     )
     .join('')
   const resolve = actions.includes('resolve')
-    ? `<form method="post" action="/t/${token}/resolve" class="resolve">
+    ? `<form method="post" action="${base}/resolve" class="resolve">
 <label for="note">What was done</label><textarea id="note" name="note" maxlength="2000" rows="3"></textarea>
 <button class="action action-resolve">Resolved</button></form>`
     : ''
@@ -119,7 +120,7 @@ export function technicianPage({
     .join('')
   const flash = message ? `<p class="message" role="status">${escapeHtml(message)}</p>` : ''
   const share = mine
-    ? `<div class="share"><button id="share-position" type="button" data-url="/t/${token}/position">Share my position</button><span id="share-status" role="status"></span></div>`
+    ? `<div class="share"><button id="share-position" type="button" data-url="${escapeHtml(`/t/${token}/position`)}">Share my position</button><span id="share-status" role="status"></span></div>`
     : ''
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

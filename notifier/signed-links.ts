@@ -2,6 +2,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 
+// Exactly two base64url segments: Node's decoder skips foreign characters, so a loose token would verify.
+const tokenPattern = /^[A-Za-z0-9_-]{1,2048}\.[A-Za-z0-9_-]{43}$/
+
 const payloadSchema = z.object({ ticket: z.string(), technician: z.string(), exp: z.number().int() })
 export type LinkPayload = z.infer<typeof payloadSchema>
 
@@ -21,6 +24,7 @@ export async function createLinkSigner({ redis, key }: { redis: Redis; key: stri
     },
     /** The payload of a well-signed, unexpired token, or null. */
     verify: (token: string, now = Date.now()): LinkPayload | null => {
+      if (!tokenPattern.test(token)) return null
       const [body = '', signature = ''] = token.split('.')
       const given = Buffer.from(signature, 'base64url')
       const expected = mac(body)
