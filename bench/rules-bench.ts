@@ -103,6 +103,7 @@ try {
       mqtt.connectAsync({
         host: '127.0.0.1',
         port: world.mqttPort,
+        clientId: p.id,
         username: p.id,
         password: p.secret,
         reconnectPeriod: 0,
@@ -113,6 +114,7 @@ try {
     const client = await mqtt.connectAsync({
       host: '127.0.0.1',
       port: world.mqttPort,
+      clientId: warm.id,
       username: warm.id,
       password: warm.secret,
       reconnectPeriod: 0,

@@ -9,10 +9,18 @@ export type MqttIdentity =
 
 const isReserved = (topic: string) => topic.startsWith('$')
 
-/** DESIGN.md § MQTT: a device publishes only under devices/<id>/; accounts by their allow and deny lists. */
+const deviceTopics = (id: string) => ({
+  telemetry: `${deviceTopicPrefix(id)}telemetry`,
+  status: `${deviceTopicPrefix(id)}status`,
+})
+
+/** DESIGN.md § MQTT: a device publishes only its telemetry and status topics; accounts by their allow and deny lists. */
 export function mayPublish(identity: MqttIdentity, topic: string): boolean {
   if (isReserved(topic)) return false // $SYS/ and every $ topic belong to the broker
-  if (identity.type === 'device') return topic.startsWith(deviceTopicPrefix(identity.id))
+  if (identity.type === 'device') {
+    const own = deviceTopics(identity.id)
+    return topic === own.telemetry || topic === own.status
+  }
   return (
     identity.publish.some((filter) => topicMatches(filter, topic)) &&
     !identity.deny.some((filter) => topicMatches(filter, topic))
@@ -28,7 +36,13 @@ export function maySubscribe(identity: MqttIdentity, filter: string): boolean {
   )
 }
 
-/** A wide subscription still never delivers a denied topic. */
+/** A device retains only its status (its last will, typically); an account whatever it may publish. */
+export function mayRetain(identity: MqttIdentity, topic: string): boolean {
+  return identity.type === 'account' || topic === deviceTopics(identity.id).status
+}
+
+/** A wide subscription still never delivers a denied topic; a device gets only its own commands. */
 export function mayReceive(identity: MqttIdentity, topic: string): boolean {
-  return identity.type === 'device' || !identity.deny.some((filter) => topicMatches(filter, topic))
+  if (identity.type === 'device') return topic.startsWith(`${deviceTopicPrefix(identity.id)}commands/`)
+  return !identity.deny.some((filter) => topicMatches(filter, topic))
 }

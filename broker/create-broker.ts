@@ -3,14 +3,17 @@ import type { IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
-import { Aedes, type AuthenticateError, type Client } from 'aedes'
+import { Aedes, type Client, type PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import { createWebSocketStream, type WebSocket } from 'ws'
 import type { MqttAccount, Settings } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import { type MqttIdentity, mayPublish, mayReceive, maySubscribe } from './access-policy.ts'
-import { createAuthThrottle } from './auth-throttle.ts'
+import { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
+import { createClientIdBook, ownerOf } from './client-ids.ts'
+import { createConnectSteps, maxClientIdBytes } from './connect-steps.ts'
+import { createLoginGuard } from './login-guard.ts'
 import { guardConnection } from './packet-size-guard.ts'
+import { createRetainedBook } from './retained-book.ts'
 import { createServiceAccounts } from './service-accounts.ts'
 import { createTrampolinedEmitter } from './trampolined-emitter.ts'
 
@@ -24,6 +27,14 @@ export type BrokerSettings = Pick<
   | 'mqttMaxPacketSize'
   | 'mqttConnectTimeout'
   | 'mqttDrainTimeout'
+  | 'mqttRetainedMax'
+  | 'mqttRetainedMaxBytes'
+  | 'mqttRetainedPerClient'
+  | 'mqttRetainedBytesPerClient'
+  | 'mqttAuthPendingMax'
+  | 'mqttAuthPendingPerAddress'
+  | 'mqttAuthPendingPerUser'
+  | 'mqttAuthFailureDelay'
 >
 
 export type Broker = {
@@ -38,10 +49,6 @@ export type Broker = {
   close: () => Promise<void>
 }
 
-function authError(returnCode: 2 | 4 | 5, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError
-}
-
 export async function createBroker({
   settings,
   mqttAccounts,
@@ -54,65 +61,55 @@ export async function createBroker({
   log: Logger
 }): Promise<Broker> {
   const accounts = await createServiceAccounts(mqttAccounts)
-  const throttle = createAuthThrottle()
   const identities = new WeakMap<Client, MqttIdentity>()
   const addresses = new WeakMap<Duplex, string>()
-  const refusedIds = new WeakSet<Client>()
+  const clientIds = createClientIdBook()
+  const retained = createRetainedBook({
+    maxMessages: settings.mqttRetainedMax,
+    maxBytes: settings.mqttRetainedMaxBytes,
+    perClientMessages: settings.mqttRetainedPerClient,
+    perClientBytes: settings.mqttRetainedBytesPerClient,
+  })
   const servers: Server[] = []
   let listening = false
+
+  const { preConnect, authenticate } = createConnectSteps({
+    ingest,
+    accounts,
+    clientIds,
+    guard: createLoginGuard({
+      maxPending: settings.mqttAuthPendingMax,
+      perAddress: settings.mqttAuthPendingPerAddress,
+      perUser: settings.mqttAuthPendingPerUser,
+      failureDelayMs: settings.mqttAuthFailureDelay,
+    }),
+    addressOf: (conn) => addresses.get(conn) ?? 'unknown',
+    onIdentified: (client, identity) => identities.set(client, identity),
+    log,
+  })
+
+  /** A device connection that a newer one of the same device replaced: its will and its end are stale. */
+  const superseded = (client: Client) => {
+    const holder = clientIds.holder(client.id)
+    return holder !== null && holder !== client
+  }
+
+  /** Why this publish may not be stored as retained, or null. */
+  function retainRefusal(identity: MqttIdentity, packet: PublishPacket): string | null {
+    if (!packet.retain) return null
+    if (!mayRetain(identity, packet.topic)) return `may not retain on ${packet.topic}`
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+    const bytes = payload.length === 0 ? 0 : payload.length + Buffer.byteLength(packet.topic)
+    return retained.admit(ownerOf(identity), packet.topic, bytes)
+  }
 
   const aedes = await Aedes.createBroker({
     mq: createTrampolinedEmitter({ concurrency: 100 }),
     connectTimeout: settings.mqttConnectTimeout,
     drainTimeout: settings.mqttDrainTimeout,
-    maxClientsIdLength: 128,
-
-    preConnect: (client, packet, callback) => {
-      // aedes accepts this; [MQTT-3.1.3-8] says CONNACK 2, sent from authenticate below.
-      if (packet.clientId === '' && packet.clean === false) refusedIds.add(client)
-      callback(null, true)
-    },
-
-    authenticate: (client, username, password, callback) => {
-      if (refusedIds.has(client))
-        return callback(authError(2, 'an empty client id needs a clean session'), null)
-      const address = addresses.get(client.conn) ?? 'unknown'
-      const delay = throttle.delayFor(address)
-      const check = async (): Promise<MqttIdentity | null> => {
-        if (!username || !password) return null
-        const secret = password.toString('utf8')
-        const device = await ingest.registry.authenticate(username, secret)
-        if (device) return { type: 'device', id: device.id, kind: device.kind }
-        return accounts.authenticate(username, secret)
-      }
-      const decide = () =>
-        check().then(
-          (identity) => {
-            if (!identity) {
-              throttle.failed(address)
-              log.info({ address, username }, 'mqtt login refused')
-              return callback(authError(4, 'bad user name or password'), null)
-            }
-            throttle.succeeded(address)
-            // [MQTT-3.1.2-8] the will is published later, so its topic is checked now, with the rest of the ACL.
-            const will = (client as unknown as { _will?: { topic?: string } | null })._will
-            if (will?.topic !== undefined && !mayPublish(identity, will.topic)) {
-              return callback(authError(5, `will topic ${will.topic} not allowed`), null)
-            }
-            identities.set(client, identity)
-            callback(null, true)
-          },
-          (error: unknown) => {
-            log.error({ err: error }, 'mqtt authentication failed')
-            callback(
-              Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError,
-              null,
-            )
-          },
-        )
-      if (delay > 0) setTimeout(decide, delay)
-      else void decide()
-    },
+    maxClientsIdLength: maxClientIdBytes,
+    preConnect,
+    authenticate,
 
     authorizePublish: (client, packet, callback) => {
       // aedes publishes the will of a client gone before restart with client null; it was checked at CONNECT.
@@ -120,6 +117,14 @@ export async function createBroker({
       const identity = identities.get(client)
       if (!identity || !mayPublish(identity, packet.topic)) {
         return callback(new Error(`not allowed to publish to ${packet.topic}`))
+      }
+      // The will of a device session its own newer one replaced: the device is online, not gone.
+      if (identity.type === 'device' && client.closed && superseded(client))
+        return callback(new Error('will of a replaced session'))
+      const refused = retainRefusal(identity, packet)
+      if (refused) {
+        log.warn({ clientId: client.id, topic: packet.topic, reason: refused }, 'retained publish refused')
+        return callback(new Error(refused))
       }
       if (!packet.topic.startsWith('devices/')) return callback(null)
       // Stored before aedes sends the PUBACK (DESIGN.md § Known defects): QoS 1 means durable.
@@ -156,17 +161,15 @@ export async function createBroker({
 
   aedes.on('clientReady', (client) => {
     const identity = identities.get(client)
-    if (identity?.type !== 'device') return
+    if (identity?.type !== 'device' || superseded(client)) return
     ingest.states
       .setOnline(identity.id, true, Date.now())
       .catch((err: unknown) => log.warn({ err }, 'online not recorded'))
   })
   aedes.on('clientDisconnect', (client) => {
     const identity = identities.get(client)
-    if (identity?.type !== 'device') return
-    // A takeover by a newer connection of the same client id leaves the device online.
-    const current = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id]
-    if (current && current !== client) return
+    // A takeover by a newer connection of the same device leaves the device online.
+    if (identity?.type !== 'device' || superseded(client)) return
     ingest.states
       .setOnline(identity.id, false, Date.now())
       .catch((err: unknown) => log.warn({ err }, 'offline not recorded'))

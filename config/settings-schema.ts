@@ -49,6 +49,25 @@ export const settingsSchema = z
     mqttMaxPacketSize: z.coerce.number().int().min(1024).max(268_435_455).default(262_144),
     mqttConnectTimeout: durationSchema.default(10_000),
     mqttDrainTimeout: durationSchema.default(30_000),
+    // Retained messages live in the broker's memory: capped in all and per client (device or account).
+    mqttRetainedMax: z.coerce.number().int().min(1).default(100_000),
+    mqttRetainedMaxBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1_048_576),
+    mqttRetainedPerClient: z.coerce.number().int().min(1).default(10_000),
+    mqttRetainedBytesPerClient: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(8 * 1_048_576),
+    // Logins checked or held at once: in all (past it, refused), per address and per user name (more wait).
+    mqttAuthPendingMax: z.coerce.number().int().min(1).default(1000),
+    mqttAuthPendingPerAddress: z.coerce.number().int().min(1).default(64),
+    mqttAuthPendingPerUser: z.coerce.number().int().min(1).default(4),
+    // Every refused login is answered this long after its CONNECT, known id or not.
+    mqttAuthFailureDelay: durationSchema.default(1000),
     logShards: z.coerce.number().int().min(1).max(1024).default(16),
     readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
     deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
@@ -106,6 +125,14 @@ export const settingsEnv = {
   MQTT_MAX_PACKET_SIZE: 'mqttMaxPacketSize',
   MQTT_CONNECT_TIMEOUT: 'mqttConnectTimeout',
   MQTT_DRAIN_TIMEOUT: 'mqttDrainTimeout',
+  MQTT_RETAINED_MAX: 'mqttRetainedMax',
+  MQTT_RETAINED_MAX_BYTES: 'mqttRetainedMaxBytes',
+  MQTT_RETAINED_PER_CLIENT: 'mqttRetainedPerClient',
+  MQTT_RETAINED_BYTES_PER_CLIENT: 'mqttRetainedBytesPerClient',
+  MQTT_AUTH_PENDING_MAX: 'mqttAuthPendingMax',
+  MQTT_AUTH_PENDING_PER_ADDRESS: 'mqttAuthPendingPerAddress',
+  MQTT_AUTH_PENDING_PER_USER: 'mqttAuthPendingPerUser',
+  MQTT_AUTH_FAILURE_DELAY: 'mqttAuthFailureDelay',
   VIGIE_LOG_SHARDS: 'logShards',
   READINGS_RETENTION: 'readingsRetention',
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',

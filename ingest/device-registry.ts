@@ -120,9 +120,9 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
       }
       const cached = verified.get(id)
       const presented = mac(secret)
-      if (cached && cached.hash === found.secretHash) {
-        return timingSafeEqual(cached.mac, presented) ? found.record : null
-      }
+      if (cached && cached.hash === found.secretHash && timingSafeEqual(cached.mac, presented))
+        return found.record
+      // A wrong secret always costs a full check, so a known id fails as slowly as an unknown one.
       if (!(await verifySecret(secret, found.secretHash))) return null
       verified.set(id, { hash: found.secretHash, mac: presented })
       return found.record

@@ -81,7 +81,7 @@ describe('device authentication', () => {
   })
 
   it('refuses an empty client id with a persistent session with CONNACK 2 [MQTT-3.1.3-8]', async () => {
-    const credentials = { username: 'temp-1', password: 'secret-temp-1' }
+    const credentials = { username: 'operator', password: 'operator-password' }
     expect(await rawConnect(harness.port, { ...credentials, clientId: '', clean: false })).toBe(2)
     expect(await rawConnect(harness.port, { ...credentials, clientId: '', clean: true })).toBe(0)
   })

@@ -42,6 +42,7 @@ describe('MQTT over TLS', () => {
       port: mqttsPort,
       ca: cert,
       username: 'temp-1',
+      clientId: 'temp-1',
       password: 'secret-temp-1',
       reconnectPeriod: 0,
     })
@@ -76,6 +77,7 @@ describe('MQTT over WebSocket at /mqtt', () => {
   it('authenticates a device and stores its readings', async () => {
     const client = await mqtt.connectAsync(url, {
       username: 'temp-1',
+      clientId: 'temp-1',
       password: 'secret-temp-1',
       reconnectPeriod: 0,
     })
@@ -98,6 +100,7 @@ describe('MQTT over WebSocket at /mqtt', () => {
   it('closes a connection sending an oversize packet', async () => {
     const client = await mqtt.connectAsync(url, {
       username: 'door-1',
+      clientId: 'door-1',
       password: 'secret-door-1',
       reconnectPeriod: 0,
     })

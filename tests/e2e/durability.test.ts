@@ -25,6 +25,7 @@ describe('QoS 1 means durable', () => {
     const device = await mqtt.connectAsync({
       host: '127.0.0.1',
       port: mqttPort,
+      clientId: 'temp-lounge-1',
       username: 'temp-lounge-1',
       password: 'demo-secret-temp-lounge-1',
       reconnectPeriod: 0,

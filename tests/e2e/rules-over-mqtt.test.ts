@@ -30,6 +30,7 @@ describe('readings in over MQTT, incidents out through the API', () => {
         mqtt.connectAsync({
           host: '127.0.0.1',
           port: mqttPort,
+          clientId: id,
           username: id,
           password: `demo-secret-${id}`,
           reconnectPeriod: 0,

@@ -41,6 +41,7 @@ describe('a for: timer across a killed and restarted service', () => {
       const client = await mqtt.connectAsync({
         host: '127.0.0.1',
         port: mqttPort,
+        clientId: 'door-1',
         username: 'door-1',
         password: 'secret-door-1',
         reconnectPeriod: 0,

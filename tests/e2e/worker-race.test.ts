@@ -51,6 +51,7 @@ describe('two rule worker processes racing on one incident', () => {
           mqtt.connectAsync({
             host: '127.0.0.1',
             port: mqttPort,
+            clientId: id,
             username: id,
             password: `demo-secret-${id}`,
             reconnectPeriod: 0,

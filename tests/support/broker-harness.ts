@@ -59,6 +59,15 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
       mqttMaxPacketSize: 262_144,
       mqttConnectTimeout: 5000,
       mqttDrainTimeout: 5000,
+      mqttRetainedMax: 100_000,
+      mqttRetainedMaxBytes: 64 * 1_048_576,
+      mqttRetainedPerClient: 10_000,
+      mqttRetainedBytesPerClient: 8 * 1_048_576,
+      mqttAuthPendingMax: 1000,
+      mqttAuthPendingPerAddress: 64,
+      mqttAuthPendingPerUser: 4,
+      // Refusals are the tests' subject here, not their timing: answered after 50 ms instead of 1 s.
+      mqttAuthFailureDelay: 50,
       ...settings,
     },
     mqttAccounts: testAccounts,
@@ -68,6 +77,11 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
   const { mqttPort: port, mqttsPort } = await broker.listen()
   const clients: MqttClient[] = []
   const base = { host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000 }
+  // A device's client id is its id (DESIGN.md § MQTT): given unless the test sets one.
+  const withClientId = (options: IClientOptions): IClientOptions =>
+    options.clientId === undefined && testDevices.some((d) => d.id === options.username)
+      ? { ...options, clientId: options.username }
+      : options
 
   return {
     port,
@@ -76,13 +90,13 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
     broker,
     redis,
     connect: async (options) => {
-      const client = await mqtt.connectAsync({ ...base, ...options })
+      const client = await mqtt.connectAsync({ ...base, ...withClientId(options) })
       clients.push(client)
       return client
     },
     refusal: (options) =>
       new Promise((resolve, reject) => {
-        const client = mqtt.connect({ ...base, ...options })
+        const client = mqtt.connect({ ...base, ...withClientId(options) })
         clients.push(client)
         client.once('connect', () => reject(new Error('the broker accepted the connection')))
         client.once('error', (error) => resolve((error as Error & { code?: number }).code))

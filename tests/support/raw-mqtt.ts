@@ -19,3 +19,70 @@ export async function rawConnected(
   await once(socket, 'data')
   return socket
 }
+
+/** One login over a bare socket (from `localAddress`, any of 127/8): its CONNACK code and ms from CONNECT to CONNACK. */
+export function timedLogin(
+  port: number,
+  {
+    clientId,
+    username,
+    password,
+    localAddress = '127.0.0.1',
+  }: { clientId: string; username: string; password: string; localAddress?: string },
+): Promise<{ code: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    let started = 0
+    const socket = connectTcp({ port, host: '127.0.0.1', localAddress })
+    const parser = mqttPacket.parser()
+    parser.on('packet', (reply) => {
+      socket.destroy()
+      if (reply.cmd === 'connack') resolve({ code: reply.returnCode ?? -1, ms: performance.now() - started })
+      else reject(new Error(`unexpected ${reply.cmd}`))
+    })
+    socket.on('data', (chunk) => parser.parse(chunk))
+    socket.on('error', reject)
+    socket.on('close', () => reject(new Error('closed without a CONNACK')))
+    started = performance.now()
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepalive: 30,
+        clientId,
+        username,
+        password: Buffer.from(password),
+      }),
+    )
+  })
+}
+
+/** A wrong login over a bare socket, kept open: its CONNACK code once one came, and the socket to hang up. */
+export function heldLogin(
+  port: number,
+  username: string,
+  localAddress = '127.0.0.1',
+): { socket: Socket; code: () => number | undefined } {
+  let code: number | undefined
+  const socket = connectTcp({ port, host: '127.0.0.1', localAddress })
+  const parser = mqttPacket.parser()
+  parser.on('packet', (reply) => {
+    if (reply.cmd === 'connack') code = reply.returnCode ?? -1
+  })
+  socket.on('data', (chunk) => parser.parse(chunk))
+  socket.on('error', () => {})
+  socket.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 30,
+      clientId: username,
+      username,
+      password: Buffer.from('a-guess'),
+    }),
+  )
+  return { socket, code: () => code }
+}

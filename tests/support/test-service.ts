@@ -59,6 +59,7 @@ export async function startTestService({
     const client = await mqtt.connectAsync({
       host: '127.0.0.1',
       port: mqttPort,
+      clientId: device,
       username: device,
       password: `secret-${device}`,
       reconnectPeriod: 0,
