@@ -1,5 +1,6 @@
 export { type ClockRange, isWithinClockRange } from './clock-range.ts'
 export { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
+export { demoSiteExposure, demoSiteNotice, takesConnections } from './demo-site-exposure.ts'
 export { durationSchema, formatDuration, parseDuration } from './duration.ts'
 export { type Config, demoSitePath, type LoadConfigOptions, loadConfig } from './load-config.ts'
 export {

@@ -5,6 +5,7 @@ import { load as loadYaml, YAMLException } from 'js-yaml'
 import { type Document, LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
+import { demoSiteHost, isDemoSite } from './demo-site-exposure.ts'
 import {
   type Settings,
   type SettingsEnvName,
@@ -22,6 +23,8 @@ export type Config = {
   site: Omit<SiteFile, 'settings'>
   /** Absolute path of the site file that was loaded. */
   sitePath: string
+  /** The site file is the demo site, whose device secrets are public: served on loopback unless BIND_HOST says otherwise. */
+  demoSite: boolean
 }
 
 export type LoadConfigOptions = {
@@ -37,7 +40,10 @@ const settingsByEnv = Object.fromEntries(
   Object.entries(settingsEnv).map(([env, key]) => [key, env]),
 ) as Record<string, SettingsEnvName>
 
-/** Reads VIGIE_CONFIG (default: the demo site) and the environment; throws one ConfigError listing every problem. */
+/**
+ * Reads VIGIE_CONFIG (default: the demo site) and the environment; throws one ConfigError listing every
+ * problem. The demo site listens on loopback unless BIND_HOST is set (issue 15).
+ */
 export function loadConfig({ env, flags = {}, cwd = process.cwd() }: LoadConfigOptions): Config {
   const sitePath = resolve(cwd, env.VIGIE_CONFIG || demoSitePath)
   const shownPath = relative(cwd, sitePath).startsWith('..') ? sitePath : relative(cwd, sitePath)
@@ -97,7 +103,9 @@ export function loadConfig({ env, flags = {}, cwd = process.cwd() }: LoadConfigO
 
   if (!site.success || !settings.success) throw new ConfigError({ problems })
   const { settings: _fileSettings, ...siteData } = site.data
-  return { settings: settings.data, site: siteData, sitePath }
+  const demoSite = isDemoSite(sitePath, demoSitePath)
+  if (demoSite && rawSettings.bindHost === undefined) settings.data.bindHost = demoSiteHost
+  return { settings: settings.data, site: siteData, sitePath, demoSite }
 }
 
 /** The value to quote back: the raw string as given, unless the issue is about one item of it or about other settings. */

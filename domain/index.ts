@@ -1,5 +1,12 @@
 export { escapeHtml } from './html-escape.ts'
-export { isSecretKey, maskEmail, maskPersonalText, maskPhone, redactDeep } from './personal-data.ts'
+export {
+  isSecretKey,
+  maskEmail,
+  maskPersonalText,
+  maskPhone,
+  maskUrlCredentials,
+  redactDeep,
+} from './personal-data.ts'
 export {
   type DeviceKind,
   deviceKindSchema,

@@ -1,6 +1,8 @@
 // Personal data and secrets must not leave in logs or API lists; these keep just enough to tell two apart.
 const phonePattern = /\+[1-9]\d{6,14}\b/g
 const emailPattern = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g
+// The user and password of a URL (redis://:password@host, mqtt://user:password@host).
+const urlCredentialsPattern = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#@]*@/g
 const secretKeyPattern =
   /secret|password|passwd|token|authorization|cookie|apikey|api_key|adminkey|keyhash|signature/i
 
@@ -15,9 +17,14 @@ export function maskEmail(email: string): string {
   return at <= 0 ? '•••' : `${email[0]}•••${email.slice(at)}`
 }
 
-/** Masks every phone number and email address inside a free text. */
+/** "redis://:s3cret@127.0.0.1:6379" → "redis://[redacted]@127.0.0.1:6379". */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(urlCredentialsPattern, '$1[redacted]@')
+}
+
+/** Masks every phone number, email address and URL password inside a free text. */
 export function maskPersonalText(text: string): string {
-  return text.replace(phonePattern, maskPhone).replace(emailPattern, maskEmail)
+  return maskUrlCredentials(text).replace(phonePattern, maskPhone).replace(emailPattern, maskEmail)
 }
 
 export function isSecretKey(key: string): boolean {

@@ -2,7 +2,15 @@
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { type Config, ConfigError, demoSitePath, loadConfig } from '../config/index.ts'
+import {
+  type Config,
+  ConfigError,
+  demoSiteExposure,
+  demoSiteNotice,
+  demoSitePath,
+  loadConfig,
+  takesConnections,
+} from '../config/index.ts'
 import { runDevicesCommand } from './cli-devices.ts'
 import { runRulesCommand } from './cli-rules.ts'
 import { createLogger } from './logger.ts'
@@ -56,7 +64,12 @@ async function main(): Promise<void> {
 
   const env = values.demo ? { ...process.env, VIGIE_CONFIG: demoSitePath } : process.env
   const config = readConfig(env, values.roles)
+  const exposure = demoSiteExposure(config, { demoAsked: values.demo })
+  if (exposure) refuse(new ConfigError({ problems: [exposure] }))
   if (command === 'check-config') return printSummary(config)
+  if (config.demoSite && !values.demo && takesConnections(config.settings)) {
+    console.error(demoSiteNotice(config.settings))
+  }
 
   // The demo needs a way into the API; without a configured key it makes one for this run only.
   const demoKey = values.demo && !config.settings.adminKey ? randomBytes(24).toString('base64url') : undefined
@@ -137,9 +150,13 @@ function readConfig(env: NodeJS.ProcessEnv, roles: string | undefined): Config {
     return loadConfig({ env, ...(roles ? { flags: { roles: { value: roles, flag: '--roles' } } } : {}) })
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    console.error(`vigie: ${error.message}`)
-    process.exit(2)
+    refuse(error)
   }
+}
+
+function refuse(error: ConfigError): never {
+  console.error(`vigie: ${error.message}`)
+  process.exit(2)
 }
 
 function printSummary({ site, settings, sitePath }: Config): void {

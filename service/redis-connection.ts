@@ -2,8 +2,8 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Settings } from '../config/index.ts'
-import { VigieError } from '../domain/index.ts'
-import { type RedisServer, startRedisServer } from './redis-server.ts'
+import { maskUrlCredentials, VigieError } from '../domain/index.ts'
+import { ownRedisPassword, ownRedisUrl, type RedisServer, startRedisServer } from './redis-server.ts'
 
 export type RedisConnection = {
   redis: Redis
@@ -16,7 +16,8 @@ type RedisSettings = Pick<Settings, 'redisUrl' | 'localRedisPort' | 'dataDir'>
 
 /**
  * DESIGN.md § Real components: REDIS_URL when set; otherwise a Redis already on the local port;
- * otherwise a redis-server of our own with AOF on, under the data directory.
+ * otherwise a redis-server of our own with AOF on, under the data directory, that wants a password
+ * (issue 15: other users of the machine reach its port, and its AOF holds the link-signing secret).
  */
 export async function connectRedis({
   settings,
@@ -27,20 +28,26 @@ export async function connectRedis({
 }): Promise<RedisConnection> {
   if (settings.redisUrl) {
     const redis = watch(await openClient(settings.redisUrl, 10_000), log)
-    log.info({ url: redactUrl(settings.redisUrl) }, 'redis connected')
+    log.info({ url: maskUrlCredentials(settings.redisUrl) }, 'redis connected')
     return { redis, url: settings.redisUrl }
   }
-  const localUrl = `redis://127.0.0.1:${settings.localRedisPort}`
+  const port = settings.localRedisPort
+  const localUrl = `redis://127.0.0.1:${port}`
   const existing = await openClient(localUrl, 1000).catch(() => undefined)
   if (existing) {
     log.info({ url: localUrl }, 'redis connected (local server already running)')
     return { redis: watch(existing, log), url: localUrl }
   }
-  const server = await startRedisServer({
-    port: settings.localRedisPort,
-    dir: join(settings.dataDir, 'redis'),
-    log,
-  })
+  const dir = join(settings.dataDir, 'redis')
+  const password = ownRedisPassword(dir)
+  const ownUrl = ownRedisUrl(port, password)
+  // Our own server outlives a vigie killed with SIGKILL; the next start takes it up again.
+  const left = await openClient(ownUrl, 1000).catch(() => undefined)
+  if (left) {
+    log.info({ port }, 'redis connected (our own server, still running)')
+    return { redis: watch(left, log), url: ownUrl }
+  }
+  const server = await startRedisServer({ port, dir, log, password })
   try {
     const redis = watch(await openClient(server.url, 5000), log)
     return { redis, url: server.url, server }
@@ -64,7 +71,7 @@ export async function openClient(url: string, timeoutMs: number): Promise<Redis>
     redis.disconnect()
     throw new VigieError({
       code: 'REDIS_UNAVAILABLE',
-      message: `Redis at ${redactUrl(url)} is not reachable`,
+      message: `Redis at ${maskUrlCredentials(url)} is not reachable`,
       cause,
     })
   }
@@ -82,8 +89,4 @@ function watch(redis: Redis, log: Logger): Redis {
     down = false
   })
   return redis
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//[redacted]@')
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { VigieError } from '../domain/index.ts'
 
@@ -8,11 +9,13 @@ export type RedisServer = { url: string; port: number; pid: number; stop: () => 
 
 export type RedisServerOptions = {
   port: number
-  /** Data directory; created when missing. AOF files go here. */
+  /** Data directory; created when missing. AOF files go here, readable by their owner only. */
   dir: string
   log: Logger
   appendOnly?: boolean
   startTimeoutMs?: number
+  /** Clients must authenticate with it; redis-server reads it on its standard input, never its command line. */
+  password?: string
 }
 
 /** Starts a redis-server child bound to loopback and resolves once it accepts connections. */
@@ -22,10 +25,13 @@ export async function startRedisServer({
   log,
   appendOnly = true,
   startTimeoutMs = 10_000,
+  password,
 }: RedisServerOptions): Promise<RedisServer> {
   const dataDir = resolve(dir)
-  mkdirSync(dataDir, { recursive: true })
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--daemonize', 'no']
+  makePrivateDir(dataDir)
+  // `-` first: the configuration (the password) comes on standard input, which `ps` does not show.
+  const args = password === undefined ? [] : ['-']
+  args.push('--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--daemonize', 'no')
   args.push(
     '--appendonly',
     appendOnly ? 'yes' : 'no',
@@ -39,8 +45,22 @@ export async function startRedisServer({
     '--latency-tracking',
     'no',
   )
-  // A process group of its own: a Ctrl-C in the terminal reaches vigie, which drains, then stops this server.
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  // Its files (the AOF holds every secret vigie keeps in Redis) are created for their owner only.
+  const umask = process.umask(0o077)
+  let child: ChildProcess
+  try {
+    // A process group of its own: a Ctrl-C in the terminal reaches vigie, which drains, then stops this server.
+    child = spawn('redis-server', args, {
+      stdio: [password === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    })
+  } finally {
+    process.umask(umask)
+  }
+  if (password !== undefined && child.stdin) {
+    child.stdin.on('error', () => {}) // a server that exits at once is reported by waitUntilReady
+    child.stdin.end(`requirepass ${password}\n`)
+  }
   const output: string[] = []
   await waitUntilReady(child, output, startTimeoutMs)
   const pid = child.pid ?? 0
@@ -57,7 +77,7 @@ export async function startRedisServer({
     }),
   )
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: password === undefined ? `redis://127.0.0.1:${port}` : ownRedisUrl(port, password),
     port,
     pid,
     stop: async () => {
@@ -69,6 +89,44 @@ export async function startRedisServer({
       clearTimeout(timer)
       log.info({ port }, 'redis-server stopped')
     },
+  }
+}
+
+/** The URL of a redis-server on a loopback port that wants this password. */
+export function ownRedisUrl(port: number, password: string): string {
+  return `redis://:${password}@127.0.0.1:${port}`
+}
+
+/**
+ * The password of the redis-server vigie starts for itself, kept in its data directory (0600) so that a
+ * later start finds that server again should it outlive the vigie that started it (a kill -9).
+ */
+export function ownRedisPassword(dir: string): string {
+  makePrivateDir(dir)
+  const path = join(dir, 'password')
+  let kept = ''
+  try {
+    kept = readFileSync(path, 'utf8').trim()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  if (/^[0-9a-f]{64}$/.test(kept)) return kept
+  const password = randomBytes(32).toString('hex')
+  writeFileSync(path, `${password}\n`, { mode: 0o600 })
+  chmodSync(path, 0o600)
+  return password
+}
+
+/** The directory, and everything in it, readable by its owner only; a data dir of an older vigie is tightened. */
+function makePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  chmodSync(dir, 0o700)
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const path = join(dir, name)
+    const stat = lstatSync(path)
+    if (stat.isSymbolicLink()) continue
+    const mode = stat.isDirectory() ? 0o700 : 0o600
+    if ((stat.mode & 0o777) !== mode) chmodSync(path, mode)
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, demoSitePath, loadConfig } from '../../config/index.ts'
+import { ConfigError, demoSiteExposure, demoSitePath, loadConfig } from '../../config/index.ts'
 import { writeTempFile } from '../support/temp-files.ts'
 
 const demoText = readFileSync(demoSitePath, 'utf8')
@@ -91,5 +91,33 @@ describe('settings', () => {
     expect(lines[0]).toBe(
       'environment variable TWILIO_AUTH_TOKEN: Too small: expected string to have >=16 characters',
     )
+  })
+})
+
+describe('the demo site, whose device secrets are public (issue 15)', () => {
+  it('listens on loopback unless BIND_HOST says otherwise; a site file of your own keeps 0.0.0.0', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({ demoSite: true, settings: { bindHost: '127.0.0.1' } })
+    expect(loadConfig({ env: { VIGIE_CONFIG: demoSitePath, BIND_HOST: '::' } })).toMatchObject({
+      demoSite: true,
+      settings: { bindHost: '::' },
+    })
+    const own = loadConfig({ env: { VIGIE_CONFIG: writeTempFile('my-site.yaml', demoText) } })
+    expect(own).toMatchObject({ demoSite: false, settings: { bindHost: '0.0.0.0' } })
+  })
+
+  it('is refused on a network address, unless the demo was asked for or nothing listens', () => {
+    const on = (env: Record<string, string>) => loadConfig({ env: { BIND_HOST: '0.0.0.0', ...env } })
+    expect(demoSiteExposure(on({}), { demoAsked: false })).toEqual({
+      where: 'environment variable BIND_HOST',
+      path: '',
+      message: expect.stringMatching(
+        /^the demo site's device secrets are public, so it is served on loopback only/,
+      ),
+    })
+    expect(demoSiteExposure(on({}), { demoAsked: true })).toBeUndefined()
+    expect(demoSiteExposure(on({ VIGIE_ROLES: 'workers' }), { demoAsked: false })).toBeUndefined()
+    expect(demoSiteExposure(on({ BIND_HOST: '::1' }), { demoAsked: false })).toBeUndefined()
+    const own = on({ VIGIE_CONFIG: writeTempFile('my-site.yaml', demoText) })
+    expect(demoSiteExposure(own, { demoAsked: false })).toBeUndefined()
   })
 })

@@ -57,12 +57,42 @@ describe('npm start', () => {
     await service.waitForLine(/"msg":"vigie started"/)
     expect(service.output()).toContain('"msg":"redis-server started"')
     expect(existsSync(join(dataDir, 'redis', 'appendonlydir'))).toBe(true)
-    const client = await openClient(`redis://127.0.0.1:${redisPort}`, 2000)
+    // It wants the password kept beside its data (tests/hostile/safe-defaults.test.ts attacks it).
+    const password = readFileSync(join(dataDir, 'redis', 'password'), 'utf8').trim()
+    const client = await openClient(`redis://:${password}@127.0.0.1:${redisPort}`, 2000)
     expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes'])
     client.disconnect()
 
     expect(await service.stop('SIGINT')).toBe(0)
-    await expect(openClient(`redis://127.0.0.1:${redisPort}`, 1000)).rejects.toThrow('is not reachable')
+    await expect(openClient(`redis://:${password}@127.0.0.1:${redisPort}`, 1000)).rejects.toThrow(
+      'is not reachable',
+    )
+  })
+
+  it('takes up its own redis-server again, with the kept password, when a start finds it outlived a killed vigie', async () => {
+    const dataDir = makeTempDir()
+    const env = {
+      VIGIE_REDIS_PORT: String(await findFreePort()),
+      VIGIE_DATA_DIR: dataDir,
+      HTTP_PORT: '0',
+      VIGIE_ROLES: 'api',
+    }
+    const first = spawnService({ args: [...main, 'start'], env })
+    const started = await first.waitForLine(/"msg":"redis-server started"/)
+    const redisPid = Number(JSON.parse(started).pid)
+    try {
+      await first.waitForLine(/"msg":"vigie started"/)
+      first.child.kill('SIGKILL')
+      expect(await first.exited).toBe('SIGKILL')
+
+      const second = spawnService({ args: [...main, 'start'], env })
+      await second.waitForLine(/"msg":"vigie started"/)
+      expect(second.output()).toContain('"msg":"redis connected (our own server, still running)"')
+      expect(second.output()).not.toContain('"msg":"redis-server started"')
+      expect(await second.stop('SIGTERM')).toBe(0)
+    } finally {
+      process.kill(redisPid, 'SIGTERM')
+    }
   })
 
   it('stops at a typo in the site file with one message naming the file, the path and the allowed values', async () => {
@@ -143,6 +173,9 @@ describe('npm run demo', () => {
     expect(service.output()).not.toContain('ECONNREFUSED')
     expect(service.output()).not.toContain('shutdown deadline passed')
     await expect(fetch(`http://127.0.0.1:${httpPort}/healthz`)).rejects.toThrow()
-    await expect(openClient(`redis://127.0.0.1:${redisPort}`, 1000)).rejects.toThrow('is not reachable')
+    const password = readFileSync(join(dataDir, 'redis', 'password'), 'utf8').trim()
+    await expect(openClient(`redis://:${password}@127.0.0.1:${redisPort}`, 1000)).rejects.toThrow(
+      'is not reachable',
+    )
   })
 })
