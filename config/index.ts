@@ -18,6 +18,7 @@ export {
   type SettingsInput,
   settingsEnv,
   settingsSchema,
+  ticketTimelineDefaults,
 } from './settings-schema.ts'
 export {
   type ApiKey,
