@@ -19,6 +19,7 @@ export {
   type SettingsInput,
   settingsEnv,
   settingsSchema,
+  ticketTimelineDefaults,
 } from './settings-schema.ts'
 export {
   type ApiKey,

@@ -16,6 +16,9 @@ const rolesSchema = z
   )
   .pipe(z.array(z.enum(roleNames)).min(1, 'at least one of broker, api, workers'))
 
+/** A ticket's timeline cap (issue 15): entries, and bytes of their JSON; README § Incidents, tickets and their events. */
+export const ticketTimelineDefaults = { maxEntries: 200, maxBytes: 49_152 } as const
+
 /** Every process setting; DESIGN.md § External contract names the variables. */
 export const settingsSchema = z
   .strictObject({
@@ -72,6 +75,13 @@ export const settingsSchema = z
     readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
     deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
     deadLetterRetention: z.coerce.number().int().min(10).default(10_000),
+    ticketTimelineMax: z.coerce.number().int().min(20).max(10_000).default(ticketTimelineDefaults.maxEntries),
+    ticketTimelineMaxBytes: z.coerce
+      .number()
+      .int()
+      .min(8192)
+      .max(4_194_304)
+      .default(ticketTimelineDefaults.maxBytes),
     // A worker that stops answering keeps its shards this long before another takes them over.
     rulesLease: durationSchema.default(15_000),
     // auto: with more than one core, the rule workers of an all-roles start run in a child process.
@@ -137,6 +147,8 @@ export const settingsEnv = {
   READINGS_RETENTION: 'readingsRetention',
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',
   DEAD_LETTER_RETENTION: 'deadLetterRetention',
+  TICKET_TIMELINE_MAX: 'ticketTimelineMax',
+  TICKET_TIMELINE_MAX_BYTES: 'ticketTimelineMaxBytes',
   VIGIE_RULES_LEASE: 'rulesLease',
   VIGIE_WORKERS_PROCESS: 'workersProcess',
 } as const satisfies Record<string, keyof SettingsInput>

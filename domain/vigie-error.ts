@@ -8,6 +8,7 @@ export const errorCatalogue = {
   NOT_FOUND: { status: 404, message: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
   CONFLICT: { status: 409, message: 'The resource is not in a state that allows this' },
+  TICKET_TIMELINE_FULL: { status: 409, message: "The ticket's timeline is full" },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON with Content-Type: application/json' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },

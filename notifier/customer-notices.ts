@@ -1,6 +1,6 @@
 import type { Customer, SiteFile } from '../config/index.ts'
 import { isWithinClockRange } from '../config/index.ts'
-import { localTime, type Ticket, type TicketEvent } from '../rules/index.ts'
+import { localTime, type TicketEvent, type TicketSummary } from '../rules/index.ts'
 import type { NotificationRequest } from './notification-schema.ts'
 import { customerMessages, type Language } from './templates.ts'
 
@@ -65,7 +65,7 @@ export function createCustomerNotices({
   const rules = new Map(world.rules.map((r) => [r.id, r]))
   const sites = new Map(world.sites.map((s) => [s.id, s]))
 
-  const subscribed = async (ticket: Ticket) =>
+  const subscribed = async (ticket: TicketSummary) =>
     (await customers()).filter(({ subscribes: s }) =>
       Boolean(
         (ticket.device && s.devices?.includes(ticket.device)) ||
@@ -76,8 +76,7 @@ export function createCustomerNotices({
 
   const kindsFor = (event: TicketEvent): ('notice' | 'eta' | 'all-clear' | 'survey')[] => {
     // The notice goes with the first offer only: a re-offer after a decline is not news to customers.
-    if (event.type === 'ticket.offered')
-      return event.ticket.timeline.filter((e) => e.type === 'ticket.offered').length === 1 ? ['notice'] : []
+    if (event.type === 'ticket.offered') return event.ticket.counts.offers === 1 ? ['notice'] : []
     if (event.type === 'ticket.en_route') return ['eta']
     if (event.type === 'ticket.resolved') return ['all-clear', 'survey']
     return []

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { incidentSchema, ticketEventTypes, ticketSchema } from './record-schemas.ts'
+import { incidentSchema, type Ticket, ticketEventTypes, ticketSchema } from './record-schemas.ts'
 import { ticketStatuses } from './ticket-states.ts'
 
 /**
@@ -16,7 +16,39 @@ export const incidentEventSchema = z.object({
 })
 export type IncidentEvent = z.infer<typeof incidentEventSchema>
 
-// "State changed" is any ticket event whose `from` and `to` differ; `from` is null on creation.
+/** A ticket as its events carry it: bounded whatever the ticket's size, its timeline and incidents counted. */
+export const ticketSummarySchema = ticketSchema
+  .omit({ timeline: true, incidents: true, incidentCount: true })
+  .extend({
+    counts: z.object({
+      timeline: z.number().int(),
+      /** `ticket.offered` entries so far: 1 on the first offer. */
+      offers: z.number().int(),
+      incidents: z.number().int(),
+    }),
+  })
+export type TicketSummary = z.infer<typeof ticketSummarySchema>
+
+export function summarize({ timeline, incidents, incidentCount, ...ticket }: Ticket): TicketSummary {
+  return {
+    ...ticket,
+    counts: {
+      timeline: timeline.length,
+      offers: timeline.filter((e) => e.type === 'ticket.offered').length,
+      incidents: incidentCount ?? incidents.length,
+    },
+  }
+}
+
+// An event written before issue 15 carried the whole ticket: read as its summary.
+const olderWholeTicket = (value: unknown) => {
+  if (typeof value !== 'object' || value === null || !('timeline' in value)) return value
+  const whole = ticketSchema.safeParse(value)
+  return whole.success ? summarize(whole.data) : value
+}
+
+// "State changed" is any ticket event whose `from` and `to` differ; `from` is null on creation. The event
+// carries its entry's change and the ticket's summary, not the whole ticket (issue 15).
 export const ticketEventSchema = z.object({
   type: z.enum(ticketEventTypes),
   /** The ticket's id. */
@@ -27,7 +59,9 @@ export const ticketEventSchema = z.object({
   detail: z.string().nullable(),
   from: z.enum(ticketStatuses).nullable(),
   to: z.enum(ticketStatuses),
-  ticket: ticketSchema,
+  /** The entry was counted in the ticket's `folded` instead of kept on its timeline. */
+  folded: z.boolean().default(false),
+  ticket: z.preprocess(olderWholeTicket, ticketSummarySchema),
 })
 export type TicketEvent = z.infer<typeof ticketEventSchema>
 

@@ -6,7 +6,9 @@ export {
   type IncidentEvent,
   incidentEventSchema,
   type TicketEvent,
+  type TicketSummary,
   ticketEventSchema,
+  ticketSummarySchema,
   type VigieEvent,
   vigieEventSchema,
 } from './events.ts'
@@ -44,6 +46,7 @@ export {
   isOnShift,
   type TechnicianRoster,
 } from './technician-roster.ts'
+export type { TimelineCap } from './ticket-bounds.ts'
 export {
   isFinished,
   nextStatus,

@@ -1,4 +1,4 @@
-import type { Ticket } from './record-schemas.ts'
+import type { Ticket, TimelineEntry } from './record-schemas.ts'
 
 /** Minutes, p50 and p90 (nearest rank), over the tickets that have the measure; null when none do. */
 export type Spread = { p50: number; p90: number; count: number } | null
@@ -17,6 +17,10 @@ export type Kpis = {
 
 // Customer messages, as the notifier names its templates in `ticket.notified` entries.
 const customerTemplates = ['notice', 'eta', 'all-clear', 'survey']
+
+/** A message sent to a customer: the first one on a ticket is its time to first notice. */
+export const isCustomerNotice = (e: TimelineEntry): boolean =>
+  e.type === 'ticket.notified' && customerTemplates.some((name) => e.detail?.includes(`(${name})`))
 
 const repeatWindowMs = 7 * 86_400_000
 
@@ -48,11 +52,7 @@ export function computeKpis(tickets: Ticket[], everyTicket: Ticket[] = tickets):
       )
     })
   const firstNotice = tickets.flatMap((t) => {
-    const notice = first(
-      t,
-      (e) =>
-        e.type === 'ticket.notified' && customerTemplates.some((name) => e.detail?.includes(`(${name})`)),
-    )
+    const notice = first(t, isCustomerNotice)
     return notice ? [minutesBetween(t.createdAt, notice.at)] : []
   })
   const acknowledged = tickets.flatMap((t) => {

@@ -72,7 +72,9 @@ export const offerSchema = z.object({
 export const ticketSchema = z.object({
   id: z.string(),
   correlationKey: z.string(),
+  /** The first incident and the latest ones; `incidentCount` counts every one that joined. */
   incidents: z.array(z.string()),
+  incidentCount: z.number().int().optional(),
   rule: z.string(),
   device: z.string().nullable(),
   site: z.string(),
@@ -85,5 +87,7 @@ export const ticketSchema = z.object({
   slaDueAt: z.string(),
   resolvedAt: z.string().nullable(),
   timeline: z.array(timelineEntrySchema),
+  /** Automatic entries counted, by type, instead of kept once the timeline was half full (rules/ticket-bounds.ts). */
+  folded: z.partialRecord(z.enum(ticketEventTypes), z.number().int()).optional(),
 })
 export type Ticket = z.infer<typeof ticketSchema>

@@ -14,6 +14,7 @@ import { rulesFor } from './rule-matcher.ts'
 import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 import { createRuleStateBook } from './rule-state-book.ts'
 import { createTechnicianRoster } from './technician-roster.ts'
+import type { TimelineCap } from './ticket-bounds.ts'
 import { createTicketStore, type TicketStore } from './ticket-store.ts'
 import { createZoneGroupStore } from './zone-group-store.ts'
 
@@ -41,6 +42,8 @@ export type RuleWorkerOptions = {
   /** SLA by severity and the verification period before a cleared incident resolves its ticket. */
   sla: SiteFile['sla']
   autoResolveAfterClear: number
+  /** TICKET_TIMELINE_MAX and TICKET_TIMELINE_MAX_BYTES; their defaults when unset. */
+  timelineCap?: TimelineCap
   leaseMs?: number
   blockMs?: number
   sweepMs?: number
@@ -81,7 +84,12 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   const rules = options.rules
   const keys = ruleKeys(prefix)
   const incidents: IncidentStore = createIncidentStore({ redis, keys })
-  const tickets: TicketStore = createTicketStore({ redis, keys, sla: options.sla })
+  const tickets: TicketStore = createTicketStore({
+    redis,
+    keys,
+    sla: options.sla,
+    ...(options.timelineCap && { timelineCap: options.timelineCap }),
+  })
   const roster = createTechnicianRoster({ redis, keys, technicians: options.technicians })
   const dispatcher = createDispatcher({
     redis,

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis, Result } from 'ioredis'
-import type { SiteFile } from '../config/index.ts'
+import { type SiteFile, ticketTimelineDefaults } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
-import { eventsMaxLength, type TicketEvent } from './events.ts'
+import { eventsMaxLength, summarize, type TicketEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
 import { type Incident, type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
 import { type Page, readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
+import { type Appended, boundTimeline, type TimelineCap, withIncident } from './ticket-bounds.ts'
 import { isFinished, nextStatus, type TicketAction, type TicketStatus } from './ticket-states.ts'
 
 export type TicketStore = ReturnType<typeof createTicketStore>
@@ -58,10 +59,13 @@ export function createTicketStore({
   redis,
   keys,
   sla,
+  timelineCap = ticketTimelineDefaults,
 }: {
   redis: Redis
   keys: RuleKeys
   sla: SiteFile['sla']
+  /** TICKET_TIMELINE_MAX and TICKET_TIMELINE_MAX_BYTES. */
+  timelineCap?: TimelineCap
 }) {
   redis.defineCommand('vigieSwapTicket', { numberOfKeys: 2, lua: swapScript })
   async function get(id: string): Promise<Ticket | null> {
@@ -69,21 +73,24 @@ export function createTicketStore({
     return doc ? (JSON.parse(doc) as Ticket) : null
   }
 
-  /** Each new timeline entry is also an event on the stream, written in the same step as the ticket. */
-  const eventsOf = (before: Ticket | null, after: Ticket): string[] =>
-    after.timeline.slice(before?.timeline.length ?? 0).map((e) =>
+  /** Each new timeline entry, kept or folded, is also an event: its change and the ticket's summary. */
+  const eventsOf = (before: Ticket | null, after: Ticket, appended: Appended[]): string[] => {
+    const ticket = summarize(after)
+    return appended.map(({ entry, folded }) =>
       JSON.stringify({
-        type: e.type,
+        type: entry.type,
         id: after.id,
         correlationKey: after.correlationKey,
-        at: e.at,
-        by: e.by,
-        detail: e.detail,
+        at: entry.at,
+        by: entry.by,
+        detail: entry.detail,
         from: before?.status ?? null,
         to: after.status,
-        ticket: after,
+        folded,
+        ticket,
       } satisfies TicketEvent),
     )
+  }
 
   /** Reads, changes and writes one ticket atomically: compare-and-swap on the document, retried on a conflict. */
   async function update(id: string, change: (ticket: Ticket) => Ticket): Promise<Ticket> {
@@ -91,15 +98,16 @@ export function createTicketStore({
       const doc = await redis.get(keys.ticket(id))
       if (!doc) throw new VigieError({ code: 'NOT_FOUND', message: `No ticket ${id}` })
       const before = JSON.parse(doc) as Ticket
-      const next = change(before)
-      if (next === before) return before
+      const changed = change(before)
+      if (changed === before) return before
+      const { ticket: next, appended } = boundTimeline(before, changed, timelineCap)
       const swapped = await redis.vigieSwapTicket(
         keys.ticket(id),
         keys.events,
         doc,
         JSON.stringify(next),
         eventsMaxLength,
-        ...eventsOf(before, next),
+        ...eventsOf(before, next, appended),
       )
       if (swapped === 1) return next
     }
@@ -137,8 +145,7 @@ export function createTicketStore({
       if (claimed !== 'OK') {
         const existing = (await redis.get(keys.openTicket(incident.correlationKey))) ?? ''
         const ticket = await update(existing, (t) => ({
-          ...t,
-          incidents: t.incidents.includes(incident.id) ? t.incidents : [...t.incidents, incident.id],
+          ...withIncident(t, incident.id),
           timeline: [...t.timeline, timelineEntry(at, 'ticket.incident_joined', 'telemetry', incident.id)],
         }))
         return { ticket, created: false }
@@ -147,6 +154,7 @@ export function createTicketStore({
         id,
         correlationKey: incident.correlationKey,
         incidents: [incident.id],
+        incidentCount: 1,
         rule: incident.rule,
         device: incident.device,
         site: incident.site,
@@ -166,9 +174,14 @@ export function createTicketStore({
             `${incident.rule} on ${incident.device ?? incident.zone ?? incident.site}`,
           ),
         ],
+        folded: {},
       }
       const multi = redis.multi().set(keys.ticket(id), JSON.stringify(ticket)).zadd(keys.tickets, at, id)
-      for (const event of eventsOf(null, ticket))
+      for (const event of eventsOf(
+        null,
+        ticket,
+        ticket.timeline.map((entry) => ({ entry, folded: false })),
+      ))
         multi.xadd(keys.events, 'MAXLEN', '~', eventsMaxLength, '*', 'e', event)
       await multi.exec()
       return { ticket, created: true }

@@ -50,6 +50,7 @@ export async function startService({
     lifecycle.add('redis', async () => {
       await connection.redis.quit()
     })
+    const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
     const readiness = createReadiness()
     readiness.add('redis', async () => (await connection.redis.ping()) === 'PONG')
 
@@ -118,6 +119,7 @@ export async function startService({
         dispatch: site.dispatch,
         sla: site.sla,
         autoResolveAfterClear: site.tickets.autoResolveAfterClear,
+        timelineCap,
         leaseMs: settings.rulesLease,
       })
       worker.start()
@@ -132,7 +134,7 @@ export async function startService({
         redisUrl: connection.url,
         settings,
         site,
-        tickets: createTicketStore({ redis: connection.redis, keys, sla: site.sla }),
+        tickets: createTicketStore({ redis: connection.redis, keys, sla: site.sla, timelineCap }),
         technicianOf: (id) => roster.get(id),
         log: log.child({ part: 'notifier' }),
       })
@@ -142,7 +144,7 @@ export async function startService({
     let httpUrl: string | undefined
     if (settings.roles.includes('api')) {
       const keys = ruleKeys(settings.redisPrefix)
-      const tickets = createTicketStore({ redis: connection.redis, keys, sla: site.sla })
+      const tickets = createTicketStore({ redis: connection.redis, keys, sla: site.sla, timelineCap })
       const roster = createTechnicianRoster({ redis: connection.redis, keys, technicians: site.technicians })
       await roster.seed()
       const customers = createCustomerBook({

@@ -139,6 +139,18 @@ function later(fn, ms) {
 const refreshKpis = later(loadKpis, 1500)
 const refreshMessages = later(loadMessages, 300)
 
+// An event carries the ticket without its timeline: the entry joins the one already loaded, if any.
+function withEntry(known, event) {
+  const timeline = known?.timeline
+  if (!timeline || event.folded) return { ...event.ticket, timeline }
+  const entry = { at: event.at, type: event.type, by: event.by, detail: event.detail }
+  // The timeline fetched on opening may already hold it.
+  const held = timeline.some(
+    (e) => e.at === entry.at && e.type === entry.type && e.by === entry.by && e.detail === entry.detail,
+  )
+  return { ...event.ticket, timeline: held ? timeline : [...timeline, entry] }
+}
+
 function apply(event) {
   // Only what is still open is kept, so a wall display can run for weeks.
   heardDuringLoad?.add(event.incident?.id ?? event.ticket?.id)
@@ -148,7 +160,7 @@ function apply(event) {
   }
   if (event.type?.startsWith('ticket.') && event.ticket) {
     if (openStatuses.has(event.ticket.status) || state.expanded.has(event.ticket.id))
-      state.tickets.set(event.ticket.id, event.ticket)
+      state.tickets.set(event.ticket.id, withEntry(state.tickets.get(event.ticket.id), event))
     else state.tickets.delete(event.ticket.id)
     if (event.type === 'ticket.notified' || event.type === 'ticket.notification_failed') refreshMessages()
     refreshKpis()
@@ -293,14 +305,20 @@ function renderPlan(tickets) {
   })
 }
 
+const entryName = (type) => type.replace('ticket.', '').replaceAll('_', ' ')
+
 function timelineMarkup(ticket) {
   if (!ticket.timeline) return '<li class="empty">loading…</li>'
-  return ticket.timeline
-    .map(
-      (e) =>
-        `<li><time>${esc(clock(e.at))}</time>${esc(e.type.replace('ticket.', '').replaceAll('_', ' '))} <small>${esc(e.by)}</small>${e.detail ? ` — ${esc(e.detail)}` : ''}</li>`,
-    )
-    .join('')
+  const entries = ticket.timeline.map(
+    (e) =>
+      `<li><time>${esc(clock(e.at))}</time>${esc(entryName(e.type))} <small>${esc(e.by)}</small>${e.detail ? ` — ${esc(e.detail)}` : ''}</li>`,
+  )
+  // Repeats counted instead of listed once the timeline grew long.
+  const folded = Object.entries(ticket.folded ?? {}).map(
+    ([type, count]) =>
+      `<li class="folded">${esc(entryName(type))} <small>× ${esc(count)} more, counted</small></li>`,
+  )
+  return [...entries, ...folded].join('')
 }
 
 function renderTickets(tickets) {

@@ -105,6 +105,10 @@ describe('the console in a real browser', () => {
     await page.locator('#status[data-status="acknowledged"]').waitFor()
     expect(await page.locator('.message').textContent()).toContain('Accepted')
     await dashboard.locator(`.ticket[data-ticket="${ticketId}"][data-status="acknowledged"]`).waitFor()
+    // The event carries the ticket without its timeline: its entry joins the open timeline, nothing is lost.
+    const timeline = dashboard.locator(`.ticket[data-ticket="${ticketId}"] .timeline li`)
+    await timeline.filter({ hasText: 'acknowledged' }).waitFor({ timeout: 5000 })
+    await expect(timeline.filter({ hasText: 'offered' }).count()).resolves.toBe(1)
 
     // The next steps the page now offers, and the position it shares.
     await page.context().grantPermissions(['geolocation'])
