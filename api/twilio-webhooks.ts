@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import twilio from 'twilio'
 import { z } from 'zod'
-import { escapeHtml, VigieError } from '../domain/index.ts'
+import type { SiteFile } from '../config/index.ts'
+import { escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
+import { chooseOffer, readOfferReply } from './offer-replies.ts'
 
 export type TwilioWebhookOptions = {
   authToken: string
@@ -16,13 +18,15 @@ export type TwilioWebhookOptions = {
   dispatcher: Dispatcher
   roster: TechnicianRoster
   notifications: NotificationStore
+  /** Names of rules and places, for an answer that lists a technician's offers. */
+  world?: Pick<SiteFile, 'sites' | 'rules'> | undefined
 }
 
 // Twilio posts flat form fields; their meaning is checked where each is used, the shape here.
 const twilioFormSchema = z.record(z.string().max(200), z.string().max(5000))
 
-const accepts = new Set(['1', 'OK', 'OUI', 'YES'])
-const declines = new Set(['2', 'NO', 'NON'])
+// A gather URL names the ticket and the technician called about it (notifier's staff notices).
+const gatherQuery = z.object({ ticket: z.string().min(1).max(64), technician: z.string().min(1).max(64) })
 const xml = (text: string) => `<?xml version="1.0" encoding="UTF-8"?><Response>${text}</Response>`
 
 /**
@@ -30,7 +34,7 @@ const xml = (text: string) => `<?xml version="1.0" encoding="UTF-8"?><Response>$
  * otherwise). A replayed webhook (same message or call and digits) changes nothing twice.
  */
 export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebhookOptions): void {
-  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications } = options
+  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world } = options
   void app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -58,19 +62,19 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     const firstTime = async (id: string) =>
       (await redis.set(`${prefix}webhook-seen:${id}`, '1', 'EX', 7 * 86_400, 'NX')) === 'OK'
 
-    /** The ticket currently offered to this technician, newest first. */
-    async function offeredTo(technician: string) {
-      const assigned = await tickets.list({ limit: 100, status: 'assigned' })
-      return assigned.find((t) => t.offer?.technician === technician) ?? null
-    }
-
+    /** Accepts or declines as the technician: refused, with why, unless they hold the offer now. */
     async function answer(ticketId: string, technician: string, yes: boolean): Promise<string> {
-      const ticket = yes
-        ? await dispatcher.accept(ticketId, technician, Date.now(), 'by reply')
-        : await dispatcher.decline(ticketId, technician, Date.now())
-      return yes
-        ? `OK: ticket ${ticket.id.slice(0, 8)} is yours.`
-        : `Declined: ticket ${ticket.id.slice(0, 8)} moves on.`
+      try {
+        const ticket = yes
+          ? await dispatcher.accept(ticketId, technician, Date.now(), 'by reply')
+          : await dispatcher.decline(ticketId, technician, Date.now())
+        return yes
+          ? `OK: ticket ${ticket.id.slice(0, 8)} is yours.`
+          : `Declined: ticket ${ticket.id.slice(0, 8)} moves on.`
+      } catch (err) {
+        if (!isVigieError(err) || err.status >= 500) throw err
+        return err.code === 'CONFLICT' ? err.message : 'This offer is no longer open.'
+      }
     }
 
     const publicRoute = { config: { access: 'public' as const }, schema: { hide: true } }
@@ -80,44 +84,44 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
       reply.type('text/xml')
       if (!(await firstTime(`sms:${form.MessageSid ?? ''}`))) return xml('')
       const from = form.From ?? ''
-      // The first word decides; whatever follows ("oui, j'arrive") is ignored.
-      const word = /^[\p{L}0-9]+/u.exec((form.Body ?? '').trim().toUpperCase())?.[0] ?? ''
-      if (word === 'STOP') {
+      const said = readOfferReply(form.Body ?? '')
+      if (said.word === 'STOP') {
         await redis.sadd(`${prefix}opted-out`, from)
         return xml('')
       }
-      if (word === 'START') {
+      if (said.word === 'START') {
         await redis.srem(`${prefix}opted-out`, from)
         return xml('')
       }
       const technician = (await roster.list()).find((t) => t.phone === from)
-      const ticket = technician ? await offeredTo(technician.id) : null
-      if (!ticket && /^[1-5]$/.test(word)) {
+      const offers = technician ? await tickets.offersOf(technician.id) : []
+      if (offers.length === 0 && /^[1-5]$/.test(said.word)) {
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
         const surveyed = await redis.getdel(`${prefix}survey-pending:${from}`)
         if (surveyed) {
-          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', Date.now(), word)
+          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', Date.now(), said.word)
           return xml('<Message>Merci ! Thank you!</Message>')
         }
       }
-      if (!accepts.has(word) && !declines.has(word)) return xml('')
-      if (!technician || !ticket) return xml('<Message>No offer waits for you.</Message>')
-      const text = await answer(ticket.id, technician.id, accepts.has(word)).catch(
-        () => 'This offer is no longer open.',
-      )
+      if (!said.answer) return xml('')
+      if (!technician) return xml('<Message>No offer waits for you.</Message>')
+      const chosen = chooseOffer({ offers, reply: said, world })
+      const text =
+        'text' in chosen
+          ? chosen.text
+          : await answer(chosen.ticket.id, technician.id, said.answer === 'accept')
       return xml(`<Message>${escapeHtml(text)}</Message>`)
     })
 
     scope.post('/webhooks/twilio/voice', publicRoute, async (request, reply) => {
       const form = formOf(request)
       reply.type('text/xml')
-      const query = request.query as Record<string, string | undefined>
+      const query = gatherQuery.safeParse(request.query)
       const digits = form.Digits ?? ''
-      if (!query.ticket || !query.technician || (digits !== '1' && digits !== '2')) return xml('<Hangup/>')
+      if (!query.success || (digits !== '1' && digits !== '2')) return xml('<Hangup/>')
       if (!(await firstTime(`call:${form.CallSid ?? ''}:${digits}`))) return xml('<Hangup/>')
-      const text = await answer(query.ticket, query.technician, digits === '1').catch(
-        () => 'This offer is no longer open.',
-      )
+      // The URL names who was called about what; the key acts only if they still hold that offer.
+      const text = await answer(query.data.ticket, query.data.technician, digits === '1')
       return xml(`<Say>${escapeHtml(text)}</Say><Hangup/>`)
     })
 

@@ -13,7 +13,7 @@ export const offeredTicketSchema = z.object({
   site: z.string(),
   zone: z.string().nullable(),
   assignee: z.string().nullable(),
-  offer: z.object({ technician: z.string() }).nullable(),
+  offer: z.object({ technician: z.string(), code: z.string().optional() }).nullable(),
 })
 export type OfferedTicket = z.infer<typeof offeredTicketSchema>
 
