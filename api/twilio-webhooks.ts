@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import twilio from 'twilio'
@@ -7,6 +8,13 @@ import { escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
 import { chooseOffer, readOfferReply } from './offer-replies.ts'
+import {
+  gatherSchema,
+  inboundSmsSchema,
+  readFlatForm,
+  readTwilioForm,
+  receiptSchemaOf,
+} from './twilio-forms.ts'
 
 export type TwilioWebhookOptions = {
   authToken: string
@@ -22,45 +30,63 @@ export type TwilioWebhookOptions = {
   world?: Pick<SiteFile, 'sites' | 'rules'> | undefined
 }
 
-// Twilio posts flat form fields; their meaning is checked where each is used, the shape here.
-const twilioFormSchema = z.record(z.string().max(200), z.string().max(5000))
-
 // A gather URL names the ticket and the technician called about it (notifier's staff notices).
 const gatherQuery = z.object({ ticket: z.string().min(1).max(64), technician: z.string().min(1).max(64) })
 const xml = (text: string) => `<?xml version="1.0" encoding="UTF-8"?><Response>${text}</Response>`
 
+// How long a webhook is remembered: a reply for a month; a receipt as long as the record it updates
+// can be found by its message id (notification-store, 7 days).
+const rememberReplies = 30 * 86_400
+const rememberReceipts = 7 * 86_400
+
 /**
  * DESIGN.md § HTTP API: Twilio's webhooks, form-encoded, each checked against X-Twilio-Signature (403
- * otherwise). A replayed webhook (same message or call and digits) changes nothing twice.
+ * otherwise), then against the field set Twilio sends (400 otherwise). A replayed webhook changes nothing
+ * twice: each is remembered by its signature, Twilio's HMAC of exactly what it signed (URL and sorted
+ * fields run together), which folding fields into one another or spelling the URL another way keeps.
  */
 export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebhookOptions): void {
   const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world } = options
   void app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
-      { parseAs: 'string' },
+      { parseAs: 'string', bodyLimit: 65_536 },
       (_request, body, done) => {
-        done(null, Object.fromEntries(new URLSearchParams(String(body))))
+        const fields = [...new URLSearchParams(String(body))]
+        const form = Object.fromEntries(fields)
+        // Twilio sends each field once: a repeated one would be read as one value and signed as another.
+        if (Object.keys(form).length !== fields.length)
+          return done(new VigieError({ code: 'BAD_REQUEST', message: 'A field is repeated' }))
+        done(null, form)
       },
     )
 
-    function formOf(request: FastifyRequest): Record<string, string> {
-      const parsed = twilioFormSchema.safeParse(request.body ?? {})
-      if (!parsed.success)
-        throw new VigieError({ code: 'BAD_REQUEST', message: 'A Twilio webhook posts a flat form' })
-      const form = parsed.data
+    /** The webhook's fields, checked as Twilio signs and sends them, and the signature it came with. */
+    function received<T extends z.ZodType>(
+      request: FastifyRequest,
+      what: string,
+      schemaOf: (form: Record<string, string>) => T,
+    ): { data: z.infer<T>; signature: string } {
+      const flat = readFlatForm(request.body)
+      if ('problem' in flat)
+        throw new VigieError({ code: 'BAD_REQUEST', message: `Not a Twilio form: ${flat.problem}` })
       const signature = request.headers['x-twilio-signature']
       if (
         typeof signature !== 'string' ||
-        !twilio.validateRequest(authToken, signature, `${publicUrl}${request.url}`, form)
+        !twilio.validateRequest(authToken, signature, `${publicUrl}${request.url}`, flat.form)
       )
         throw new VigieError({ code: 'AUTH_FORBIDDEN', message: 'Bad or missing X-Twilio-Signature' })
-      return form
+      const read = readTwilioForm(schemaOf(flat.form), flat.form)
+      if ('problem' in read)
+        throw new VigieError({ code: 'VALIDATION_FAILED', message: `Not a Twilio ${what}: ${read.problem}` })
+      return { data: read.data, signature }
     }
 
-    /** True the first time this webhook is seen; Twilio retries, and an attacker may replay. */
-    const firstTime = async (id: string) =>
-      (await redis.set(`${prefix}webhook-seen:${id}`, '1', 'EX', 7 * 86_400, 'NX')) === 'OK'
+    /** True the first time this signed request is seen; Twilio retries, and an attacker may replay. */
+    const firstTime = async (signature: string, seconds: number) => {
+      const seen = createHash('sha256').update(signature).digest('hex')
+      return (await redis.set(`${prefix}webhook-seen:${seen}`, '1', 'EX', seconds, 'NX')) === 'OK'
+    }
 
     /** Accepts or declines as the technician: refused, with why, unless they hold the offer now. */
     async function answer(ticketId: string, technician: string, yes: boolean): Promise<string> {
@@ -80,11 +106,11 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     const publicRoute = { config: { access: 'public' as const }, schema: { hide: true } }
 
     scope.post('/webhooks/twilio/sms', publicRoute, async (request, reply) => {
-      const form = formOf(request)
+      const { data: form, signature } = received(request, 'SMS', () => inboundSmsSchema)
       reply.type('text/xml')
-      if (!(await firstTime(`sms:${form.MessageSid ?? ''}`))) return xml('')
-      const from = form.From ?? ''
-      const said = readOfferReply(form.Body ?? '')
+      if (!(await firstTime(signature, rememberReplies))) return xml('')
+      const from = form.From
+      const said = readOfferReply(form.Body)
       if (said.word === 'STOP') {
         await redis.sadd(`${prefix}opted-out`, from)
         return xml('')
@@ -114,21 +140,20 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     })
 
     scope.post('/webhooks/twilio/voice', publicRoute, async (request, reply) => {
-      const form = formOf(request)
+      const { data: form, signature } = received(request, 'key press', () => gatherSchema)
       reply.type('text/xml')
       const query = gatherQuery.safeParse(request.query)
-      const digits = form.Digits ?? ''
-      if (!query.success || (digits !== '1' && digits !== '2')) return xml('<Hangup/>')
-      if (!(await firstTime(`call:${form.CallSid ?? ''}:${digits}`))) return xml('<Hangup/>')
+      if (!query.success || (form.Digits !== '1' && form.Digits !== '2')) return xml('<Hangup/>')
+      if (!(await firstTime(signature, rememberReplies))) return xml('<Hangup/>')
       // The URL names who was called about what; the key acts only if they still hold that offer.
-      const text = await answer(query.data.ticket, query.data.technician, digits === '1')
+      const text = await answer(query.data.ticket, query.data.technician, form.Digits === '1')
       return xml(`<Say>${escapeHtml(text)}</Say><Hangup/>`)
     })
 
     scope.post('/webhooks/twilio/status', publicRoute, async (request, reply) => {
-      const form = formOf(request)
-      const sid = form.MessageSid ?? form.CallSid ?? ''
-      const status = form.MessageStatus ?? form.CallStatus ?? ''
+      const { data, signature } = received(request, 'status callback', receiptSchemaOf)
+      if (!(await firstTime(signature, rememberReceipts))) return reply.status(204).send()
+      const { sid, status } = data
       const record = await notifications.byProviderId(sid)
       if (record) {
         const next = ['delivered', 'completed', 'read'].includes(status)
