@@ -166,6 +166,7 @@ export async function buildApi({
           dispatcher,
           roster,
           notifications: engage.notifications,
+          world,
         })
     }
   }

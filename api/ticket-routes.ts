@@ -127,10 +127,12 @@ export function registerTicketRoutes(
       // The support desk logs a customer who reached out first: the KPI of incidents fixed before that.
       if (action === 'customer-contact')
         return tickets.note(id, 'ticket.customer_contacted', by, Date.now(), request.body.text ?? null)
-      // Accepting closes the offer; declining moves it to the next technician.
+      // Accepting closes the offer; declining moves it to the next technician. A technician answers only
+      // an offer they hold; a dispatcher answers for whoever holds it.
+      const answering = { override: request.principal?.role !== 'technician' }
       if (dispatcher && action === 'ack')
-        return dispatcher.accept(id, by, Date.now(), request.body.note ?? null)
-      if (dispatcher && action === 'decline') return dispatcher.decline(id, by, Date.now())
+        return dispatcher.accept(id, by, Date.now(), request.body.note ?? null, answering)
+      if (dispatcher && action === 'decline') return dispatcher.decline(id, by, Date.now(), answering)
       return tickets.act(id, actions[action] as TicketAction, by, Date.now(), request.body.note ?? null)
     },
   )

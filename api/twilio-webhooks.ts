@@ -1,10 +1,20 @@
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import twilio from 'twilio'
 import { z } from 'zod'
-import { escapeHtml, VigieError } from '../domain/index.ts'
+import type { SiteFile } from '../config/index.ts'
+import { escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
+import { chooseOffer, readOfferReply } from './offer-replies.ts'
+import {
+  gatherSchema,
+  inboundSmsSchema,
+  readFlatForm,
+  readTwilioForm,
+  receiptSchemaOf,
+} from './twilio-forms.ts'
 
 export type TwilioWebhookOptions = {
   authToken: string
@@ -16,115 +26,134 @@ export type TwilioWebhookOptions = {
   dispatcher: Dispatcher
   roster: TechnicianRoster
   notifications: NotificationStore
+  /** Names of rules and places, for an answer that lists a technician's offers. */
+  world?: Pick<SiteFile, 'sites' | 'rules'> | undefined
 }
 
-// Twilio posts flat form fields; their meaning is checked where each is used, the shape here.
-const twilioFormSchema = z.record(z.string().max(200), z.string().max(5000))
-
-const accepts = new Set(['1', 'OK', 'OUI', 'YES'])
-const declines = new Set(['2', 'NO', 'NON'])
+// A gather URL names the ticket and the technician called about it (notifier's staff notices).
+const gatherQuery = z.object({ ticket: z.string().min(1).max(64), technician: z.string().min(1).max(64) })
 const xml = (text: string) => `<?xml version="1.0" encoding="UTF-8"?><Response>${text}</Response>`
+
+// How long a webhook is remembered: a reply for a month; a receipt as long as the record it updates
+// can be found by its message id (notification-store, 7 days).
+const rememberReplies = 30 * 86_400
+const rememberReceipts = 7 * 86_400
 
 /**
  * DESIGN.md § HTTP API: Twilio's webhooks, form-encoded, each checked against X-Twilio-Signature (403
- * otherwise). A replayed webhook (same message or call and digits) changes nothing twice.
+ * otherwise), then against the field set Twilio sends (400 otherwise). A replayed webhook changes nothing
+ * twice: each is remembered by its signature, Twilio's HMAC of exactly what it signed (URL and sorted
+ * fields run together), which folding fields into one another or spelling the URL another way keeps.
  */
 export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebhookOptions): void {
-  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications } = options
+  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world } = options
   void app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
-      { parseAs: 'string' },
+      { parseAs: 'string', bodyLimit: 65_536 },
       (_request, body, done) => {
-        done(null, Object.fromEntries(new URLSearchParams(String(body))))
+        const fields = [...new URLSearchParams(String(body))]
+        const form = Object.fromEntries(fields)
+        // Twilio sends each field once: a repeated one would be read as one value and signed as another.
+        if (Object.keys(form).length !== fields.length)
+          return done(new VigieError({ code: 'BAD_REQUEST', message: 'A field is repeated' }))
+        done(null, form)
       },
     )
 
-    function formOf(request: FastifyRequest): Record<string, string> {
-      const parsed = twilioFormSchema.safeParse(request.body ?? {})
-      if (!parsed.success)
-        throw new VigieError({ code: 'BAD_REQUEST', message: 'A Twilio webhook posts a flat form' })
-      const form = parsed.data
+    /** The webhook's fields, checked as Twilio signs and sends them, and the signature it came with. */
+    function received<T extends z.ZodType>(
+      request: FastifyRequest,
+      what: string,
+      schemaOf: (form: Record<string, string>) => T,
+    ): { data: z.infer<T>; signature: string } {
+      const flat = readFlatForm(request.body)
+      if ('problem' in flat)
+        throw new VigieError({ code: 'BAD_REQUEST', message: `Not a Twilio form: ${flat.problem}` })
       const signature = request.headers['x-twilio-signature']
       if (
         typeof signature !== 'string' ||
-        !twilio.validateRequest(authToken, signature, `${publicUrl}${request.url}`, form)
+        !twilio.validateRequest(authToken, signature, `${publicUrl}${request.url}`, flat.form)
       )
         throw new VigieError({ code: 'AUTH_FORBIDDEN', message: 'Bad or missing X-Twilio-Signature' })
-      return form
+      const read = readTwilioForm(schemaOf(flat.form), flat.form)
+      if ('problem' in read)
+        throw new VigieError({ code: 'VALIDATION_FAILED', message: `Not a Twilio ${what}: ${read.problem}` })
+      return { data: read.data, signature }
     }
 
-    /** True the first time this webhook is seen; Twilio retries, and an attacker may replay. */
-    const firstTime = async (id: string) =>
-      (await redis.set(`${prefix}webhook-seen:${id}`, '1', 'EX', 7 * 86_400, 'NX')) === 'OK'
-
-    /** The ticket currently offered to this technician, newest first. */
-    async function offeredTo(technician: string) {
-      const assigned = await tickets.list({ limit: 100, status: 'assigned' })
-      return assigned.find((t) => t.offer?.technician === technician) ?? null
+    /** True the first time this signed request is seen; Twilio retries, and an attacker may replay. */
+    const firstTime = async (signature: string, seconds: number) => {
+      const seen = createHash('sha256').update(signature).digest('hex')
+      return (await redis.set(`${prefix}webhook-seen:${seen}`, '1', 'EX', seconds, 'NX')) === 'OK'
     }
 
+    /** Accepts or declines as the technician: refused, with why, unless they hold the offer now. */
     async function answer(ticketId: string, technician: string, yes: boolean): Promise<string> {
-      const ticket = yes
-        ? await dispatcher.accept(ticketId, technician, Date.now(), 'by reply')
-        : await dispatcher.decline(ticketId, technician, Date.now())
-      return yes
-        ? `OK: ticket ${ticket.id.slice(0, 8)} is yours.`
-        : `Declined: ticket ${ticket.id.slice(0, 8)} moves on.`
+      try {
+        const ticket = yes
+          ? await dispatcher.accept(ticketId, technician, Date.now(), 'by reply')
+          : await dispatcher.decline(ticketId, technician, Date.now())
+        return yes
+          ? `OK: ticket ${ticket.id.slice(0, 8)} is yours.`
+          : `Declined: ticket ${ticket.id.slice(0, 8)} moves on.`
+      } catch (err) {
+        if (!isVigieError(err) || err.status >= 500) throw err
+        return err.code === 'CONFLICT' ? err.message : 'This offer is no longer open.'
+      }
     }
 
     const publicRoute = { config: { access: 'public' as const }, schema: { hide: true } }
 
     scope.post('/webhooks/twilio/sms', publicRoute, async (request, reply) => {
-      const form = formOf(request)
+      const { data: form, signature } = received(request, 'SMS', () => inboundSmsSchema)
       reply.type('text/xml')
-      if (!(await firstTime(`sms:${form.MessageSid ?? ''}`))) return xml('')
-      const from = form.From ?? ''
-      // The first word decides; whatever follows ("oui, j'arrive") is ignored.
-      const word = /^[\p{L}0-9]+/u.exec((form.Body ?? '').trim().toUpperCase())?.[0] ?? ''
-      if (word === 'STOP') {
+      if (!(await firstTime(signature, rememberReplies))) return xml('')
+      const from = form.From
+      const said = readOfferReply(form.Body)
+      if (said.word === 'STOP') {
         await redis.sadd(`${prefix}opted-out`, from)
         return xml('')
       }
-      if (word === 'START') {
+      if (said.word === 'START') {
         await redis.srem(`${prefix}opted-out`, from)
         return xml('')
       }
       const technician = (await roster.list()).find((t) => t.phone === from)
-      const ticket = technician ? await offeredTo(technician.id) : null
-      if (!ticket && /^[1-5]$/.test(word)) {
+      const offers = technician ? await tickets.offersOf(technician.id) : []
+      if (offers.length === 0 && /^[1-5]$/.test(said.word)) {
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
         const surveyed = await redis.getdel(`${prefix}survey-pending:${from}`)
         if (surveyed) {
-          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', Date.now(), word)
+          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', Date.now(), said.word)
           return xml('<Message>Merci ! Thank you!</Message>')
         }
       }
-      if (!accepts.has(word) && !declines.has(word)) return xml('')
-      if (!technician || !ticket) return xml('<Message>No offer waits for you.</Message>')
-      const text = await answer(ticket.id, technician.id, accepts.has(word)).catch(
-        () => 'This offer is no longer open.',
-      )
+      if (!said.answer) return xml('')
+      if (!technician) return xml('<Message>No offer waits for you.</Message>')
+      const chosen = chooseOffer({ offers, reply: said, world })
+      const text =
+        'text' in chosen
+          ? chosen.text
+          : await answer(chosen.ticket.id, technician.id, said.answer === 'accept')
       return xml(`<Message>${escapeHtml(text)}</Message>`)
     })
 
     scope.post('/webhooks/twilio/voice', publicRoute, async (request, reply) => {
-      const form = formOf(request)
+      const { data: form, signature } = received(request, 'key press', () => gatherSchema)
       reply.type('text/xml')
-      const query = request.query as Record<string, string | undefined>
-      const digits = form.Digits ?? ''
-      if (!query.ticket || !query.technician || (digits !== '1' && digits !== '2')) return xml('<Hangup/>')
-      if (!(await firstTime(`call:${form.CallSid ?? ''}:${digits}`))) return xml('<Hangup/>')
-      const text = await answer(query.ticket, query.technician, digits === '1').catch(
-        () => 'This offer is no longer open.',
-      )
+      const query = gatherQuery.safeParse(request.query)
+      if (!query.success || (form.Digits !== '1' && form.Digits !== '2')) return xml('<Hangup/>')
+      if (!(await firstTime(signature, rememberReplies))) return xml('<Hangup/>')
+      // The URL names who was called about what; the key acts only if they still hold that offer.
+      const text = await answer(query.data.ticket, query.data.technician, form.Digits === '1')
       return xml(`<Say>${escapeHtml(text)}</Say><Hangup/>`)
     })
 
     scope.post('/webhooks/twilio/status', publicRoute, async (request, reply) => {
-      const form = formOf(request)
-      const sid = form.MessageSid ?? form.CallSid ?? ''
-      const status = form.MessageStatus ?? form.CallStatus ?? ''
+      const { data, signature } = received(request, 'status callback', receiptSchemaOf)
+      if (!(await firstTime(signature, rememberReceipts))) return reply.status(204).send()
+      const { sid, status } = data
       const record = await notifications.byProviderId(sid)
       if (record) {
         const next = ['delivered', 'completed', 'read'].includes(status)

@@ -88,6 +88,8 @@ export function airportStory({
       publicUrl: settings.publicUrl,
       apiKey: adminKey,
       twilioAuthToken: settings.twilioAuthToken ?? '',
+      twilioAccountSid: settings.twilioAccountSid,
+      twilioNumber: settings.twilioFrom,
     }
     const technicians = createTechnicianSim({
       ...client,

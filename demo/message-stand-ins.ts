@@ -53,12 +53,26 @@ export async function startMessageStandIns({
     for (const listener of listeners) listener(message)
   }
 
-  // Twilio reports delivery a moment later, signed over the callback URL with the account's token.
-  async function reportDelivered(callback: string, sid: string, kind: 'sms' | 'voice') {
+  // Twilio reports delivery a moment later, signed over the callback URL with the account's token, with
+  // the fields its status callbacks carry.
+  async function reportDelivered(
+    callback: string,
+    sent: { sid: string; kind: 'sms' | 'voice'; to: string; from: string },
+  ) {
+    const { sid, kind, to, from } = sent
+    const common = { AccountSid: accountSid, ApiVersion: '2010-04-01', From: from, To: to }
     const form: Record<string, string> =
       kind === 'sms'
-        ? { MessageSid: sid, MessageStatus: 'delivered' }
-        : { CallSid: sid, CallStatus: 'completed' }
+        ? { ...common, MessageSid: sid, SmsSid: sid, MessageStatus: 'delivered', SmsStatus: 'delivered' }
+        : {
+            ...common,
+            CallSid: sid,
+            CallStatus: 'completed',
+            CallDuration: '20',
+            Direction: 'outbound-api',
+            CallbackSource: 'call-progress-events',
+            SequenceNumber: '0',
+          }
     try {
       await fetch(callback, {
         method: 'POST',
@@ -98,7 +112,15 @@ export async function startMessageStandIns({
       }),
     )
     if (reportDelivery && form.StatusCallback)
-      setImmediate(() => void reportDelivered(form.StatusCallback ?? '', sid, kind))
+      setImmediate(
+        () =>
+          void reportDelivered(form.StatusCallback ?? '', {
+            sid,
+            kind,
+            to: form.To ?? '',
+            from: form.From ?? '',
+          }),
+      )
   })
   http.listen(0, '127.0.0.1')
   await once(http, 'listening')

@@ -16,11 +16,14 @@ const linkLifetimeMs = 86_400_000
 export function createStaffNotices({
   world,
   technicianOf,
+  offersOf,
   links,
   publicUrl,
 }: {
   world: World
   technicianOf: (id: string) => Promise<Technician | null>
+  /** The tickets offered to a technician now. */
+  offersOf: (technician: string) => Promise<{ id: string }[]>
   links: LinkSigner
   publicUrl: string
 }) {
@@ -56,9 +59,14 @@ export function createStaffNotices({
         if (!technician) return []
         const token = links.sign({ ticket: ticket.id, technician: technician.id, exp: now + linkLifetimeMs })
         const language: Language = technician.language === 'fr' ? 'fr' : 'en'
+        // A bare "1" would not say which: with another offer open, the SMS names this one's code.
+        const shared = (await offersOf(technician.id)).some((t) => t.id !== ticket.id)
         const messages = offerMessages({
           language,
-          facts: facts(event, `${publicUrl}/t/${token}`),
+          facts: {
+            ...facts(event, `${publicUrl}/t/${token}`),
+            ...(shared && ticket.offer.code ? { code: ticket.offer.code } : {}),
+          },
           gatherUrl: `${publicUrl}/webhooks/twilio/voice?ticket=${encodeURIComponent(ticket.id)}&technician=${encodeURIComponent(technician.id)}`,
           audioUrl: sites.get(ticket.site)?.voiceMessageUrl,
         })

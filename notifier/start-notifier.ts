@@ -90,6 +90,7 @@ export async function startNotifier({
       createStaffNotices({
         world: site,
         technicianOf,
+        offersOf: (technician) => tickets.offersOf(technician),
         links: await createLinkSigner({ redis, key: `${prefix}link-secret` }),
         publicUrl: settings.publicUrl,
       }),

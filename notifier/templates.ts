@@ -16,6 +16,8 @@ export type TicketFacts = {
   intercom?: string | undefined
   link: string
   why?: string | undefined
+  /** The offer's short code, quoted when the technician holds other offers: "reply 1 4F2". */
+  code?: string | undefined
 }
 
 const severityWords: Record<Language, Record<string, string>> = {
@@ -24,18 +26,19 @@ const severityWords: Record<Language, Record<string, string>> = {
 }
 
 const where = (f: TicketFacts) => [f.site, f.zone, f.device].filter(Boolean).join(' / ')
+const quoted = (f: TicketFacts) => (f.code ? ` ${f.code}` : '')
 
 const offerText: Record<Language, (f: TicketFacts) => string> = {
   fr: (f) =>
     `[vigie] ${severityWords.fr[f.severity] ?? f.severity} ${f.rule} — ${where(f)}.` +
     `${f.etaMinutes === undefined ? '' : ` Vous êtes à ${f.etaMinutes} min.`}` +
     `${f.camera ? ` Caméra : ${f.camera}.` : ''}${f.intercom ? ` Interphone : ${f.intercom}.` : ''}` +
-    ' Répondez 1 pour accepter, 2 pour refuser.',
+    ` Répondez 1${quoted(f)} pour accepter, 2${quoted(f)} pour refuser.`,
   en: (f) =>
     `[vigie] ${severityWords.en[f.severity] ?? f.severity} ${f.rule} — ${where(f)}.` +
     `${f.etaMinutes === undefined ? '' : ` You are ${f.etaMinutes} min away.`}` +
     `${f.camera ? ` Camera: ${f.camera}.` : ''}${f.intercom ? ` Intercom: ${f.intercom}.` : ''}` +
-    ' Reply 1 to accept, 2 to decline.',
+    ` Reply 1${quoted(f)} to accept, 2${quoted(f)} to decline.`,
 }
 
 const escalationText: Record<Language, (f: TicketFacts) => string> = {

@@ -1,12 +1,28 @@
 import type { Redis } from 'ioredis'
 import type { Location, Rule, Site, SiteFile } from '../config/index.ts'
+import { VigieError } from '../domain/index.ts'
 import type { RuleKeys } from './keys.ts'
+import { offerCode } from './offer-codes.ts'
 import { type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
 import type { TechnicianRoster } from './technician-roster.ts'
 import { isFinished, nextStatus } from './ticket-states.ts'
 import type { TicketStore } from './ticket-store.ts'
 
 export type Dispatcher = ReturnType<typeof createDispatcher>
+
+/** Who answers an offer: its technician by default; a dispatcher (`override`) answers for whoever holds it. */
+export type Answering = { override?: boolean }
+
+/** Issue 15: a technician answers only the offer they hold now; an old call or SMS acts on nothing else. */
+function mustHold(ticket: Ticket, technician: string): void {
+  if (ticket.offer?.technician === technician) return
+  const now = ticket.offer ? 'it went to someone else' : `it is ${ticket.status.replace('_', ' ')}`
+  throw new VigieError({
+    code: 'CONFLICT',
+    message: `Ticket ${ticket.id.slice(0, 8)} is no longer offered to you: ${now}. Nothing was done.`,
+    details: { status: ticket.status },
+  })
+}
 
 /**
  * DESIGN.md § dispatch: offer the ticket to the nearest qualified technician on shift; on a decline or no
@@ -82,6 +98,8 @@ export function createDispatcher({
     const expiresAt = now + offerTimeout
     const etaMinutes = Math.max(1, Math.round((best.distanceKm / travelSpeedKmh) * 60))
     const detail = `${best.technician.id} ${best.distanceKm.toFixed(2)} km, ETA ${etaMinutes} min`
+    const held = await tickets.offersOf(best.technician.id)
+    const code = offerCode(ticketId, new Set(held.flatMap((t) => (t.offer?.code ? [t.offer.code] : []))))
     const updated = await tickets.update(ticketId, (t) => {
       // Another worker made this offer first: leave its offer alone.
       if (t.status !== 'open') return t
@@ -94,6 +112,7 @@ export function createDispatcher({
           expiresAt: new Date(expiresAt).toISOString(),
           distanceKm: Math.round(best.distanceKm * 1000) / 1000,
           etaMinutes,
+          code,
         },
         timeline: [...t.timeline, timelineEntry(now, 'ticket.offered', 'dispatch', detail)],
       }
@@ -104,15 +123,20 @@ export function createDispatcher({
     return updated
   }
 
-  /** A declined or expired offer goes back to open, then to the next technician. */
+  /**
+   * A declined or expired offer goes back to open, then to the next technician. An offer that moved on
+   * meanwhile is left alone, or refused (`strict`) when its technician declined it.
+   */
   async function withdraw(
     ticketId: string,
     technician: string,
     now: number,
     type: TicketEventType,
     by: string,
+    strict = false,
   ): Promise<Ticket> {
     await tickets.update(ticketId, (t) => {
+      if (strict) mustHold(t, technician)
       if (t.offer?.technician !== technician) return t
       return {
         ...t,
@@ -139,21 +163,32 @@ export function createDispatcher({
       by: string,
       now: number,
       note: string | null = null,
+      { override = false }: Answering = {},
     ): Promise<Ticket> => {
-      const ticket = await tickets.update(ticketId, (t) => ({
-        ...t,
-        status: nextStatus(t.status, 'ack'),
-        assignee: t.assignee ?? by,
-        offer: null,
-        timeline: [...t.timeline, timelineEntry(now, 'ticket.acknowledged', by, note)],
-      }))
+      const ticket = await tickets.update(ticketId, (t) => {
+        if (!override) mustHold(t, by)
+        return {
+          ...t,
+          status: nextStatus(t.status, 'ack'),
+          assignee: t.assignee ?? by,
+          offer: null,
+          timeline: [...t.timeline, timelineEntry(now, 'ticket.acknowledged', by, note)],
+        }
+      })
       await redis.zrem(keys.offerTimers, `${ticketId}|${ticket.assignee}`)
       return ticket
     },
 
-    decline: async (ticketId: string, by: string, now: number): Promise<Ticket> => {
+    /** The offered technician declines, or a dispatcher withdraws the offer from whoever holds it. */
+    decline: async (
+      ticketId: string,
+      by: string,
+      now: number,
+      { override = false }: Answering = {},
+    ): Promise<Ticket> => {
+      if (!override) return withdraw(ticketId, by, now, 'ticket.declined', by, true)
       const ticket = await tickets.get(ticketId)
-      if (!ticket) throw new Error(`no ticket ${ticketId}`)
+      if (!ticket) throw new VigieError({ code: 'NOT_FOUND', message: `No ticket ${ticketId}` })
       nextStatus(ticket.status, 'decline') // 409 unless an offer is out
       return withdraw(ticketId, ticket.offer?.technician ?? ticket.assignee ?? '', now, 'ticket.declined', by)
     },

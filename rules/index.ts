@@ -1,4 +1,4 @@
-export { createDispatcher, type Dispatcher } from './dispatcher.ts'
+export { type Answering, createDispatcher, type Dispatcher } from './dispatcher.ts'
 export { type DryRunIncident, dryRun } from './dry-run.ts'
 export { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
 export {
@@ -22,6 +22,7 @@ export {
   maintenanceScopeSchema,
   maintenanceWindowSchema,
 } from './maintenance-windows.ts'
+export { codeOf, offerCodePattern } from './offer-codes.ts'
 export {
   type Incident,
   incidentSchema,

@@ -30,6 +30,8 @@ export function ruleKeys(prefix: string) {
     technicianAvailability: `${prefix}technician-availability`,
     /** Offers waiting for an answer, across shards: member "ticket|technician", score the expiry. */
     offerTimers: `${prefix}offer-timers`,
+    /** The tickets offered to a technician now (a set of ids), written in the same step as each ticket. */
+    offersOf: (technician: string) => `${prefix}offers-of:${technician}`,
     /** Maintenance windows by id (JSON); new incidents under one are suppressed. */
     maintenanceWindows: `${prefix}maintenance-windows`,
     /** Typed events for the engage step (notifier), in order. */

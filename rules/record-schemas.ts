@@ -66,6 +66,8 @@ export const offerSchema = z.object({
   /** From the technician's live position and the dispatch travel speed, when the offer was made. */
   distanceKm: z.number().optional(),
   etaMinutes: z.number().int().optional(),
+  /** What a reply names to pick this offer among the technician's other open ones ("1 4F2"). */
+  code: z.string().optional(),
 })
 
 /** DESIGN.md § HTTP API: the work for an incident. */

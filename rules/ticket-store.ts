@@ -34,24 +34,23 @@ const statusEvents: Record<TicketStatus, TicketEventType> = {
   cancelled: 'ticket.cancelled',
 }
 
-// The ticket changes only if nobody changed it since it was read; its events go out in the same step.
+// The ticket changes only if nobody changed it since it was read; its events go out, and the sets that
+// index it (KEYS[3..]: the first ARGV[5] it leaves, the rest it joins) change, in the same step.
 const swapScript = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
-for i = 4, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i]) end
+local leaving = tonumber(ARGV[5])
+for i = 3, #KEYS do
+  if i - 2 <= leaving then redis.call('SREM', KEYS[i], ARGV[4]) else redis.call('SADD', KEYS[i], ARGV[4]) end
+end
+for i = 6, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i]) end
 return 1
 `
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    vigieSwapTicket(
-      ticket: string,
-      events: string,
-      expected: string,
-      next: string,
-      maxLength: number,
-      ...entries: string[]
-    ): Result<number, Context>
+    /** numberOfKeys, then the ticket, events and index keys, then the ARGV the script names. */
+    vigieSwapTicket(numberOfKeys: number, ...args: (string | number)[]): Result<number, Context>
   }
 }
 
@@ -67,7 +66,11 @@ export function createTicketStore({
   /** TICKET_TIMELINE_MAX and TICKET_TIMELINE_MAX_BYTES. */
   timelineCap?: TimelineCap
 }) {
-  redis.defineCommand('vigieSwapTicket', { numberOfKeys: 2, lua: swapScript })
+  redis.defineCommand('vigieSwapTicket', { lua: swapScript })
+
+  /** The sets a ticket in this state belongs to: its technician's open offers while it is offered. */
+  const indexesOf = (ticket: Ticket | null): string[] =>
+    ticket?.offer ? [keys.offersOf(ticket.offer.technician)] : []
   async function get(id: string): Promise<Ticket | null> {
     const doc = await redis.get(keys.ticket(id))
     return doc ? (JSON.parse(doc) as Ticket) : null
@@ -101,12 +104,20 @@ export function createTicketStore({
       const changed = change(before)
       if (changed === before) return before
       const { ticket: next, appended } = boundTimeline(before, changed, timelineCap)
+      const [was, is] = [indexesOf(before), indexesOf(next)]
+      const leaves = was.filter((key) => !is.includes(key))
+      const joins = is.filter((key) => !was.includes(key))
       const swapped = await redis.vigieSwapTicket(
+        2 + leaves.length + joins.length,
         keys.ticket(id),
         keys.events,
+        ...leaves,
+        ...joins,
         doc,
         JSON.stringify(next),
         eventsMaxLength,
+        id,
+        leaves.length,
         ...eventsOf(before, next, appended),
       )
       if (swapped === 1) return next
@@ -177,6 +188,7 @@ export function createTicketStore({
         folded: {},
       }
       const multi = redis.multi().set(keys.ticket(id), JSON.stringify(ticket)).zadd(keys.tickets, at, id)
+      for (const key of indexesOf(ticket)) multi.sadd(key, id)
       for (const event of eventsOf(
         null,
         ticket,
@@ -224,6 +236,17 @@ export function createTicketStore({
       detail: string | null = null,
     ): Promise<Ticket> =>
       update(id, (t) => ({ ...t, timeline: [...t.timeline, timelineEntry(at, type, by, detail)] })),
+
+    /** The tickets offered to this technician now, oldest offer first, read through their index. */
+    offersOf: async (technician: string): Promise<Ticket[]> => {
+      const ids = await redis.smembers(keys.offersOf(technician))
+      if (ids.length === 0) return []
+      const docs = await redis.mget(ids.map(keys.ticket))
+      return docs
+        .flatMap((doc) => (doc ? [parse(doc)] : []))
+        .filter((t) => t.offer?.technician === technician)
+        .sort((a, b) => (a.offer?.expiresAt ?? '').localeCompare(b.offer?.expiresAt ?? ''))
+    },
 
     openTicketOf: async (correlationKey: string): Promise<string | null> =>
       redis.get(keys.openTicket(correlationKey)),

@@ -107,7 +107,9 @@ export function createTechnicianSim({
     if (closed) return
     // The same ticket and technician always make the same sid: a retried reply is one reply to vigie.
     const sid = `SM${createHash('sha256').update(`${ticket.id}:${who.id}`).digest('hex').slice(0, 32)}`
-    const reply = await client.replyBySms({ from: who.phone, body: '1', messageSid: sid })
+    // The offer's code says which one is meant when the technician holds several: "1 4F2".
+    const body = ticket.offer?.code ? `1 ${ticket.offer.code}` : '1'
+    const reply = await client.replyBySms({ from: who.phone, body, messageSid: sid })
     const now = await client.ticket(ticket.id)
     if (reply.status !== 200 || now.assignee !== who.id || now.status !== 'acknowledged')
       return say('gave-up', `the offer was no longer open (${now.status})`)

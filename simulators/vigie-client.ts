@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import twilio from 'twilio'
 import { z } from 'zod'
 import type { Location } from '../config/index.ts'
@@ -13,7 +14,7 @@ export const offeredTicketSchema = z.object({
   site: z.string(),
   zone: z.string().nullable(),
   assignee: z.string().nullable(),
-  offer: z.object({ technician: z.string() }).nullable(),
+  offer: z.object({ technician: z.string(), code: z.string().optional() }).nullable(),
 })
 export type OfferedTicket = z.infer<typeof offeredTicketSchema>
 
@@ -37,10 +38,26 @@ export type VigieClientOptions = {
   publicUrl: string
   apiKey: string
   twilioAuthToken: string
+  /**
+   * The Twilio account and number vigie uses (TWILIO_ACCOUNT_SID, TWILIO_FROM), which Twilio's requests
+   * carry. Without them the simulated phone sends a well-formed account id of its own: vigie checks an
+   * id's shape, the signature is what proves who sent it.
+   */
+  twilioAccountSid?: string | undefined
+  twilioNumber?: string | undefined
 }
 
 /** vigie's HTTP API as an admin, and its SMS webhook as a phone company would call it. */
-export function createVigieClient({ apiUrl, publicUrl, apiKey, twilioAuthToken }: VigieClientOptions) {
+export function createVigieClient({
+  apiUrl,
+  publicUrl,
+  apiKey,
+  twilioAuthToken,
+  twilioAccountSid,
+  twilioNumber,
+}: VigieClientOptions) {
+  const accountSid =
+    twilioAccountSid ?? `AC${createHash('sha256').update(twilioAuthToken).digest('hex').slice(0, 32)}`
   async function call<T extends z.ZodType>(
     schema: T,
     path: string,
@@ -116,10 +133,22 @@ export function createVigieClient({ apiUrl, publicUrl, apiKey, twilioAuthToken }
       const site = sites.items.find((s) => s.id === ticket.site)
       return site?.zones.find((z) => z.id === ticket.zone)?.location ?? site?.location ?? null
     },
-    /** The technician's phone answers the offer SMS, signed as Twilio signs it. */
+    /** The technician's phone answers the offer SMS: Twilio's fields, signed as Twilio signs them. */
     replyBySms: async ({ from, body, messageSid }: { from: string; body: string; messageSid: string }) => {
       const url = `${publicUrl}/webhooks/twilio/sms`
-      const form = { From: from, Body: body, MessageSid: messageSid }
+      const form = {
+        AccountSid: accountSid,
+        ApiVersion: '2010-04-01',
+        MessageSid: messageSid,
+        SmsMessageSid: messageSid,
+        SmsSid: messageSid,
+        SmsStatus: 'received',
+        From: from,
+        ...(twilioNumber ? { To: twilioNumber } : {}),
+        Body: body,
+        NumMedia: '0',
+        NumSegments: '1',
+      }
       const res = await fetch(url, {
         method: 'POST',
         headers: {

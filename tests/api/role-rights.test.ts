@@ -83,7 +83,7 @@ const reads: Case[] = [
 ]
 
 // Each move starts from a status that allows it, on a ticket assigned to tech-amina (the technician key's) or
-// to tech-julien (someone else).
+// to tech-julien (someone else); an assigned ticket is offered to its assignee, as dispatch leaves it.
 const moves: { action: string; from: TicketStatus; payload?: object }[] = [
   { action: 'ack', from: 'assigned' },
   { action: 'decline', from: 'assigned' },
@@ -98,7 +98,7 @@ const ticketActions: Case[] = moves.flatMap(({ action, from, payload }) =>
     name: `/api/tickets/:id/${action} of ${assignee === 'tech-amina' ? 'their own' : "someone else's"} ticket`,
     method: 'POST' as const,
     request: async () => ({
-      url: `/api/tickets/${(await api.ticket({ status: from, assignee })).id}/${action}`,
+      url: `/api/tickets/${(await api.ticket({ status: from, assignee, offer: from === 'assigned' ? { technician: assignee, expiresAt: new Date(Date.now() + 600_000).toISOString() } : null })).id}/${action}`,
       payload: payload ?? {},
     }),
     expect: assignee === 'tech-amina' ? alsoTheTechnician(200) : dispatcherOrAdmin(200),

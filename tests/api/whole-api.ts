@@ -49,9 +49,9 @@ export type WholeApi = {
   maintenance: MaintenanceWindows
   notifications: NotificationStore
   customers: CustomerBook
-  /** A new ticket of its own device, created at `at`, then given this status and assignee. */
+  /** A new ticket of its own device, created at `at`, then given this status, assignee and offer. */
   ticket: (
-    change?: Partial<Pick<Ticket, 'status' | 'assignee'>>,
+    change?: Partial<Pick<Ticket, 'status' | 'assignee' | 'offer'>>,
     at?: number,
     device?: string,
   ) => Promise<Ticket>

@@ -1,8 +1,8 @@
-import twilio from 'twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { localTime } from '../../rules/index.ts'
 import { startSmtpServer } from '../support/smtp-server.ts'
-import { engageEnv, startTestService, type TestService } from '../support/test-service.ts'
+import { engageEnv, startTestService, type TestService, testTwilioAccount } from '../support/test-service.ts'
+import { twilioPhone } from '../support/twilio-phone.ts'
 import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -89,19 +89,8 @@ describe('customers hear before they ask', () => {
     expect(mailsTo('desk@airline.example')[3]?.raw).toContain('Subject: How satisfied are you')
 
     // The survey's answer lands on the ticket.
-    const form = { From: '+33600000101', Body: '5', MessageSid: 'SMsurvey1' }
-    const answer = await fetch(`${publicUrl}/webhooks/twilio/sms`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilio.getExpectedTwilioSignature(
-          authToken,
-          `${publicUrl}/webhooks/twilio/sms`,
-          form,
-        ),
-      },
-      body: new URLSearchParams(form).toString(),
-    })
+    const phone = twilioPhone({ publicUrl, authToken, ...testTwilioAccount })
+    const answer = await phone.post('/webhooks/twilio/sms', phone.sms({ from: '+33600000101', body: '5' }))
     expect(answer.status).toBe(200)
     const withTimeline = await request<{ timeline: { type: string; detail: string | null }[] }>(
       `/api/tickets/${id}`,
@@ -124,19 +113,7 @@ describe('customers hear before they ask', () => {
     ])
 
     // STOP opts the salon's number out: the next incident's notice to it is suppressed, not sent.
-    const stop = { From: '+33600000101', Body: 'STOP', MessageSid: 'SMstop1' }
-    await fetch(`${publicUrl}/webhooks/twilio/sms`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilio.getExpectedTwilioSignature(
-          authToken,
-          `${publicUrl}/webhooks/twilio/sms`,
-          stop,
-        ),
-      },
-      body: new URLSearchParams(stop).toString(),
-    })
+    await phone.post('/webhooks/twilio/sms', phone.sms({ from: '+33600000101', body: 'STOP' }))
     await world.publish('temp-2', { type: 'temperature', celsius: 36 })
     const salon = await waitFor(
       async () => {

@@ -1,7 +1,7 @@
-import twilio from 'twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSmtpServer } from '../support/smtp-server.ts'
-import { engageEnv, startTestService, type TestService } from '../support/test-service.ts'
+import { engageEnv, startTestService, type TestService, testTwilioAccount } from '../support/test-service.ts'
+import { type TwilioPhone, twilioPhone } from '../support/twilio-phone.ts'
 import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -29,6 +29,7 @@ let world: TestService
 let twilioServer: TwilioServer
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>
 let publicUrl = ''
+let phone: TwilioPhone
 
 type TicketView = {
   id: string
@@ -45,6 +46,7 @@ beforeAll(async () => {
     env: engageEnv({ twilioUrl: twilioServer.url, smtpUrl: smtp.url, authToken }),
   })
   publicUrl = world.publicUrl
+  phone = twilioPhone({ publicUrl, authToken, ...testTwilioAccount })
 })
 afterAll(async () => {
   await world?.close()
@@ -54,19 +56,6 @@ afterAll(async () => {
 
 const publish = (device: string, reading: Record<string, unknown>) => world.publish(device, reading)
 const api = <T>(path: string) => world.api<T>(path)
-
-/** Posts a webhook the way Twilio does: form-encoded, signed over PUBLIC_URL + path. */
-async function webhook(path: string, form: Record<string, string>, signature?: string) {
-  return fetch(`${publicUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature':
-        signature ?? twilio.getExpectedTwilioSignature(authToken, `${publicUrl}${path}`, form),
-    },
-    body: new URLSearchParams(form).toString(),
-  })
-}
 
 const smsTo = (phone: string) =>
   waitFor(
@@ -93,18 +82,18 @@ describe('staff hear about it on their phone, and answer from it', () => {
     expect(html).toContain('<a class="link-camera" href="https://cams.example/12"')
     expect((await fetch(`${link.slice(0, -3)}xyz`)).status).toBe(403)
 
-    const forged = await webhook(
+    const forged = await phone.post(
       '/webhooks/twilio/sms',
-      { From: '+33600000011', Body: '1', MessageSid: 'SMforged' },
+      phone.sms({ from: '+33600000011', body: '1' }),
       'bad',
     )
     expect(forged.status).toBe(403)
-    const reply = { From: '+33600000011', Body: 'oui, j’arrive', MessageSid: 'SMreply1' }
-    const accepted = await webhook('/webhooks/twilio/sms', reply)
+    const reply = phone.sms({ from: '+33600000011', body: 'oui, j’arrive' })
+    const accepted = await phone.post('/webhooks/twilio/sms', reply)
     expect(accepted.status).toBe(200)
-    expect(await accepted.text()).toContain('is yours')
+    expect(accepted.text).toContain('is yours')
     // Twilio retries a webhook it thinks was lost: the same one changes nothing twice.
-    expect((await webhook('/webhooks/twilio/sms', reply)).status).toBe(200)
+    expect((await phone.post('/webhooks/twilio/sms', reply)).status).toBe(200)
     const { items } = await api<{ items: TicketView[] }>('/api/tickets?device=door-1')
     const ticket = await api<TicketView>(`/api/tickets/${items[0]?.id}`)
     expect(ticket.status).toBe('acknowledged')
@@ -136,12 +125,11 @@ describe('staff hear about it on their phone, and answer from it', () => {
     expect(twiml).toContain('Press 1 to accept, 2 to decline.')
     await smsTo('+33600000012')
 
-    const declined = await webhook('/webhooks/twilio/sms', {
-      From: '+33600000012',
-      Body: 'NO sorry',
-      MessageSid: 'SMreply2',
-    })
-    expect(await declined.text()).toContain('moves on')
+    const declined = await phone.post(
+      '/webhooks/twilio/sms',
+      phone.sms({ from: '+33600000012', body: 'NO sorry' }),
+    )
+    expect(declined.text).toContain('moves on')
     const sms = await smsTo('+33600000013')
     expect(sms.form.Body).toContain('Reply 1 to accept')
 
@@ -153,8 +141,11 @@ describe('staff hear about it on their phone, and answer from it', () => {
     )
     const action = /action="([^"]+)"/.exec(call2.form.Twiml ?? '')?.[1]?.replaceAll('&amp;', '&') ?? ''
     expect(action.startsWith(`${publicUrl}/webhooks/twilio/voice?`)).toBe(true)
-    const pressed = await webhook(action.slice(publicUrl.length), { CallSid: 'CAbob', Digits: '1' })
-    expect(await pressed.text()).toContain('is yours')
+    const pressed = await phone.post(
+      action.slice(publicUrl.length),
+      phone.keypress({ to: '+33600000013', digits: '1' }),
+    )
+    expect(pressed.text).toContain('is yours')
     const { items } = await api<{ items: TicketView[] }>('/api/tickets?device=aed-1')
     expect(items[0]).toMatchObject({ status: 'acknowledged' })
 
@@ -167,10 +158,10 @@ describe('staff hear about it on their phone, and answer from it', () => {
         )
       ).items.find((n) => n.recipient === 'tech-bob' && n.channel === 'sms')
     await waitFor(async () => (await bobRecord())?.status === 'sent', { what: "Bob's SMS recorded as sent" })
-    const receipt = await webhook('/webhooks/twilio/status', {
-      MessageSid: bobSms.sid ?? '',
-      MessageStatus: 'delivered',
-    })
+    const receipt = await phone.post(
+      '/webhooks/twilio/status',
+      phone.smsStatus({ sid: bobSms.sid ?? '', to: '+33600000013', status: 'delivered' }),
+    )
     expect(receipt.status).toBe(204)
     expect((await bobRecord())?.status).toBe('delivered')
   })
@@ -191,7 +182,7 @@ describe('staff hear about it on their phone, and answer from it', () => {
     await waitFor(() => twilioServer.accepted().filter((r) => r.form.To === '+33600000011').length >= 2, {
       what: 'the second offer to Sophie',
     })
-    await webhook('/webhooks/twilio/sms', { From: '+33600000011', Body: 'NON', MessageSid: 'SMreply3' })
+    await phone.post('/webhooks/twilio/sms', phone.sms({ from: '+33600000011', body: 'NON' }))
     const escalation = await smsTo('+33600000999')
     expect(escalation.form.Body).toMatch(
       /^\[vigie\] ESCALADE CRITIQUE Door forced — Terminal 2 \/ Gates \/ door-2 : no technician/,

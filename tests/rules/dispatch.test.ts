@@ -162,8 +162,15 @@ describe('dispatch', () => {
 
   it('acknowledges the ticket when the offered technician accepts, and the offer no longer expires', async () => {
     const ticket = await forcedDoorTicket()
+    // Someone the offer is not for can neither accept nor decline it (issue 15).
+    const notYours = { code: 'CONFLICT', message: expect.stringContaining('no longer offered to you') }
+    await expect(worker.dispatcher.accept(ticket.id, 'tech-c', Date.now())).rejects.toMatchObject(notYours)
+    await expect(worker.dispatcher.decline(ticket.id, 'tech-c', Date.now())).rejects.toMatchObject(notYours)
+    expect(ticket.offer?.code).toMatch(/^[0-9A-Z]{3}$/)
+    expect(await redis.smembers(`${prefix}offers-of:tech-b`)).toEqual([ticket.id])
     const accepted = await worker.dispatcher.accept(ticket.id, 'tech-b', Date.now())
     expect(accepted).toMatchObject({ status: 'acknowledged', assignee: 'tech-b', offer: null })
     expect(await redis.zrange(`${prefix}offer-timers`, 0, -1)).toEqual([])
+    expect(await redis.smembers(`${prefix}offers-of:tech-b`)).toEqual([])
   })
 })

@@ -11,7 +11,7 @@ import {
   type TechnicianStep,
 } from '../../simulators/index.ts'
 import { startSmtpServer } from '../support/smtp-server.ts'
-import { engageEnv, startTestService, type TestService } from '../support/test-service.ts'
+import { engageEnv, startTestService, type TestService, testTwilioAccount } from '../support/test-service.ts'
 import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -67,6 +67,8 @@ beforeAll(async () => {
     publicUrl: world.publicUrl,
     apiKey: adminKey,
     twilioAuthToken: authToken,
+    twilioAccountSid: testTwilioAccount.accountSid,
+    twilioNumber: testTwilioAccount.number,
     seed: 'technicians',
     // Two hundred simulated seconds a second: the walk and the repair take a couple of seconds.
     timeScale: 200,

@@ -77,6 +77,9 @@ export async function startTestService({
 
 export type TestService = Awaited<ReturnType<typeof startTestService>>
 
+/** The Twilio account and number engageEnv gives vigie: Twilio's webhooks carry them. */
+export const testTwilioAccount = { accountSid: `AC${'0123456789abcdef'.repeat(2)}`, number: '+33100000000' }
+
 /** The settings that point the notifier at the test's Twilio-compatible server and SMTP server. */
 export const engageEnv = ({
   twilioUrl,
@@ -87,9 +90,9 @@ export const engageEnv = ({
   smtpUrl: string
   authToken: string
 }) => ({
-  TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
+  TWILIO_ACCOUNT_SID: testTwilioAccount.accountSid,
   TWILIO_AUTH_TOKEN: authToken,
-  TWILIO_FROM: '+33100000000',
+  TWILIO_FROM: testTwilioAccount.number,
   TWILIO_API_URL: twilioUrl,
   SMTP_URL: smtpUrl,
 })
