@@ -18,17 +18,20 @@ import type {
   TicketStore,
 } from '../rules/index.ts'
 import { keyOfWebSocket, registerAccessControl } from './access.ts'
+import { registerAnswerHeaders } from './answer-headers.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
+import { type ApiLimits, defaultApiLimits, httpServerOptions } from './http-limits.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
 import { registerKpiRoutes } from './kpi-routes.ts'
 import type { LiveEvents } from './live-events.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
 import { type MetricsSources, registerMetricsRoutes } from './metrics-routes.ts'
 import { registerNotificationRoutes } from './notification-routes.ts'
+import { type RateLimitStore, registerRateLimits } from './rate-limits.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
@@ -73,6 +76,10 @@ export type ApiOptions = {
   mqttOverWebSocket?: (socket: WebSocket, request: IncomingMessage) => void
   /** Largest accepted request body, in bytes. */
   bodyLimit?: number
+  /** Timeouts, caps and rate limits (issue 15); each one absent is its setting's default. */
+  limits?: Partial<ApiLimits>
+  /** Where the rate limits count, so that they hold across processes; without it, in this process. */
+  rateLimitStore?: RateLimitStore
 }
 
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
@@ -94,8 +101,12 @@ export async function buildApi({
   live,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
+  limits: someLimits,
+  rateLimitStore,
 }: ApiOptions): Promise<FastifyInstance> {
+  const limits: ApiLimits = { ...defaultApiLimits, ...someLimits }
   const app: FastifyInstance = fastify({
+    ...httpServerOptions(limits),
     // fastify's own logger type is the part of pino's it uses.
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit,
@@ -105,14 +116,21 @@ export async function buildApi({
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
   })
+  // Past this many sockets (WebSockets included), node closes a new connection at once.
+  app.server.maxConnections = limits.httpMaxConnections
   // JSON in and out (DESIGN.md § HTTP API); form bodies are added only where webhooks need them.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   registerErrorHandling(app)
   registerRequestLog(app)
+  registerAnswerHeaders(app)
   const verify = createApiKeyVerifier(adminKey ? { apiKeys, adminKey } : { apiKeys })
-  registerAccessControl(app, verify)
+  const authFailures = await registerRateLimits(app, {
+    settings: limits,
+    ...(rateLimitStore ? { store: rateLimitStore } : {}),
+  })
+  registerAccessControl(app, verify, authFailures)
 
   // The docs are public; every other route needs a key unless it says otherwise.
   app.addHook('onRoute', (route) => {
@@ -130,7 +148,7 @@ export async function buildApi({
 
   registerHealthRoutes(app, readiness)
   registerConsoleRoutes(app)
-  if (metrics) registerMetricsRoutes(app, metrics)
+  if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
   if (world) {
     registerRuleRoutes(app, world)
@@ -203,10 +221,13 @@ export async function buildApi({
         schema: {
           summary: 'Every incident, ticket and notification event, live, as JSON (an API key is needed)',
         },
+        onRequest: authFailures.refuseIfBlocked,
       },
-      (socket, request) => {
+      async (socket, request) => {
         try {
-          verify(request.headers.authorization ?? keyOfWebSocket(request.headers))
+          await authFailures.check(request, () =>
+            verify(request.headers.authorization ?? keyOfWebSocket(request.headers)),
+          )
         } catch {
           socket.close(1008, 'a valid API key is needed')
           return
