@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import websocket from '@fastify/websocket'
 import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
@@ -40,6 +39,7 @@ import { registerTechnicianLinkRoutes } from './technician-link-routes.ts'
 import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
 import { registerTwilioWebhooks, type TwilioWebhookOptions } from './twilio-webhooks.ts'
+import { registerWebSockets } from './websocket-limits.ts'
 
 export type ApiOptions = {
   log: Logger
@@ -193,25 +193,22 @@ export async function buildApi({
       ...(world ? { world } : {}),
       ...(ingest ? { ingest } : {}),
     })
-  if (mqttOverWebSocket || live) {
-    await app.register(websocket, {
-      options: {
-        maxPayload: 1024 * 1024 * 300,
-        // A browser's /ws key comes as the subprotocols ['vigie', key]: the answer picks 'vigie' (MQTT's is 'mqtt').
-        handleProtocols: (protocols: Set<string>) =>
-          protocols.has('vigie') ? 'vigie' : protocols.has('mqtt') ? 'mqtt' : ([...protocols][0] ?? false),
-      },
-    })
-  }
-  if (mqttOverWebSocket) {
-    // Devices authenticate in MQTT itself, so /mqtt needs no API key.
+  const admitSocket = mqttOverWebSocket || live ? await registerWebSockets(app, limits) : undefined
+  if (mqttOverWebSocket && admitSocket) {
+    // Devices authenticate in MQTT itself, so /mqtt needs no API key; aedes closes a socket that sends no
+    // CONNECT within MQTT_CONNECT_TIMEOUT, and a frame may hold one packet of the broker's limit.
     app.get(
       '/mqtt',
-      { websocket: true, config: { access: 'public' }, schema: { hide: true } },
+      {
+        websocket: true,
+        config: { access: 'public' },
+        schema: { hide: true },
+        onRequest: admitSocket(limits.mqttMaxPacketSize),
+      },
       (socket, request) => mqttOverWebSocket(socket, request.raw),
     )
   }
-  if (live) {
+  if (live && admitSocket) {
     // The key is checked once the socket is open, so a refusal is a clean close (1008), not a dangling upgrade.
     app.get(
       '/ws',
@@ -221,7 +218,7 @@ export async function buildApi({
         schema: {
           summary: 'Every incident, ticket and notification event, live, as JSON (an API key is needed)',
         },
-        onRequest: authFailures.refuseIfBlocked,
+        onRequest: [authFailures.refuseIfBlocked, admitSocket(limits.wsMaxFrameSize)],
       },
       async (socket, request) => {
         try {

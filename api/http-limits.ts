@@ -2,9 +2,11 @@ import type { Server } from 'node:http'
 import type { FastifyHttpOptions } from 'fastify'
 import { type Settings, settingsSchema } from '../config/index.ts'
 import type { RateLimitSettings } from './rate-limits.ts'
+import type { WebSocketLimits } from './websocket-limits.ts'
 
 /** Timeouts, caps and rate limits of the HTTP server (issue 15); README § Settings names each. */
 export type ApiLimits = RateLimitSettings &
+  WebSocketLimits &
   Pick<
     Settings,
     | 'httpRequestTimeout'

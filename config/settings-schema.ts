@@ -95,6 +95,8 @@ export const settingsSchema = z
     rateLimitAuthFailures: z.coerce.number().int().min(1).default(30),
     rateLimitHeavy: z.coerce.number().int().min(1).default(120),
     rateLimitLists: z.coerce.number().int().min(1).default(600),
+    wsMaxSocketsPerAddress: z.coerce.number().int().min(1).default(100),
+    wsMaxFrameSize: z.coerce.number().int().min(125).max(1_048_576).default(4096),
     metricsToken: z.string().min(16, 'at least 16 characters: it is a password').optional(),
   })
   .superRefine((s, ctx) => {
@@ -168,6 +170,8 @@ export const settingsEnv = {
   RATE_LIMIT_AUTH_FAILURES: 'rateLimitAuthFailures',
   RATE_LIMIT_HEAVY: 'rateLimitHeavy',
   RATE_LIMIT_LISTS: 'rateLimitLists',
+  WS_MAX_SOCKETS_PER_ADDRESS: 'wsMaxSocketsPerAddress',
+  WS_MAX_FRAME_SIZE: 'wsMaxFrameSize',
   METRICS_TOKEN: 'metricsToken',
 } as const satisfies Record<string, keyof SettingsInput>
 

@@ -90,6 +90,7 @@ describe('settings', () => {
       env: {
         HTTP_TRUST_PROXY: '10.0.0.0/8, loopback,::1',
         RATE_LIMIT_WINDOW: '30s',
+        WS_MAX_FRAME_SIZE: '8192',
       },
     })
     expect(settings).toMatchObject({
@@ -98,6 +99,7 @@ describe('settings', () => {
       rateLimitAuthFailures: 30,
       httpRequestTimeout: 30_000,
       httpHeadersTimeout: 10_000,
+      wsMaxFrameSize: 8192,
     })
     expect(loadConfig({ env: {} }).settings.httpTrustProxy).toBeUndefined()
     expect(problems({ HTTP_HEADERS_TIMEOUT: '40s', HTTP_TRUST_PROXY: '10.0.0.0/33,proxy.example' })).toEqual([
