@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import websocket from '@fastify/websocket'
 import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
@@ -18,17 +17,20 @@ import type {
   TicketStore,
 } from '../rules/index.ts'
 import { keyOfWebSocket, registerAccessControl } from './access.ts'
+import { registerAnswerHeaders } from './answer-headers.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerHealthRoutes } from './health-routes.ts'
+import { type ApiLimits, defaultApiLimits, httpServerOptions } from './http-limits.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
 import { registerKpiRoutes } from './kpi-routes.ts'
 import type { LiveEvents } from './live-events.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
 import { type MetricsSources, registerMetricsRoutes } from './metrics-routes.ts'
 import { registerNotificationRoutes } from './notification-routes.ts'
+import { type RateLimitStore, registerRateLimits } from './rate-limits.ts'
 import type { Readiness } from './readiness.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
@@ -37,6 +39,7 @@ import { registerTechnicianLinkRoutes } from './technician-link-routes.ts'
 import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
 import { registerTwilioWebhooks, type TwilioWebhookOptions } from './twilio-webhooks.ts'
+import { registerWebSockets } from './websocket-limits.ts'
 
 export type ApiOptions = {
   log: Logger
@@ -73,6 +76,10 @@ export type ApiOptions = {
   mqttOverWebSocket?: (socket: WebSocket, request: IncomingMessage) => void
   /** Largest accepted request body, in bytes. */
   bodyLimit?: number
+  /** Timeouts, caps and rate limits (issue 15); each one absent is its setting's default. */
+  limits?: Partial<ApiLimits>
+  /** Where the rate limits count, so that they hold across processes; without it, in this process. */
+  rateLimitStore?: RateLimitStore
 }
 
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
@@ -94,8 +101,12 @@ export async function buildApi({
   live,
   mqttOverWebSocket,
   bodyLimit = 1_048_576,
+  limits: someLimits,
+  rateLimitStore,
 }: ApiOptions): Promise<FastifyInstance> {
+  const limits: ApiLimits = { ...defaultApiLimits, ...someLimits }
   const app: FastifyInstance = fastify({
+    ...httpServerOptions(limits),
     // fastify's own logger type is the part of pino's it uses.
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit,
@@ -105,14 +116,21 @@ export async function buildApi({
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
   })
+  // Past this many sockets (WebSockets included), node closes a new connection at once.
+  app.server.maxConnections = limits.httpMaxConnections
   // JSON in and out (DESIGN.md § HTTP API); form bodies are added only where webhooks need them.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   registerErrorHandling(app)
   registerRequestLog(app)
+  registerAnswerHeaders(app)
   const verify = createApiKeyVerifier(adminKey ? { apiKeys, adminKey } : { apiKeys })
-  registerAccessControl(app, verify)
+  const authFailures = await registerRateLimits(app, {
+    settings: limits,
+    ...(rateLimitStore ? { store: rateLimitStore } : {}),
+  })
+  registerAccessControl(app, verify, authFailures)
 
   // The docs are public; every other route needs a key unless it says otherwise.
   app.addHook('onRoute', (route) => {
@@ -130,7 +148,7 @@ export async function buildApi({
 
   registerHealthRoutes(app, readiness)
   registerConsoleRoutes(app)
-  if (metrics) registerMetricsRoutes(app, metrics)
+  if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
   if (world) {
     registerRuleRoutes(app, world)
@@ -176,25 +194,22 @@ export async function buildApi({
       ...(world ? { world } : {}),
       ...(ingest ? { ingest } : {}),
     })
-  if (mqttOverWebSocket || live) {
-    await app.register(websocket, {
-      options: {
-        maxPayload: 1024 * 1024 * 300,
-        // A browser's /ws key comes as the subprotocols ['vigie', key]: the answer picks 'vigie' (MQTT's is 'mqtt').
-        handleProtocols: (protocols: Set<string>) =>
-          protocols.has('vigie') ? 'vigie' : protocols.has('mqtt') ? 'mqtt' : ([...protocols][0] ?? false),
-      },
-    })
-  }
-  if (mqttOverWebSocket) {
-    // Devices authenticate in MQTT itself, so /mqtt needs no API key.
+  const admitSocket = mqttOverWebSocket || live ? await registerWebSockets(app, limits) : undefined
+  if (mqttOverWebSocket && admitSocket) {
+    // Devices authenticate in MQTT itself, so /mqtt needs no API key; aedes closes a socket that sends no
+    // CONNECT within MQTT_CONNECT_TIMEOUT, and a frame may hold one packet of the broker's limit.
     app.get(
       '/mqtt',
-      { websocket: true, config: { access: 'public' }, schema: { hide: true } },
+      {
+        websocket: true,
+        config: { access: 'public' },
+        schema: { hide: true },
+        onRequest: admitSocket(limits.mqttMaxPacketSize),
+      },
       (socket, request) => mqttOverWebSocket(socket, request.raw),
     )
   }
-  if (live) {
+  if (live && admitSocket) {
     // The key is checked once the socket is open, so a refusal is a clean close (1008), not a dangling upgrade.
     app.get(
       '/ws',
@@ -204,10 +219,13 @@ export async function buildApi({
         schema: {
           summary: 'Every incident, ticket and notification event, live, as JSON (an API key is needed)',
         },
+        onRequest: [authFailures.refuseIfBlocked, admitSocket(limits.wsMaxFrameSize)],
       },
-      (socket, request) => {
+      async (socket, request) => {
         try {
-          verify(request.headers.authorization ?? keyOfWebSocket(request.headers))
+          await authFailures.check(request, () =>
+            verify(request.headers.authorization ?? keyOfWebSocket(request.headers)),
+          )
         } catch {
           socket.close(1008, 'a valid API key is needed')
           return

@@ -1,8 +1,11 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
 import { isFinished, type TicketStore } from '../rules/index.ts'
+import type { AuthFailures } from './rate-limits.ts'
 
 export type MetricsSources = {
   redis: Redis
@@ -12,17 +15,40 @@ export type MetricsSources = {
   notifications?: NotificationStore
   /** Jobs of the delivery queue by state (waiting, delayed, active, failed). */
   queueCounts?: () => Promise<Record<string, number>>
+  /** METRICS_TOKEN: when given, the route asks for `Authorization: Bearer <token>`. */
+  token?: string
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest()
+
+/** Compares digests, so neither the time taken nor a length difference tells how much of a guess was right. */
+function createTokenCheck(token: string) {
+  const expected = sha256(token)
+  return (authorization: string | undefined) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')
+    if (!match?.[1])
+      throw new VigieError({
+        code: 'AUTH_MISSING_KEY',
+        message: 'A token is required: Authorization: Bearer <token>',
+      })
+    if (!timingSafeEqual(expected, sha256(match[1])))
+      throw new VigieError({ code: 'AUTH_INVALID_KEY', message: 'The metrics token is not valid' })
+  }
 }
 
 /**
  * DESIGN.md § HTTP API: `GET /metrics` for Prometheus. Totals come from Redis, so every process of a
  * deployment answers the same; the process's own figures (event-loop lag, memory) are its own.
  */
-export function registerMetricsRoutes(app: FastifyInstance, sources: MetricsSources): void {
+export function registerMetricsRoutes(
+  app: FastifyInstance,
+  sources: MetricsSources,
+  failures: AuthFailures,
+): void {
   // A registry of this app's, not prom-client's global one.
   const register = new Registry()
   collectDefaultMetrics({ register, prefix: 'vigie_process_' })
-  const { redis, statsKey, tickets, notifications, queueCounts } = sources
+  const { redis, statsKey, tickets, notifications, queueCounts, token } = sources
 
   new Gauge({
     name: 'vigie_readings_stored_total',
@@ -75,7 +101,19 @@ export function registerMetricsRoutes(app: FastifyInstance, sources: MetricsSour
       },
     })
 
-  app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
-    reply.type(register.contentType).send(await register.metrics()),
+  const checkToken = token ? createTokenCheck(token) : undefined
+  app.get(
+    '/metrics',
+    {
+      // Public unless METRICS_TOKEN is set; a wrong token counts as a failed key check.
+      config: { access: 'public' },
+      schema: { hide: true },
+      onRequest: async (request, reply) => {
+        if (!checkToken) return
+        await failures.refuseIfBlocked(request, reply)
+        await failures.check(request, () => checkToken(request.headers.authorization))
+      },
+    },
+    async (_request, reply) => reply.type(register.contentType).send(await register.metrics()),
   )
 }

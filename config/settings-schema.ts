@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { durationSchema } from './duration.ts'
 
@@ -18,6 +19,31 @@ const rolesSchema = z
 
 /** A ticket's timeline cap (issue 15): entries, and bytes of their JSON; README § Incidents, tickets and their events. */
 export const ticketTimelineDefaults = { maxEntries: 200, maxBytes: 49_152 } as const
+
+// Proxies whose X-Forwarded-For names the client: addresses or CIDR ranges, comma separated, or the
+// names loopback, linklocal and uniquelocal (fastify's trustProxy, through proxy-addr).
+const proxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
+const trustedProxiesSchema = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(
+        z.string().refine((part) => {
+          const [address = '', bits, ...rest] = part.split('/')
+          const version = isIP(address)
+          if (rest.length > 0 || (version === 0 && !(proxyNames.has(part) && bits === undefined)))
+            return false
+          return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+        }, 'an address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal'),
+      )
+      .min(1, 'at least one address or range'),
+  )
 
 /** Every process setting; DESIGN.md § External contract names the variables. */
 export const settingsSchema = z
@@ -86,10 +112,32 @@ export const settingsSchema = z
     rulesLease: durationSchema.default(15_000),
     // auto: with more than one core, the rule workers of an all-roles start run in a child process.
     workersProcess: z.enum(['auto', 'yes', 'no']).default('auto'),
+    // Issue 15, hostile input and overload: what each limit protects is in README § Security.
+    httpRequestTimeout: durationSchema.default(30_000),
+    httpHeadersTimeout: durationSchema.default(10_000),
+    httpIdleTimeout: durationSchema.default(60_000),
+    // Longer than the 60 s idle timeout of common load balancers, so they close an idle connection first.
+    httpKeepAliveTimeout: durationSchema.default(72_000),
+    httpMaxConnections: z.coerce.number().int().min(1).default(10_000),
+    httpTrustProxy: trustedProxiesSchema.optional(),
+    rateLimitWindow: durationSchema.default(60_000),
+    rateLimitAuthFailures: z.coerce.number().int().min(1).default(30),
+    rateLimitHeavy: z.coerce.number().int().min(1).default(120),
+    rateLimitLists: z.coerce.number().int().min(1).default(600),
+    wsMaxSocketsPerAddress: z.coerce.number().int().min(1).default(100),
+    wsMaxFrameSize: z.coerce.number().int().min(125).max(1_048_576).default(4096),
+    metricsToken: z.string().min(16, 'at least 16 characters: it is a password').optional(),
   })
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['mqttsPort'], message: 'MQTTS needs TLS_CERT and TLS_KEY too' })
+    }
+    if (s.httpHeadersTimeout > s.httpRequestTimeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['httpHeadersTimeout'],
+        message: 'at most HTTP_REQUEST_TIMEOUT: the headers are part of the request',
+      })
     }
     const twilio = [s.twilioAccountSid, s.twilioAuthToken, s.twilioFrom]
     if (twilio.some((v) => v !== undefined) && twilio.some((v) => v === undefined)) {
@@ -151,6 +199,19 @@ export const settingsEnv = {
   TICKET_TIMELINE_MAX_BYTES: 'ticketTimelineMaxBytes',
   VIGIE_RULES_LEASE: 'rulesLease',
   VIGIE_WORKERS_PROCESS: 'workersProcess',
+  HTTP_REQUEST_TIMEOUT: 'httpRequestTimeout',
+  HTTP_HEADERS_TIMEOUT: 'httpHeadersTimeout',
+  HTTP_IDLE_TIMEOUT: 'httpIdleTimeout',
+  HTTP_KEEP_ALIVE_TIMEOUT: 'httpKeepAliveTimeout',
+  HTTP_MAX_CONNECTIONS: 'httpMaxConnections',
+  HTTP_TRUST_PROXY: 'httpTrustProxy',
+  RATE_LIMIT_WINDOW: 'rateLimitWindow',
+  RATE_LIMIT_AUTH_FAILURES: 'rateLimitAuthFailures',
+  RATE_LIMIT_HEAVY: 'rateLimitHeavy',
+  RATE_LIMIT_LISTS: 'rateLimitLists',
+  WS_MAX_SOCKETS_PER_ADDRESS: 'wsMaxSocketsPerAddress',
+  WS_MAX_FRAME_SIZE: 'wsMaxFrameSize',
+  METRICS_TOKEN: 'metricsToken',
 } as const satisfies Record<string, keyof SettingsInput>
 
 export type SettingsEnvName = keyof typeof settingsEnv

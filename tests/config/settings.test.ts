@@ -85,6 +85,30 @@ describe('settings', () => {
     ])
   })
 
+  it('takes the HTTP limits, with the proxies to trust as a list, and no headers timeout past the request timeout', () => {
+    const { settings } = loadConfig({
+      env: {
+        HTTP_TRUST_PROXY: '10.0.0.0/8, loopback,::1',
+        RATE_LIMIT_WINDOW: '30s',
+        WS_MAX_FRAME_SIZE: '8192',
+      },
+    })
+    expect(settings).toMatchObject({
+      httpTrustProxy: ['10.0.0.0/8', 'loopback', '::1'],
+      rateLimitWindow: 30_000,
+      rateLimitAuthFailures: 30,
+      httpRequestTimeout: 30_000,
+      httpHeadersTimeout: 10_000,
+      wsMaxFrameSize: 8192,
+    })
+    expect(loadConfig({ env: {} }).settings.httpTrustProxy).toBeUndefined()
+    expect(problems({ HTTP_HEADERS_TIMEOUT: '40s', HTTP_TRUST_PROXY: '10.0.0.0/33,proxy.example' })).toEqual([
+      'environment variable HTTP_TRUST_PROXY: an address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal; got "10.0.0.0/33"',
+      'environment variable HTTP_TRUST_PROXY: an address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal; got "proxy.example"',
+      'environment variable HTTP_HEADERS_TIMEOUT: at most HTTP_REQUEST_TIMEOUT: the headers are part of the request',
+    ])
+  })
+
   it('never echoes a secret it refuses', () => {
     const lines = problems({ VIGIE_ADMIN_KEY: 'tooshort', TWILIO_AUTH_TOKEN: 'x' })
     expect(lines.join('\n')).not.toContain('tooshort')
