@@ -49,7 +49,9 @@ export function createLiveEvents({
           }
         }
       } catch (err) {
-        if (running) log.error({ err }, 'live events read failed; retrying')
+        // Closing disconnects the blocked read: that is the end, not a failure to wait out.
+        if (!running) break
+        log.error({ err }, 'live events read failed; retrying')
         await new Promise<void>((resolve) => setTimeout(resolve, 1000))
       }
     }

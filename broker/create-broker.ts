@@ -45,6 +45,8 @@ export type Broker = {
   isReady: () => boolean
   /** Connected MQTT clients, for metrics and tests. */
   connectedClients: () => number
+  /** Logins being checked or held before their answer. */
+  loginsPending: () => number
   /** Stops taking connections, then disconnects every client. */
   close: () => Promise<void>
 }
@@ -71,18 +73,21 @@ export async function createBroker({
     perClientBytes: settings.mqttRetainedBytesPerClient,
   })
   const servers: Server[] = []
+  // Every connection, registered client or not: aedes.close() ends only the clients that finished CONNECT.
+  const open = new Set<Duplex>()
   let listening = false
 
+  const guard = createLoginGuard({
+    maxPending: settings.mqttAuthPendingMax,
+    perAddress: settings.mqttAuthPendingPerAddress,
+    perUser: settings.mqttAuthPendingPerUser,
+    failureDelayMs: settings.mqttAuthFailureDelay,
+  })
   const { preConnect, authenticate } = createConnectSteps({
     ingest,
     accounts,
     clientIds,
-    guard: createLoginGuard({
-      maxPending: settings.mqttAuthPendingMax,
-      perAddress: settings.mqttAuthPendingPerAddress,
-      perUser: settings.mqttAuthPendingPerUser,
-      failureDelayMs: settings.mqttAuthFailureDelay,
-    }),
+    guard,
     addressOf: (conn) => addresses.get(conn) ?? 'unknown',
     onIdentified: (client, identity) => identities.set(client, identity),
     log,
@@ -180,6 +185,8 @@ export async function createBroker({
   aedes.on('connectionError', (_client, error) => log.debug({ err: error }, 'mqtt connection error'))
 
   function handle(inner: Duplex, address: string, request?: IncomingMessage) {
+    open.add(inner)
+    inner.once('close', () => open.delete(inner))
     const conn = guardConnection(inner, {
       maxPacketSize: settings.mqttMaxPacketSize,
       onRefused: (reason) => log.warn({ address, reason }, 'mqtt connection closed: packet too large'),
@@ -230,13 +237,18 @@ export async function createBroker({
 
     connectedClients: () => aedes.connectedClients,
 
+    loginsPending: () => guard.pending(),
+
     close: async () => {
       listening = false
-      // server.close() waits for open connections, which aedes.close() ends.
+      // server.close() waits for open connections: aedes.close() ends its clients, then the rest (still
+      // connecting, or their login being checked) are cut.
       const closed = Promise.all(
         servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
       )
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      log.debug({ left: open.size }, 'mqtt clients closed')
+      for (const conn of open) conn.destroy()
       await closed
     },
   }

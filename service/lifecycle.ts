@@ -10,10 +10,13 @@ export type Lifecycle = {
 export function createLifecycle({ log, timeoutMs }: { log: Logger; timeoutMs: number }): Lifecycle {
   const closers: { name: string; close: () => Promise<void> | void }[] = []
   let closing: Promise<boolean> | undefined
+  // The part being closed now: a passed deadline names what held it.
+  let current: string | undefined
 
   async function closeAll(): Promise<boolean> {
     let clean = true
     for (const { name, close } of closers.reverse()) {
+      current = name
       try {
         await close()
         log.debug({ part: name }, 'closed')
@@ -35,7 +38,7 @@ export function createLifecycle({ log, timeoutMs }: { log: Logger; timeoutMs: nu
       let timer: NodeJS.Timeout | undefined
       const deadline = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => {
-          log.error({ timeoutMs }, 'shutdown deadline passed')
+          log.error({ timeoutMs, closing: current }, 'shutdown deadline passed')
           resolve(false)
         }, timeoutMs)
       })

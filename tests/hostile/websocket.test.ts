@@ -122,6 +122,7 @@ describe('/mqtt', () => {
 
   it('still takes a packet of up to MQTT_MAX_PACKET_SIZE in one frame', async () => {
     const client = await mqtt.connectAsync(`${wsUrl}/mqtt`, {
+      clientId: 'door-1',
       username: 'door-1',
       password: 'secret-door-1',
       reconnectPeriod: 0,
