@@ -17,7 +17,12 @@ export type MetricsSources = {
   queueCounts?: () => Promise<Record<string, number>>
   /** METRICS_TOKEN: when given, the route asks for `Authorization: Bearer <token>`. */
   token?: string
+  /** This process's MQTT broker, when it runs one. */
+  mqtt?: () => MqttFigures
 }
+
+/** The broker's own figures: what overload and hostile clients show up in first. */
+export type MqttFigures = { clients: number; backlog: number; loginsPending: number; slowDropped: number }
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest()
 
@@ -48,7 +53,7 @@ export function registerMetricsRoutes(
   // A registry of this app's, not prom-client's global one.
   const register = new Registry()
   collectDefaultMetrics({ register, prefix: 'vigie_process_' })
-  const { redis, statsKey, tickets, notifications, queueCounts, token } = sources
+  const { redis, statsKey, tickets, notifications, queueCounts, token, mqtt } = sources
 
   new Gauge({
     name: 'vigie_readings_stored_total',
@@ -100,6 +105,24 @@ export function registerMetricsRoutes(
         for (const [state, count] of Object.entries(await queueCounts())) this.set({ state }, count)
       },
     })
+
+  if (mqtt) {
+    const figures: [keyof MqttFigures, string, string][] = [
+      ['clients', 'vigie_mqtt_clients', 'MQTT clients connected to this process'],
+      ['backlog', 'vigie_mqtt_backlog_messages', 'Messages waiting for delivery in this broker'],
+      ['loginsPending', 'vigie_mqtt_logins_pending', 'MQTT logins being checked or held before their answer'],
+      ['slowDropped', 'vigie_mqtt_slow_clients_dropped_total', 'Clients dropped for being too far behind'],
+    ]
+    for (const [field, name, help] of figures)
+      new Gauge({
+        name,
+        help,
+        registers: [register],
+        collect() {
+          this.set(mqtt()[field])
+        },
+      })
+  }
 
   const checkToken = token ? createTokenCheck(token) : undefined
   app.get(

@@ -9,6 +9,8 @@ export type BenchChild = {
   child: ChildProcess
   pid: number
   output: () => string
+  /** Resolves with the exit code or signal once the child ended. */
+  exited: Promise<number | string>
   /** Resolves once the child accepts TCP connections on the port; fails if it exits or the deadline passes. */
   waitForPort: (port: number, timeoutMs: number) => Promise<void>
   /** SIGTERM, then SIGKILL after graceMs; resolves with the exit code or signal. */
@@ -59,6 +61,7 @@ export function createChildren() {
       child,
       pid: child.pid ?? 0,
       output: () => text,
+      exited,
       waitForPort: async (port, timeoutMs) => {
         const deadline = Date.now() + timeoutMs
         let gone = false

@@ -24,7 +24,7 @@ export function loopDevices(count: number, secret: string): DeviceCredential[] {
  * One site: temperature devices (the load generator's 18.0–25.9 °C never fires), a critical rule above
  * 60 °C that calls and texts its technician, customers told by SMS and email, eight technicians.
  */
-export function loopSiteFile(devices: DeviceCredential[], secretHash: string): string {
+export function loopSiteFile(devices: DeviceCredential[], secretHash: string, extra = ''): string {
   const technicians = Array.from(
     { length: 8 },
     (_, i) =>
@@ -43,12 +43,17 @@ customers:
 rules:
   - { id: too-hot, name: Too hot, match: { kind: temperature }, condition: { field: celsius, above: 60, clearBelow: 55 }, severity: critical, skill: hvac, voice: true, notifyCustomers: true }
 dispatch: { offerTimeout: 30m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
-`
+${extra}`
 }
 
 /** vigie started with every role (its rule workers in a child process), its own redis-server, the notifier sending to the stand-ins. */
 export type LoopVigie = {
   mqttPort: number
+  httpUrl: string
+  /** Everything the process printed lately (its last 20,000 characters). */
+  output: () => string
+  /** Resolves with the exit code or signal when the process ends. */
+  exited: Promise<number | string>
   pid: number
   redisPid: number
   /** The bench's own connection, to read what vigie wrote (never MONITOR). */
@@ -67,6 +72,8 @@ export async function startLoopVigie({
   standIns,
   startTimeoutMs,
   cpuProfileDir,
+  siteExtra,
+  env = {},
 }: {
   children: Children
   devices: DeviceCredential[]
@@ -75,10 +82,14 @@ export async function startLoopVigie({
   startTimeoutMs: number
   /** Run under node --cpu-prof, the profile written there as it stops. */
   cpuProfileDir?: string | undefined
+  /** More of the site file (mqttAccounts, say). */
+  siteExtra?: string
+  /** More settings. */
+  env?: Record<string, string>
 }): Promise<LoopVigie> {
   const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
     label: 'vigie-suite-',
-    site: loopSiteFile(devices, secretHash),
+    site: loopSiteFile(devices, secretHash, siteExtra),
   })
   const [mqttPort, httpPort] = [await findFreePort(), await findFreePort()]
   const started = performance.now()
@@ -106,6 +117,7 @@ export async function startLoopVigie({
       TWILIO_FROM: '+33600000000',
       TWILIO_API_URL: standIns.twilioUrl,
       SMTP_URL: standIns.smtpUrl,
+      ...env,
     },
   })
   let redis: Redis | undefined
@@ -131,6 +143,9 @@ export async function startLoopVigie({
   }
   return {
     mqttPort,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    output: child.output,
+    exited: child.exited,
     pid: child.pid,
     redisPid: redisServer.pid,
     redis,

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 
 /** The suite's steps, in the order they run; `--skip` names them. */
-export const suiteSteps = ['loop', 'latency', 'cpu', 'rss', 'aedes', 'mosquitto'] as const
+export const suiteSteps = ['loop', 'latency', 'cpu', 'rss', 'overload', 'aedes', 'mosquitto'] as const
 export type SuiteStep = (typeof suiteSteps)[number]
 
 /** The rate of issue 7's latency and CPU goals. */
@@ -16,6 +16,8 @@ The benchmark suite of issue 7. Steps (names for --skip):
   latency     reading → ticket offered and → first notification queued, p50/p99, at ${lowRate}/s and at each rate
   cpu         vigie's and its redis-server's CPU at ${lowRate}/s
   rss         peak RSS of vigie and redis with --connected idle devices (heartbeat every 60 s)
+  overload    issue 15: devices offering far more than vigie stores, with a QoS 1 integration on devices/#
+              that reads 50 KB/s: no crash, every acknowledged reading stored, the integration dropped, RSS
   aedes       plain aedes relaying the same load, as ratios to vigie
   mosquitto   Mosquitto (when on the PATH) relaying the same load, as ratios to vigie
 
@@ -26,6 +28,9 @@ Options:
   --warmup S         unmeasured seconds at each rate before its window (default 20; --quick 2): every device
                      has published a few times, and the JIT and the collector have settled
   --connected C      idle devices connected for the rss step (default 20000; --quick 500)
+  --overload-rate R  readings per second offered in the overload step (default 40000; --quick 5000), from
+                     --devices devices but at most 2,000
+  --overload-seconds S  how long the overload lasts (default 60; --quick 10)
   --cpu-prof DIR     run the whole loop's vigie under node --cpu-prof, its profile written to DIR
   --skip LIST        steps not to run, comma-separated (e.g. rss,mosquitto); the results are then printed only
   --quick            everything small, about a minute; prints the results, does not write bench/RESULTS.md
@@ -59,6 +64,10 @@ const flagsSchema = z.strictObject({
   seconds: count('seconds').pipe(z.number().max(3600, '--seconds: at most 3600')).optional(),
   warmup: count('warmup').pipe(z.number().max(3600, '--warmup: at most 3600')).optional(),
   connected: count('connected').optional(),
+  'overload-rate': count('overload-rate').optional(),
+  'overload-seconds': count('overload-seconds')
+    .pipe(z.number().max(3600, '--overload-seconds: at most 3600'))
+    .optional(),
   'cpu-prof': z.string().min(1, '--cpu-prof: a directory').optional(),
   skip: z
     .string()
@@ -82,6 +91,7 @@ export type SuiteOptions = {
   connected: number
   /** How long the idle devices stay connected before their peak RSS is read. */
   holdSeconds: number
+  overload: { rate: number; seconds: number; devices: number }
   skip: Set<SuiteStep>
   /** Where the whole loop's vigie writes its CPU profile, when asked. */
   cpuProfileDir: string | undefined
@@ -109,6 +119,8 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
         seconds: { type: 'string' },
         warmup: { type: 'string' },
         connected: { type: 'string' },
+        'overload-rate': { type: 'string' },
+        'overload-seconds': { type: 'string' },
         'cpu-prof': { type: 'string' },
         skip: { type: 'string' },
       },
@@ -124,16 +136,22 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
   if (flags.help) return { kind: 'help' }
   const quick = flags.quick
   const rates = [...new Set(flags.rate ?? [quick ? lowRate : 10_000])].sort((a, b) => a - b)
+  const devices = flags.devices ?? (quick ? 300 : 5000)
   return {
     kind: 'run',
     options: {
       quick,
-      devices: flags.devices ?? (quick ? 300 : 5000),
+      devices,
       rates,
       seconds: flags.seconds ?? (quick ? 8 : 30),
       warmupSeconds: flags.warmup ?? (quick ? 2 : 20),
       connected: flags.connected ?? (quick ? 500 : 20_000),
       holdSeconds: quick ? 3 : 30,
+      overload: {
+        rate: flags['overload-rate'] ?? (quick ? 5000 : 40_000),
+        seconds: flags['overload-seconds'] ?? (quick ? 10 : 60),
+        devices: Math.min(devices, 2000),
+      },
       skip: new Set(flags.skip ?? []),
       cpuProfileDir: flags['cpu-prof'],
       // A section with steps missing would replace a whole one: only complete runs are written.

@@ -1,5 +1,7 @@
 import type { IdleFigures } from './idle-connections-step.ts'
 import type { Spread } from './latency-step.ts'
+import { overloadGoal, overloadLines } from './overload-report.ts'
+import type { OverloadRun } from './overload-step.ts'
 import type { RelayRun } from './relay-step.ts'
 import { generatorBound, sustained } from './report.ts'
 import { type Machine, machineLines, replaceSection } from './results-file.ts'
@@ -14,6 +16,7 @@ export type SuiteFigures = {
   probeShare: number
   vigie: { startMs: number; connectMs: number; windows: LoopWindow[] } | undefined
   idle: IdleFigures | undefined
+  overload: OverloadRun | undefined
   relays: RelayRun[]
   /** Steps skipped or failed, and why. */
   notes: string[]
@@ -107,6 +110,7 @@ export function goals(figures: SuiteFigures, nproc: number): GoalRow[] {
     verdict:
       !idle || idle.requested < goalConnected ? 'not measured' : scaled <= goalRssBytes ? 'met' : 'not met',
   })
+  rows.push(overloadGoal(figures.overload))
   return rows
 }
 
@@ -220,6 +224,7 @@ function detailLines(figures: SuiteFigures): string[] {
     )
     if (idle.cap) lines.push(`rss: ${idle.cap}`)
   }
+  lines.push(...overloadLines(figures.overload))
   for (const relay of figures.relays)
     lines.push(
       `${relay.name}: started in ${fixed(relay.startMs / 1000, 1)} s, ${thousands(figures.devices)} devices connected in ${fixed(relay.connectMs / 1000, 1)} s`,
@@ -252,7 +257,7 @@ const markdownTable = (table: string[][], { numbers = true } = {}) => {
 
 export function suiteMarkdown(figures: SuiteFigures, context: SuiteContext): string {
   return [
-    '# Benchmark suite (issue 7)',
+    '# Benchmark suite (issues 7 and 15)',
     '',
     `Run of ${context.date}, ${Math.round(context.durationMs / 60_000)} min: \`${context.command}\``,
     '',
@@ -262,7 +267,7 @@ export function suiteMarkdown(figures: SuiteFigures, context: SuiteContext): str
     ),
     ...markdownTable(
       [
-        ['goal (issue 7)', 'figure', 'verdict'],
+        ['goal (issues 7 and 15)', 'figure', 'verdict'],
         ...goals(figures, context.nproc).map((g) => [g.goal, g.figure, g.verdict]),
       ],
       { numbers: false },

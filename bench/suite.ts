@@ -13,6 +13,7 @@ import { createProbeSchedule } from './latency-step.ts'
 import { connectFleet } from './load-generator.ts'
 import { loopDevices, openFilesLimit, startLoopVigie } from './loop-world.ts'
 import { findMosquitto, startMosquitto } from './mosquitto.ts'
+import { runOverload } from './overload-step.ts'
 import { createProgress, type PlannedStep } from './progress.ts'
 import { runRelay } from './relay-step.ts'
 import { describeMachine } from './results-file.ts'
@@ -77,6 +78,14 @@ const plan: PlannedStep[] = [
           estimateSeconds: 15 + options.connected / loginsPerSecond + options.holdSeconds,
         },
       ]),
+  ...(skip.has('overload')
+    ? []
+    : [
+        {
+          label: 'overload',
+          estimateSeconds: 20 + options.overload.devices / loginsPerSecond + options.overload.seconds + 20,
+        },
+      ]),
   ...(skip.has('aedes')
     ? []
     : [{ label: 'plain aedes', estimateSeconds: 5 + relayRates.length * windowSeconds }]),
@@ -127,6 +136,7 @@ const figures: SuiteFigures = {
   probeShare,
   vigie: undefined,
   idle: undefined,
+  overload: undefined,
   relays: [],
   notes: [],
 }
@@ -247,6 +257,30 @@ if (!skip.has('rss'))
     )
   })
 
+if (!skip.has('overload'))
+  await step('overload', async () => {
+    const { rate, seconds: overloadSeconds, devices: count } = options.overload
+    progress.begin(`overload: ${rate.toLocaleString('en-US')}/s offered for ${overloadSeconds} s`)
+    const run = await runOverload({
+      children,
+      standIns,
+      devices: devices.slice(0, count),
+      secretHash,
+      rate,
+      seconds: overloadSeconds,
+      subscriberBytesPerSecond: 50_000,
+      progress,
+      onStarted: (vigie) => keep(vigie, vigie.dir),
+    })
+    figures.overload = run
+    progress.end(
+      `${run.survived ? 'no crash' : `EXITED ${run.exit}`}; ${Math.round(run.load.ackRate).toLocaleString('en-US')} acked/s; ` +
+        `stored ${run.stored >= run.acknowledged ? '≥' : '<'} acknowledged; subscriber ` +
+        `${run.subscriberDroppedAfterSeconds === null ? 'never dropped' : `dropped at ${Math.round(run.subscriberDroppedAfterSeconds)} s`}; ` +
+        `peak RSS ${Math.round(run.peakRssBytes / 2 ** 20)} MB`,
+    )
+  })
+
 const relays = [
   ...(skip.has('aedes') ? [] : [{ name: 'plain aedes', start: () => startPlainAedes({ children }) }]),
   ...(mosquitto ? [{ name: 'mosquitto', start: () => startMosquitto({ children, binary: mosquitto }) }] : []),
@@ -280,7 +314,7 @@ progress.close()
 context.durationMs = performance.now()
 console.log(`\n${suiteText(figures, context)}\n`)
 // A relay that failed is noted in the section; without vigie's own figures there is nothing to write.
-const vigieFailed = failed.has('whole loop') || failed.has('rss')
+const vigieFailed = failed.has('whole loop') || failed.has('rss') || failed.has('overload')
 if (options.writeResults && !vigieFailed) {
   const path = join(repoRoot, 'bench', 'RESULTS.md')
   const existing = await readFile(path, 'utf8').catch(() => '')

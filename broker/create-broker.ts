@@ -9,13 +9,14 @@ import { createWebSocketStream, type WebSocket } from 'ws'
 import type { MqttAccount, Settings } from '../config/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
+import { createBoundedEmitter } from './bounded-emitter.ts'
 import { createClientIdBook, ownerOf } from './client-ids.ts'
 import { createConnectSteps, maxClientIdBytes } from './connect-steps.ts'
 import { createLoginGuard } from './login-guard.ts'
 import { guardConnection } from './packet-size-guard.ts'
 import { createRetainedBook } from './retained-book.ts'
 import { createServiceAccounts } from './service-accounts.ts'
-import { createTrampolinedEmitter } from './trampolined-emitter.ts'
+import { watchSlowClients } from './slow-clients.ts'
 
 export type BrokerSettings = Pick<
   Settings,
@@ -35,6 +36,8 @@ export type BrokerSettings = Pick<
   | 'mqttAuthPendingPerAddress'
   | 'mqttAuthPendingPerUser'
   | 'mqttAuthFailureDelay'
+  | 'mqttBacklogMax'
+  | 'mqttSubscriberMaxLag'
 >
 
 export type Broker = {
@@ -47,6 +50,8 @@ export type Broker = {
   connectedClients: () => number
   /** Logins being checked or held before their answer. */
   loginsPending: () => number
+  /** What /metrics shows of the broker. */
+  figures: () => { clients: number; backlog: number; loginsPending: number; slowDropped: number }
   /** Stops taking connections, then disconnects every client. */
   close: () => Promise<void>
 }
@@ -108,8 +113,10 @@ export async function createBroker({
     return retained.admit(ownerOf(identity), packet.topic, bytes)
   }
 
+  let slowDropped = 0
+  const mq = createBoundedEmitter({ concurrency: 1000, highWater: settings.mqttBacklogMax })
   const aedes = await Aedes.createBroker({
-    mq: createTrampolinedEmitter({ concurrency: 100 }),
+    mq,
     connectTimeout: settings.mqttConnectTimeout,
     drainTimeout: settings.mqttDrainTimeout,
     maxClientsIdLength: maxClientIdBytes,
@@ -179,6 +186,19 @@ export async function createBroker({
       .setOnline(identity.id, false, Date.now())
       .catch((err: unknown) => log.warn({ err }, 'offline not recorded'))
   })
+  const stopWatching = watchSlowClients({
+    clients: () => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients),
+    maxLagMs: settings.mqttSubscriberMaxLag,
+    onTooSlow: (client, behindMs) => {
+      slowDropped++
+      log.warn(
+        { clientId: client.id, behindMs, backlog: mq.length },
+        'mqtt client dropped: too far behind the messages sent to it',
+      )
+      client.conn.destroy()
+    },
+  })
+
   aedes.on('clientError', (client, error) =>
     log.debug({ clientId: client.id, err: error }, 'mqtt client error'),
   )
@@ -188,6 +208,7 @@ export async function createBroker({
     open.add(inner)
     inner.once('close', () => open.delete(inner))
     const conn = guardConnection(inner, {
+      gate: mq,
       maxPacketSize: settings.mqttMaxPacketSize,
       onRefused: (reason) => log.warn({ address, reason }, 'mqtt connection closed: packet too large'),
     })
@@ -239,8 +260,16 @@ export async function createBroker({
 
     loginsPending: () => guard.pending(),
 
+    figures: () => ({
+      clients: aedes.connectedClients,
+      backlog: mq.length,
+      loginsPending: guard.pending(),
+      slowDropped,
+    }),
+
     close: async () => {
       listening = false
+      stopWatching()
       // server.close() waits for open connections: aedes.close() ends its clients, then the rest (still
       // connecting, or their login being checked) are cut.
       const closed = Promise.all(

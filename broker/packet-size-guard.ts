@@ -47,16 +47,42 @@ export function createPacketScanner(maxPacketSize: number) {
   }
 }
 
-/** A duplex over the client's connection that aedes reads through; an oversize packet destroys both. */
+/** Says when the broker cannot take more input: a congested message bus. */
+export type ReadGate = { congested: () => boolean; whenClear: (resume: () => void) => void }
+
+/**
+ * A duplex over the client's connection that aedes reads through; an oversize packet destroys both, and
+ * nothing more is read while the gate is congested (the client's TCP window then slows it down).
+ */
 export function guardConnection(
   inner: Duplex,
-  { maxPacketSize, onRefused }: { maxPacketSize: number; onRefused: (reason: string) => void },
+  {
+    maxPacketSize,
+    onRefused,
+    gate,
+  }: { maxPacketSize: number; onRefused: (reason: string) => void; gate?: ReadGate },
 ): Duplex {
   const scan = createPacketScanner(maxPacketSize)
+  let wanted = true
+  let held = false
+  // Reads again once aedes wants more and the gate is clear; one wait at a time.
+  const resumeWhenAllowed = () => {
+    if (!wanted || held) return
+    if (gate?.congested()) {
+      held = true
+      gate.whenClear(() => {
+        held = false
+        resumeWhenAllowed()
+      })
+      return
+    }
+    inner.resume()
+  }
   const outer: Duplex = new Duplex({
     allowHalfOpen: false,
     read: () => {
-      inner.resume()
+      wanted = true
+      resumeWhenAllowed()
     },
     write: (chunk: Buffer, _encoding, callback) => {
       if (inner.write(chunk)) callback()
@@ -87,7 +113,11 @@ export function guardConnection(
       outer.destroy()
       return
     }
-    if (!outer.push(chunk)) inner.pause()
+    if (!outer.push(chunk)) wanted = false
+    if (!wanted || gate?.congested()) {
+      inner.pause()
+      resumeWhenAllowed()
+    }
   })
   inner.on('end', () => outer.push(null))
   inner.on('error', (error) => outer.destroy(error))

@@ -95,6 +95,10 @@ export const settingsSchema = z
     mqttAuthPendingMax: z.coerce.number().int().min(1).default(1000),
     mqttAuthPendingPerAddress: z.coerce.number().int().min(1).default(64),
     mqttAuthPendingPerUser: z.coerce.number().int().min(1).default(4),
+    // Messages waiting for delivery past which the broker stops reading its clients until half are out.
+    mqttBacklogMax: z.coerce.number().int().min(100).default(10_000),
+    // A client whose socket stays this long unable to take what is sent to it is dropped.
+    mqttSubscriberMaxLag: durationSchema.default(10_000),
     // Every refused login is answered this long after its CONNECT, known id or not.
     mqttAuthFailureDelay: durationSchema.default(1000),
     logShards: z.coerce.number().int().min(1).max(1024).default(16),
@@ -191,6 +195,8 @@ export const settingsEnv = {
   MQTT_AUTH_PENDING_PER_ADDRESS: 'mqttAuthPendingPerAddress',
   MQTT_AUTH_PENDING_PER_USER: 'mqttAuthPendingPerUser',
   MQTT_AUTH_FAILURE_DELAY: 'mqttAuthFailureDelay',
+  MQTT_BACKLOG_MAX: 'mqttBacklogMax',
+  MQTT_SUBSCRIBER_MAX_LAG: 'mqttSubscriberMaxLag',
   VIGIE_LOG_SHARDS: 'logShards',
   READINGS_RETENTION: 'readingsRetention',
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',

@@ -179,6 +179,7 @@ export async function startService({
           notifications,
           queueCounts: queueCounts.counts,
           ...(settings.metricsToken ? { token: settings.metricsToken } : {}),
+          ...(broker ? { mqtt: broker.figures } : {}),
         },
         limits: settings,
         rateLimitStore: { redis: connection.redis, prefix: settings.redisPrefix },

@@ -5,6 +5,7 @@ import { createProbeSchedule, spread } from '../../bench/latency-step.ts'
 import type { LoadResult } from '../../bench/load-generator.ts'
 import { loopDevices, loopSiteFile } from '../../bench/loop-world.ts'
 import { mosquittoConfig } from '../../bench/mosquitto.ts'
+import type { OverloadRun } from '../../bench/overload-step.ts'
 import { formatProgressLine } from '../../bench/progress.ts'
 import { loopRates, parseSuiteFlags } from '../../bench/suite-flags.ts'
 import {
@@ -34,6 +35,7 @@ describe('suite flags', () => {
       seconds: 30,
       warmupSeconds: 20,
       connected: 20_000,
+      overload: { rate: 40_000, seconds: 60, devices: 2000 },
       writeResults: true,
     })
     expect(loopRates(options)).toEqual([1000, 10_000])
@@ -47,6 +49,7 @@ describe('suite flags', () => {
       seconds: 8,
       warmupSeconds: 2,
       connected: 500,
+      overload: { rate: 5000, seconds: 10, devices: 300 },
       writeResults: false,
     })
     // The latency and CPU rate is the sustained one: one window serves both.
@@ -78,7 +81,10 @@ describe('suite flags', () => {
     [['--rate', '1000,fast'], '--rate: expected a whole number'],
     [['--seconds', '4000'], '--seconds: at most 3600'],
     [['--warmup', '0'], '--warmup: expected at least 1'],
-    [['--skip', 'loop,warp'], '--skip: each name is one of loop, latency, cpu, rss, aedes, mosquitto'],
+    [
+      ['--skip', 'loop,warp'],
+      '--skip: each name is one of loop, latency, cpu, rss, overload, aedes, mosquitto',
+    ],
   ])('refuses %j with a clear message', (args, message) => {
     expect(parseSuiteFlags(args)).toEqual({ kind: 'error', message })
   })
@@ -140,6 +146,29 @@ const idle: IdleFigures = {
   extrapolatedPeakBytes: 1100 * 2 ** 20 + 200 * 40 * 1024,
 }
 
+const overload: OverloadRun = {
+  rate: 40_000,
+  seconds: 60,
+  devices: 2000,
+  subscriberBytesPerSecond: 50_000,
+  load: load(40_000, {
+    ackRate: 15_000,
+    skipped: 1_500_000,
+    latencyMs: { p50: 4000, p99: 11_000, max: 12_000 },
+  }),
+  survived: true,
+  exit: null,
+  rssBeforeBytes: 440 * 2 ** 20,
+  peakRssBytes: 990 * 2 ** 20,
+  rssByTenth: Array.from({ length: 10 }, () => 900 * 2 ** 20),
+  peakBacklog: 41_000,
+  acknowledged: 900_000,
+  stored: 900_000,
+  subscriberReceived: 9000,
+  subscriberDroppedAfterSeconds: 18.2,
+  dropLines: ['{"msg":"mqtt client dropped: too far behind the messages sent to it"}'],
+}
+
 const figures: SuiteFigures = {
   devices: 5000,
   seconds: 30,
@@ -154,6 +183,7 @@ const figures: SuiteFigures = {
     ],
   },
   idle,
+  overload,
   relays: [
     {
       name: 'plain aedes',
@@ -184,8 +214,12 @@ const context: SuiteContext = {
 }
 
 describe('suite report', () => {
-  it('judges each goal of issue 7', () => {
-    expect(goals(figures, 2).map((g) => g.verdict)).toEqual(['met', 'met', 'not met', 'met'])
+  it('judges each goal of issues 7 and 15', () => {
+    expect(goals(figures, 2).map((g) => g.verdict)).toEqual(['met', 'met', 'not met', 'met', 'met'])
+    expect(goals(figures, 2)[4]?.figure).toBe(
+      'running after 60 s at 40,000/s offered: 900,000 acknowledged, 900,000 stored; subscriber dropped after ' +
+        '18.2 s; peak RSS 990 MB (440 MB before)',
+    )
     // 23 % of a core for vigie and redis together: 11.5 % of two cores, 5.75 % of four.
     expect(goals(figures, 4).map((g) => g.verdict)[2]).toBe('met')
     expect(goals(figures, 2)[2]?.figure).toBe('11.5 % of 2 cores: vigie 15.0 % of a core, its redis 8.0 %')
@@ -198,6 +232,15 @@ describe('suite report', () => {
     const verdicts = goals({ ...figures, vigie: { startMs: 1, connectMs: 1, windows: [low, behind] } }, 2)
     expect(verdicts[0]).toMatchObject({ verdict: 'not met' })
     expect(verdicts[0]?.figure).toContain('not held; rules backlog 17,000 at the end')
+  })
+
+  it('fails the overload goal on a crash, a lost reading or a subscriber never dropped', () => {
+    const verdict = (run: Partial<OverloadRun>) =>
+      goals({ ...figures, overload: { ...overload, ...run } }, 2)[4]?.verdict
+    expect(verdict({ survived: false, exit: '1' })).toBe('not met')
+    expect(verdict({ stored: 899_999 })).toBe('not met')
+    expect(verdict({ subscriberDroppedAfterSeconds: null })).toBe('not met')
+    expect(goals({ ...figures, overload: undefined }, 2)[4]?.verdict).toBe('not measured')
   })
 
   it('says "not measured" of goals a smaller run cannot test', () => {
@@ -213,7 +256,13 @@ describe('suite report', () => {
       },
       2,
     )
-    expect(verdicts.map((g) => g.verdict)).toEqual(['not measured', 'not met', 'not met', 'not measured'])
+    expect(verdicts.map((g) => g.verdict)).toEqual([
+      'not measured',
+      'not met',
+      'not met',
+      'not measured',
+      'met',
+    ])
   })
 
   it('writes the figures, the goals, the machine, the date and the command', () => {
@@ -233,6 +282,9 @@ describe('suite report', () => {
     expect(text).toContain('| plain aedes | 10,000 | 10,000 | 10.0 | 30 % | 256 MB | 1.00× | 0.50× | 0.33× |')
     expect(text).toContain('1.18 GB scaled to 20,000')
     expect(text).toContain('- mosquitto is not on the PATH: its relay was not run')
+    expect(text).toContain(
+      "the broker's bus held at most 41,000 waiting; vigie RSS by tenth of the load (MB): 900, 900",
+    )
   })
 
   it('puts its section at the top of the file once, then replaces only it', () => {

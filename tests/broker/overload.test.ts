@@ -1,6 +1,6 @@
 import mqemitter from 'mqemitter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTrampolinedEmitter } from '../../broker/index.ts'
+import { createBoundedEmitter } from '../../broker/index.ts'
 import { type BrokerHarness, startBrokerHarness } from '../support/broker-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -34,11 +34,58 @@ describe('a slow subscriber catching up', () => {
     expect(() => flood.release()).toThrow('Maximum call stack size exceeded')
   })
 
-  it('is delivered every message by the trampolined emitter, with no overflow', async () => {
-    const flood = floodAfterStall(createTrampolinedEmitter({ concurrency: 100 }))
+  it('is delivered every message by the bounded emitter, with no overflow', async () => {
+    const flood = floodAfterStall(createBoundedEmitter({ concurrency: 100, highWater: 100_000 }))
     flood.release()
     await waitFor(() => flood.completed() === 50_000, { what: 'all 50,000 deliveries', timeoutMs: 20_000 })
     expect(flood.completed()).toBe(50_000)
+  })
+})
+
+/** A publisher whose next publish starts in the callback of the last, as aedes' nextBatch does. */
+function publishInChain(emitter: Emitter, count: number): Promise<number> {
+  return new Promise((resolve) => {
+    let sent = 0
+    const next = () => {
+      if (++sent === count) return resolve(sent)
+      emitter.emit({ topic: 'nobody/listens' }, next)
+    }
+    emitter.emit({ topic: 'nobody/listens' }, next)
+  })
+}
+
+describe('publishes that complete in the same turn', () => {
+  it('overflow the stack of the default mqemitter, each callback starting the next (the defect guarded against)', async () => {
+    await expect(publishInChain(mqemitter({ concurrency: 100 }), 100_000)).rejects.toThrow(
+      'Maximum call stack size exceeded',
+    )
+  })
+
+  it('go one after the other through the bounded emitter, with no overflow', async () => {
+    expect(await publishInChain(createBoundedEmitter({ concurrency: 100, highWater: 1000 }), 100_000)).toBe(
+      100_000,
+    )
+  })
+})
+
+describe('a bounded emitter with more waiting than its high-water mark', () => {
+  it('says it is congested until half have gone out, then calls whoever waits for it once', async () => {
+    const emitter = createBoundedEmitter({ concurrency: 1, highWater: 10 })
+    const held: (() => void)[] = []
+    emitter.on('t/#', (_message, done) => held.push(done))
+    for (let i = 0; i < 12; i++) emitter.emit({ topic: 't/x', i })
+    expect(emitter.length).toBe(11)
+    expect(emitter.congested()).toBe(true)
+    let resumed = 0
+    emitter.whenClear(() => resumed++)
+    for (let i = 0; i < 5; i++) held.shift()?.()
+    expect(emitter.length).toBe(6)
+    expect(emitter.congested()).toBe(true)
+    held.shift()?.()
+    expect(emitter.congested()).toBe(false)
+    await waitFor(() => resumed === 1, { what: 'the waiter called' })
+    emitter.whenClear(() => resumed++)
+    expect(resumed).toBe(2)
   })
 })
 

@@ -68,6 +68,8 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
       mqttAuthPendingPerUser: 4,
       // Refusals are the tests' subject here, not their timing: answered after 50 ms instead of 1 s.
       mqttAuthFailureDelay: 50,
+      mqttBacklogMax: 10_000,
+      mqttSubscriberMaxLag: 10_000,
       ...settings,
     },
     mqttAccounts: testAccounts,
