@@ -98,6 +98,11 @@ const programs = {
     // Debian enables the system broker on 1883, vigie's default MQTT_PORT.
     note: 'if the system mosquitto now holds 1883: sudo systemctl disable --now mosquitto, or set MQTT_PORT',
   },
+  'mosquitto-clients': {
+    program: 'mosquitto_sub',
+    debian: 'mosquitto-clients',
+    why: 'to test that generic MQTT clients (mosquitto_sub, mosquitto_pub) work on an integration account',
+  },
   chromium: {
     program: 'chromium',
     debian: 'chromium',
