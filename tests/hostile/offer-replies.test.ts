@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSmtpServer } from '../support/smtp-server.ts'
-import { engageEnv, startTestService, type TestService, testTwilioAccount } from '../support/test-service.ts'
-import { type TwilioPhone, twilioPhone } from '../support/twilio-phone.ts'
-import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
+import { type EngagedService, startEngagedService, type TicketView } from '../support/engaged-service.ts'
+import type { TestService } from '../support/test-service.ts'
+import type { TwilioPhone } from '../support/twilio-phone.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 // Issue 15, "Replies that act on the wrong offer": a reply acts only for the technician who holds the offer
@@ -38,52 +37,24 @@ dispatch: { offerTimeout: 30m, maxOffers: 3, travelSpeedKmh: 5 }
 const authToken = 'twilio-test-auth-token-0123456789'
 const phones = { ann: '+33600000021', cy: '+33600000023', eve: '+33600000025' }
 
-type TicketView = {
-  id: string
-  status: string
-  assignee: string | null
-  offer: { technician: string; code?: string } | null
-  createdAt: string
-  timeline: { type: string; by: string; detail: string | null }[]
-}
-
+let engaged: EngagedService
 let world: TestService
-let twilioServer: TwilioServer
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>
 let phone: TwilioPhone
 
 beforeAll(async () => {
-  twilioServer = await startTwilioServer()
-  smtp = await startSmtpServer()
-  world = await startTestService({
-    site: siteFile,
-    env: engageEnv({ twilioUrl: twilioServer.url, smtpUrl: smtp.url, authToken }),
-  })
-  phone = twilioPhone({ publicUrl: world.publicUrl, authToken, ...testTwilioAccount })
+  engaged = await startEngagedService({ site: siteFile, authToken })
+  ;({ world, phone } = engaged)
 })
-afterAll(async () => {
-  await world?.close()
-  await twilioServer?.close()
-  await smtp?.close()
-})
+afterAll(() => engaged?.close())
 
-const ticket = (id: string) => world.api<TicketView>(`/api/tickets/${id}`)
-
-/** The device's ticket once it is offered to this technician. */
-const offeredTo = (technician: string, device: string) =>
-  waitFor(
-    async () => {
-      const { items } = await world.api<{ items: TicketView[] }>(`/api/tickets?device=${device}`)
-      return items[0]?.offer?.technician === technician ? ticket(items[0].id) : undefined
-    },
-    { what: `the ${device} ticket offered to ${technician}` },
-  )
+const ticket = (id: string) => engaged.ticket(id)
+const offeredTo = (technician: string, device: string) => engaged.offeredTo(technician, device)
 
 /** What the Twilio-compatible server was asked to send to this number about this device. */
 const sent = (kind: 'Messages' | 'Calls', to: string, device: string) =>
   waitFor(
     () =>
-      twilioServer
+      engaged.twilio
         .accepted()
         .find(
           (r) =>

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSmtpServer } from '../support/smtp-server.ts'
-import { engageEnv, startTestService, type TestService, testTwilioAccount } from '../support/test-service.ts'
-import { type TwilioPhone, twilioPhone } from '../support/twilio-phone.ts'
-import { startTwilioServer, type TwilioServer } from '../support/twilio-server.ts'
+import { type EngagedService, startEngagedService, type TicketView } from '../support/engaged-service.ts'
+import type { TestService } from '../support/test-service.ts'
+import type { TwilioPhone } from '../support/twilio-phone.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 // Issue 15, "Webhook replay": Twilio signs the URL followed by every key and value with no separator, so
@@ -25,43 +24,18 @@ dispatch: { offerTimeout: 30m, maxOffers: 3, travelSpeedKmh: 5 }
 const authToken = 'twilio-test-auth-token-0123456789'
 const ann = '+33600000031'
 
-type TicketView = {
-  id: string
-  status: string
-  assignee: string | null
-  offer: { technician: string } | null
-  timeline: { type: string }[]
-}
-
+let engaged: EngagedService
 let world: TestService
-let twilioServer: TwilioServer
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>
 let phone: TwilioPhone
 
 beforeAll(async () => {
-  twilioServer = await startTwilioServer()
-  smtp = await startSmtpServer()
-  world = await startTestService({
-    site: siteFile,
-    env: engageEnv({ twilioUrl: twilioServer.url, smtpUrl: smtp.url, authToken }),
-  })
-  phone = twilioPhone({ publicUrl: world.publicUrl, authToken, ...testTwilioAccount })
+  engaged = await startEngagedService({ site: siteFile, authToken })
+  ;({ world, phone } = engaged)
 })
-afterAll(async () => {
-  await world?.close()
-  await twilioServer?.close()
-  await smtp?.close()
-})
+afterAll(() => engaged?.close())
 
-const ticket = (id: string) => world.api<TicketView>(`/api/tickets/${id}`)
-const offeredTo = (technician: string, device: string) =>
-  waitFor(
-    async () => {
-      const { items } = await world.api<{ items: TicketView[] }>(`/api/tickets?device=${device}`)
-      return items[0]?.offer?.technician === technician ? ticket(items[0].id) : undefined
-    },
-    { what: `the ${device} ticket offered to ${technician}` },
-  )
+const ticket = (id: string) => engaged.ticket(id)
+const offeredTo = (technician: string, device: string) => engaged.offeredTo(technician, device)
 const count = (t: TicketView, type: string) => t.timeline.filter((e) => e.type === type).length
 
 /**
@@ -116,7 +90,7 @@ describe('a captured Twilio webhook replayed changes nothing', () => {
     const offered = await offeredTo('tech-ann', 'aed-1')
     const call = await waitFor(
       () =>
-        twilioServer
+        engaged.twilio
           .accepted()
           .find(
             (r) => r.path.endsWith('/Calls.json') && r.form.To === ann && r.form.Twiml?.includes('aed-1'),
@@ -179,7 +153,7 @@ describe('a captured Twilio webhook replayed changes nothing', () => {
   it('records a delivery receipt once, however often and however fast it is replayed', async () => {
     const { items } = await world.api<{ items: TicketView[] }>('/api/tickets?device=door-1')
     const sms = await waitFor(
-      () => twilioServer.accepted().find((r) => r.path.endsWith('/Messages.json') && r.form.To === ann),
+      () => engaged.twilio.accepted().find((r) => r.path.endsWith('/Messages.json') && r.form.To === ann),
       { what: "Ann's offer SMS" },
     )
     const record = async () =>

@@ -2,6 +2,29 @@ import { once } from 'node:events'
 import { connect as connectTcp, type Socket } from 'node:net'
 import mqttPacket from 'mqtt-packet'
 
+/** An MQTT 3.1.1 CONNECT with a clean session, as bytes. */
+const connectBytes = ({
+  clientId,
+  username,
+  password,
+  keepalive = 30,
+}: {
+  clientId: string
+  username: string
+  password: string
+  keepalive?: number
+}) =>
+  mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    keepalive,
+    clientId,
+    username,
+    password: Buffer.from(password),
+  })
+
 /** A bare TCP connection that has sent one CONNECT and read its CONNACK, for tests below the client library. */
 export async function rawConnected(
   port: number,
@@ -14,8 +37,7 @@ export async function rawConnected(
 ): Promise<Socket> {
   const socket = connectTcp(port, '127.0.0.1')
   await once(socket, 'connect')
-  const connect = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive } as const
-  socket.write(mqttPacket.generate({ ...connect, clientId, username, password: Buffer.from(password) }))
+  socket.write(connectBytes({ clientId, username, password, keepalive }))
   await once(socket, 'data')
   return socket
 }
@@ -43,18 +65,7 @@ export function timedLogin(
     socket.on('error', reject)
     socket.on('close', () => reject(new Error('closed without a CONNACK')))
     started = performance.now()
-    socket.write(
-      mqttPacket.generate({
-        cmd: 'connect',
-        protocolId: 'MQTT',
-        protocolVersion: 4,
-        clean: true,
-        keepalive: 30,
-        clientId,
-        username,
-        password: Buffer.from(password),
-      }),
-    )
+    socket.write(connectBytes({ clientId, username, password }))
   })
 }
 
@@ -72,17 +83,6 @@ export function heldLogin(
   })
   socket.on('data', (chunk) => parser.parse(chunk))
   socket.on('error', () => {})
-  socket.write(
-    mqttPacket.generate({
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clean: true,
-      keepalive: 30,
-      clientId: username,
-      username,
-      password: Buffer.from('a-guess'),
-    }),
-  )
+  socket.write(connectBytes({ clientId: username, username, password: 'a-guess' }))
   return { socket, code: () => code }
 }
