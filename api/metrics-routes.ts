@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
-import { isFinished, type TicketStore } from '../rules/index.ts'
+import type { TicketStore } from '../rules/index.ts'
 import type { AuthFailures } from './rate-limits.ts'
 
 export type MetricsSources = {
@@ -80,8 +80,8 @@ export function registerMetricsRoutes(
       async collect() {
         this.reset()
         for (const severity of ['critical', 'major', 'minor', 'info']) this.set({ severity }, 0)
-        for (const ticket of await tickets.list({ limit: 10_000 }))
-          if (!isFinished(ticket.status)) this.inc({ severity: ticket.severity })
+        for (const [field, count] of Object.entries(await tickets.counts()))
+          if (field.startsWith('open:')) this.set({ severity: field.slice('open:'.length) }, count)
       },
     })
   if (notifications)

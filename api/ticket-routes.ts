@@ -53,12 +53,15 @@ export function registerTicketRoutes(
     {
       schema: {
         tags: ['tickets'],
-        summary: 'Tickets, newest first, filtered by status, device, rule or zone; page on with cursor=next',
+        summary:
+          'Tickets, newest first, filtered by status, site, zone, device, rule or correlation key (each read through its index); page on with cursor=next',
         querystring: z.object({
           status: z.enum(ticketStatuses).optional(),
-          device: z.string().optional(),
-          rule: z.string().optional(),
-          zone: z.string().optional(),
+          site: z.string().max(64).optional(),
+          device: z.string().max(256).optional(),
+          rule: z.string().max(64).optional(),
+          zone: z.string().max(64).optional(),
+          correlationKey: z.string().max(512).optional(),
           limit: limitSchema,
           cursor: cursorSchema(scoredPosition),
         }),

@@ -5,7 +5,7 @@ import type { RuleKeys } from './keys.ts'
 import { offerCode } from './offer-codes.ts'
 import { type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
 import type { TechnicianRoster } from './technician-roster.ts'
-import { isFinished, nextStatus } from './ticket-states.ts'
+import { nextStatus } from './ticket-states.ts'
 import type { TicketStore } from './ticket-store.ts'
 
 export type Dispatcher = ReturnType<typeof createDispatcher>
@@ -56,14 +56,6 @@ export function createDispatcher({
         .map((e) => (e.detail ?? '').split(' ')[0] ?? ''),
     )
 
-  async function loads(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>()
-    for (const t of await tickets.list({ limit: 10_000 })) {
-      if (t.assignee && !isFinished(t.status)) counts.set(t.assignee, (counts.get(t.assignee) ?? 0) + 1)
-    }
-    return counts
-  }
-
   async function escalate(ticket: Ticket, now: number, why: string): Promise<Ticket> {
     if (ticket.timeline.some((e) => e.type === 'ticket.escalated')) return ticket
     const names = supervisors.map((s) => s.name).join(', ') || 'no supervisor configured'
@@ -90,7 +82,7 @@ export function createDispatcher({
       skill: rule?.skill,
       site,
       exclude: already,
-      loads: await loads(),
+      loads: await tickets.loads(),
     })
     if (!best)
       return escalate(ticket, now, `no technician on shift${rule?.skill ? ` with skill ${rule.skill}` : ''}`)

@@ -14,7 +14,7 @@ export {
 } from './events.ts'
 export { createIncidentStore, type IncidentStore } from './incident-store.ts'
 export { consumerGroup, ruleKeys } from './keys.ts'
-export { computeKpis, type Kpis, type Spread } from './kpis.ts'
+export { computeKpis, type Kpis, kpisFromSums, type Spread } from './kpis.ts'
 export {
   createMaintenanceWindows,
   type MaintenanceWindow,
@@ -48,6 +48,8 @@ export {
   type TechnicianRoster,
 } from './technician-roster.ts'
 export type { TimelineCap } from './ticket-bounds.ts'
+export { ticketFacts } from './ticket-facts.ts'
+export { ensureTicketIndexes, ticketIndexVersion } from './ticket-reindex.ts'
 export {
   isFinished,
   nextStatus,

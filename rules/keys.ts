@@ -20,6 +20,18 @@ export function ruleKeys(prefix: string) {
     ticket: (id: string) => `${prefix}ticket:${id}`,
     /** Every ticket by creation time. */
     tickets: `${prefix}tickets`,
+    /** Tickets by creation time under one value of a field (status, site, zone, device, rule, key). */
+    ticketsBy: (field: TicketIndexField, value: string) => `${prefix}tickets-by:${field}:${value}`,
+    /** The sites that have tickets: the KPIs of "every site" read theirs. */
+    ticketSites: `${prefix}ticket-sites`,
+    /** Counters kept as tickets move: `status:<s>` and `open:<severity>` (unfinished). */
+    ticketCounts: `${prefix}ticket-counts`,
+    /** Unfinished tickets assigned to each technician: the loads dispatch balances. */
+    technicianLoads: `${prefix}technician-loads`,
+    /** KPI sums of the tickets created in one hour, day or month at a site (rules/ticket-facts.ts). */
+    kpiAggregate: (site: string, period: string) => `${prefix}kpi:${site}:${period}`,
+    /** Which layout of the indexes above is built; absent on a deployment that predates them. */
+    ticketIndexVersion: `${prefix}ticket-index-version`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
     openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
     /** Technicians' records by id (JSON), and where each came from: site, api or deleted. */
@@ -40,3 +52,5 @@ export function ruleKeys(prefix: string) {
 }
 
 export const consumerGroup = 'rules'
+
+export type TicketIndexField = 'status' | 'site' | 'zone' | 'device' | 'rule' | 'key'

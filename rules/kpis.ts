@@ -1,4 +1,5 @@
-import type { Ticket, TimelineEntry } from './record-schemas.ts'
+import type { Ticket } from './record-schemas.ts'
+import { type Facts, isCustomerNotice, type SpreadMeasure } from './ticket-facts.ts'
 
 /** Minutes, p50 and p90 (nearest rank), over the tickets that have the measure; null when none do. */
 export type Spread = { p50: number; p90: number; count: number } | null
@@ -14,13 +15,6 @@ export type Kpis = {
   csatPercent: number | null
   csatAnswers: number
 }
-
-// Customer messages, as the notifier names its templates in `ticket.notified` entries.
-const customerTemplates = ['notice', 'eta', 'all-clear', 'survey']
-
-/** A message sent to a customer: the first one on a ticket is its time to first notice. */
-export const isCustomerNotice = (e: TimelineEntry): boolean =>
-  e.type === 'ticket.notified' && customerTemplates.some((name) => e.detail?.includes(`(${name})`))
 
 const repeatWindowMs = 7 * 86_400_000
 
@@ -83,5 +77,46 @@ export function computeKpis(tickets: Ticket[], everyTicket: Ticket[] = tickets):
     ),
     csatPercent: percent(answers.filter((a) => a >= 4).length, answers.length),
     csatAnswers: answers.length,
+  }
+}
+
+/** p50 and p90 (nearest rank) of a histogram `<measure>:<minutes>` → count. */
+function spreadOfHistogram(sums: Facts, measure: SpreadMeasure): Spread {
+  const prefix = `${measure}:`
+  const buckets: [number, number][] = []
+  let count = 0
+  for (const [field, n] of sums) {
+    if (!field.startsWith(prefix) || n <= 0) continue
+    buckets.push([Number(field.slice(prefix.length)), n])
+    count += n
+  }
+  if (count === 0) return null
+  buckets.sort((a, b) => a[0] - b[0])
+  const rank = (p: number) => {
+    const wanted = Math.max(1, Math.ceil((p / 100) * count))
+    let seen = 0
+    for (const [minutes, n] of buckets) {
+      seen += n
+      if (seen >= wanted) return minutes
+    }
+    return buckets.at(-1)?.[0] ?? 0
+  }
+  return { p50: round(rank(50)), p90: round(rank(90)), count }
+}
+
+/** The same figures as computeKpis, from sums kept per period (rules/ticket-facts.ts) instead of timelines. */
+export function kpisFromSums(sums: Facts): Kpis {
+  const sum = (field: string) => sums.get(field) ?? 0
+  const answers = sum('answers')
+  return {
+    tickets: sum('tickets'),
+    timeToFirstNoticeMinutes: spreadOfHistogram(sums, 'notice'),
+    timeToAcknowledgeMinutes: spreadOfHistogram(sums, 'ack'),
+    timeToResolveMinutes: spreadOfHistogram(sums, 'resolve'),
+    slaMetPercent: percent(sum('slaMet'), sum('resolved')),
+    firstVisitFixPercent: percent(sum('fixed'), sum('resolved')),
+    resolvedBeforeCustomerContactPercent: percent(sum('beforeContact'), sum('resolved')),
+    csatPercent: percent(sum('positive'), answers),
+    csatAnswers: answers,
   }
 }

@@ -91,5 +91,7 @@ export const ticketSchema = z.object({
   timeline: z.array(timelineEntrySchema),
   /** Automatic entries counted, by type, instead of kept once the timeline was half full (rules/ticket-bounds.ts). */
   folded: z.partialRecord(z.enum(ticketEventTypes), z.number().int()).optional(),
+  /** The ticket opened on the same key within a week of this one's resolution: not fixed at the first visit. */
+  revisitedBy: z.string().optional(),
 })
 export type Ticket = z.infer<typeof ticketSchema>

@@ -1,6 +1,6 @@
 import { VigieError } from '../domain/index.ts'
-import { isCustomerNotice } from './kpis.ts'
 import type { Ticket, TicketEventType, TimelineEntry } from './record-schemas.ts'
+import { isCustomerNotice } from './ticket-facts.ts'
 
 /** TICKET_TIMELINE_MAX and TICKET_TIMELINE_MAX_BYTES: entries, and bytes of the timeline's JSON. */
 export type TimelineCap = { maxEntries: number; maxBytes: number }

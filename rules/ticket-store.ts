@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
 import { type SiteFile, ticketTimelineDefaults } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
 import { eventsMaxLength, summarize, type TicketEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
-import { type Incident, type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
+import { readKpis } from './kpi-sums.ts'
+import {
+  type Incident,
+  type Ticket,
+  type TicketEventType,
+  ticketSchema,
+  timelineEntry,
+} from './record-schemas.ts'
 import { type Page, readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 import { type Appended, boundTimeline, type TimelineCap, withIncident } from './ticket-bounds.ts'
+import { encodeOps, ticketIndexOps } from './ticket-indexes.ts'
 import { isFinished, nextStatus, type TicketAction, type TicketStatus } from './ticket-states.ts'
 
 export type TicketStore = ReturnType<typeof createTicketStore>
@@ -18,9 +27,22 @@ export type TicketQuery = {
   device?: string | undefined
   rule?: string | undefined
   zone?: string | undefined
+  site?: string | undefined
+  correlationKey?: string | undefined
 }
 
-const parse = (doc: string) => JSON.parse(doc) as Ticket
+// The index a filtered page reads: the most selective field given; the others are checked on each ticket.
+const indexPreference = [
+  ['device', 'device'],
+  ['correlationKey', 'key'],
+  ['rule', 'rule'],
+  ['zone', 'zone'],
+  ['site', 'site'],
+  ['status', 'status'],
+] as const
+
+/** A stored ticket, decoded by its schema: a document that does not fit is an error, not a guess. */
+const parse = (doc: string): Ticket => ticketSchema.parse(JSON.parse(doc))
 
 /** The timeline entry of a status a person or telemetry moved the ticket to. */
 const statusEvents: Record<TicketStatus, TicketEventType> = {
@@ -34,25 +56,15 @@ const statusEvents: Record<TicketStatus, TicketEventType> = {
   cancelled: 'ticket.cancelled',
 }
 
-// The ticket changes only if nobody changed it since it was read; its events go out, and the sets that
-// index it (KEYS[3..]: the first ARGV[5] it leaves, the rest it joins) change, in the same step.
-const swapScript = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-local leaving = tonumber(ARGV[5])
-for i = 3, #KEYS do
-  if i - 2 <= leaving then redis.call('SREM', KEYS[i], ARGV[4]) else redis.call('SADD', KEYS[i], ARGV[4]) end
-end
-for i = 6, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i]) end
-return 1
-`
-
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** numberOfKeys, then the ticket, events and index keys, then the ARGV the script names. */
+    /** rules/scripts/swap-ticket.lua: numberOfKeys, then its KEYS and ARGV. */
     vigieSwapTicket(numberOfKeys: number, ...args: (string | number)[]): Result<number, Context>
   }
 }
+
+const swapScript = readFileSync(new URL('./scripts/swap-ticket.lua', import.meta.url), 'utf8')
+const weekMs = 7 * 86_400_000
 
 export function createTicketStore({
   redis,
@@ -68,12 +80,9 @@ export function createTicketStore({
 }) {
   redis.defineCommand('vigieSwapTicket', { lua: swapScript })
 
-  /** The sets a ticket in this state belongs to: its technician's open offers while it is offered. */
-  const indexesOf = (ticket: Ticket | null): string[] =>
-    ticket?.offer ? [keys.offersOf(ticket.offer.technician)] : []
   async function get(id: string): Promise<Ticket | null> {
     const doc = await redis.get(keys.ticket(id))
-    return doc ? (JSON.parse(doc) as Ticket) : null
+    return doc ? parse(doc) : null
   }
 
   /** Each new timeline entry, kept or folded, is also an event: its change and the ticket's summary. */
@@ -95,52 +104,76 @@ export function createTicketStore({
     )
   }
 
+  /** Writes `next` over `doc` (the document as read, '' for a new one) with its indexes and events; false on a conflict. */
+  async function swap(
+    doc: string,
+    before: Ticket | null,
+    next: Ticket,
+    appended: Appended[],
+  ): Promise<boolean> {
+    const ops = encodeOps(ticketIndexOps(keys, before, next), 3)
+    const swapped = await redis.vigieSwapTicket(
+      2 + ops.keys.length,
+      keys.ticket(next.id),
+      keys.events,
+      ...ops.keys,
+      doc,
+      JSON.stringify(next),
+      eventsMaxLength,
+      ops.args.length / 4,
+      ...ops.args,
+      ...eventsOf(before, next, appended),
+    )
+    return swapped === 1
+  }
+
   /** Reads, changes and writes one ticket atomically: compare-and-swap on the document, retried on a conflict. */
   async function update(id: string, change: (ticket: Ticket) => Ticket): Promise<Ticket> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const doc = await redis.get(keys.ticket(id))
       if (!doc) throw new VigieError({ code: 'NOT_FOUND', message: `No ticket ${id}` })
-      const before = JSON.parse(doc) as Ticket
+      const before = parse(doc)
       const changed = change(before)
       if (changed === before) return before
       const { ticket: next, appended } = boundTimeline(before, changed, timelineCap)
-      const [was, is] = [indexesOf(before), indexesOf(next)]
-      const leaves = was.filter((key) => !is.includes(key))
-      const joins = is.filter((key) => !was.includes(key))
-      const swapped = await redis.vigieSwapTicket(
-        2 + leaves.length + joins.length,
-        keys.ticket(id),
-        keys.events,
-        ...leaves,
-        ...joins,
-        doc,
-        JSON.stringify(next),
-        eventsMaxLength,
-        id,
-        leaves.length,
-        ...eventsOf(before, next, appended),
-      )
-      if (swapped === 1) return next
+      if (await swap(doc, before, next, appended)) return next
     }
     throw new VigieError({ code: 'CONFLICT', message: `Ticket ${id} is changing too fast; try again` })
   }
 
+  /** A new ticket on a key marks the key's tickets resolved in the week before it: they were not fixed. */
+  async function markRevisited(ticket: Ticket, at: number): Promise<void> {
+    const earlier = await redis.zrevrangebyscore(
+      keys.ticketsBy('key', ticket.correlationKey),
+      `(${at}`,
+      at - 5 * weekMs,
+      'LIMIT',
+      0,
+      10,
+    )
+    for (const id of earlier.filter((other) => other !== ticket.id)) {
+      await update(id, (t) => {
+        const resolved = t.resolvedAt === null ? Number.NaN : Date.parse(t.resolvedAt)
+        const within = at - resolved > 0 && at - resolved <= weekMs
+        return within && t.revisitedBy === undefined ? { ...t, revisitedBy: ticket.id } : t
+      })
+    }
+  }
+
   function page({ limit, after, ...filter }: TicketQuery): Promise<Page<Ticket, SortedSetPosition>> {
-    const { status, device, rule, zone } = filter
-    const filtered = Object.values(filter).some((value) => value !== undefined)
+    const chosen = indexPreference.find(([name]) => filter[name] !== undefined)
+    const rest = indexPreference.filter(([name]) => name !== chosen?.[0] && filter[name] !== undefined)
+    const value = (t: Ticket, name: (typeof indexPreference)[number][0]) =>
+      name === 'correlationKey' ? t.correlationKey : t[name]
     return readSortedSetPage({
       redis,
-      key: keys.tickets,
+      key: chosen ? keys.ticketsBy(chosen[1], filter[chosen[0]] ?? '') : keys.tickets,
       order: 'newest',
       limit,
       after,
       load: async (ids) => (await redis.mget(ids.map(keys.ticket))).map((doc) => (doc ? parse(doc) : null)),
-      ...(filtered && {
-        keep: (t: Ticket) =>
-          (status === undefined || t.status === status) &&
-          (device === undefined || t.device === device) &&
-          (rule === undefined || t.rule === rule) &&
-          (zone === undefined || t.zone === zone),
+      ...(rest.length > 0 && {
+        keep: (t: Ticket) => rest.every(([name]) => value(t, name) === filter[name]),
       }),
     })
   }
@@ -187,15 +220,10 @@ export function createTicketStore({
         ],
         folded: {},
       }
-      const multi = redis.multi().set(keys.ticket(id), JSON.stringify(ticket)).zadd(keys.tickets, at, id)
-      for (const key of indexesOf(ticket)) multi.sadd(key, id)
-      for (const event of eventsOf(
-        null,
-        ticket,
-        ticket.timeline.map((entry) => ({ entry, folded: false })),
-      ))
-        multi.xadd(keys.events, 'MAXLEN', '~', eventsMaxLength, '*', 'e', event)
-      await multi.exec()
+      const appended = ticket.timeline.map((entry) => ({ entry, folded: false }))
+      if (!(await swap('', null, ticket, appended)))
+        throw new VigieError({ code: 'CONFLICT', message: `Ticket ${id} exists already` })
+      await markRevisited(ticket, at)
       return { ticket, created: true }
     },
 
@@ -251,8 +279,24 @@ export function createTicketStore({
     openTicketOf: async (correlationKey: string): Promise<string | null> =>
       redis.get(keys.openTicket(correlationKey)),
 
-    /** Newest first, optionally filtered, from after a position; the sorted set is read in pages, not whole. */
+    /** Newest first, optionally filtered, from after a position; read through the filter's own index. */
     page,
+
+    /** Unfinished tickets assigned to each technician, from the counter kept as tickets move. */
+    loads: async (): Promise<Map<string, number>> => {
+      const loads = await redis.hgetall(keys.technicianLoads)
+      return new Map(Object.entries(loads).flatMap(([id, n]) => (Number(n) > 0 ? [[id, Number(n)]] : [])))
+    },
+
+    /** KPIs over the tickets created in [from, to), from the sums kept per site and period. */
+    kpis: (range: { from?: number | undefined; to?: number | undefined; site?: string | undefined }) =>
+      readKpis({ redis, keys, ...range }),
+
+    /** Counters kept as tickets move: `status:<status>` and `open:<severity>`. */
+    counts: async (): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        Object.entries(await redis.hgetall(keys.ticketCounts)).map(([field, n]) => [field, Number(n)]),
+      ),
     /** The first page only, for those who want just the newest few. */
     list: async (query: TicketQuery): Promise<Ticket[]> => (await page(query)).items,
   }

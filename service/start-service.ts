@@ -19,6 +19,7 @@ import {
   createRuleWorker,
   createTechnicianRoster,
   createTicketStore,
+  ensureTicketIndexes,
   ruleKeys,
 } from '../rules/index.ts'
 import { createLifecycle } from './lifecycle.ts'
@@ -69,6 +70,17 @@ export async function startService({
       { devices: site.devices.length, written: seeded.written },
       'devices from the site file provisioned',
     )
+    // Before any role reads them: a deployment that predates the ticket indexes builds them once.
+    await ensureTicketIndexes({
+      redis: connection.redis,
+      keys: ruleKeys(settings.redisPrefix),
+      tickets: createTicketStore({
+        redis: connection.redis,
+        keys: ruleKeys(settings.redisPrefix),
+        sla: site.sla,
+      }),
+      logger: log.child({ part: 'tickets' }),
+    })
 
     let broker: Broker | undefined
     let mqttPort: number | undefined
