@@ -1,0 +1,77 @@
+import { Worker } from 'node:worker_threads'
+import type { SiteFile } from '../config/index.ts'
+import { VigieError } from '../domain/index.ts'
+import type { ReplayResult } from './replay-readings.ts'
+
+type World = Pick<SiteFile, 'sites' | 'devices' | 'rules'>
+type Answer = { id: number; result?: ReplayResult; error?: string }
+
+/**
+ * Dry runs in a worker thread: replaying 10,000 readings against a big site takes longer than the event
+ * loop's 50 ms budget, so the API, the broker and /healthz go on meanwhile. One thread, started on the
+ * first call, one run at a time; a run past `timeoutMs` ends the thread (the next call starts another).
+ */
+export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World; timeoutMs?: number }) {
+  let worker: Worker | undefined
+  let nextId = 0
+  const waiting = new Map<number, { resolve: (r: ReplayResult) => void; reject: (e: Error) => void }>()
+
+  function failAll(error: Error) {
+    for (const { reject } of waiting.values()) reject(error)
+    waiting.clear()
+  }
+
+  function started(): Worker {
+    if (worker) return worker
+    // The thread loads TypeScript as the service does: tsx registered first, then the worker's module.
+    const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+    const entry = JSON.stringify(new URL('./dry-run-worker.ts', import.meta.url).href)
+    const code = `import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`
+    const thread = new Worker(code, { eval: true, workerData: world })
+    thread.on('message', ({ id, result, error }: Answer) => {
+      const pending = waiting.get(id)
+      waiting.delete(id)
+      if (!pending) return
+      if (result) pending.resolve(result)
+      else pending.reject(new Error(error ?? 'dry run failed'))
+    })
+    thread.on('error', (err) => failAll(err))
+    thread.on('exit', () => {
+      if (worker === thread) worker = undefined
+      failAll(new VigieError({ code: 'NOT_READY', message: 'The dry run stopped before it finished' }))
+    })
+    thread.unref()
+    worker = thread
+    return thread
+  }
+
+  return {
+    run: (readings: unknown[], until: number | undefined): Promise<ReplayResult> =>
+      new Promise<ReplayResult>((resolve, reject) => {
+        const id = nextId++
+        const timer = setTimeout(() => {
+          reject(
+            new VigieError({
+              code: 'NOT_READY',
+              message: `The dry run took longer than ${timeoutMs / 1000} s; replay fewer readings`,
+            }),
+          )
+          void worker?.terminate()
+        }, timeoutMs)
+        waiting.set(id, {
+          resolve: (result) => {
+            clearTimeout(timer)
+            resolve(result)
+          },
+          reject: (error) => {
+            clearTimeout(timer)
+            reject(error)
+          },
+        })
+        started().postMessage(until === undefined ? { id, readings } : { id, readings, until })
+      }),
+    close: async () => {
+      await worker?.terminate()
+    },
+  }
+}
