@@ -105,6 +105,9 @@ export const settingsSchema = z
     readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
     deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
     deadLetterRetention: z.coerce.number().int().min(10).default(10_000),
+    // Issue 16: readings and events older than these are trimmed by the retention sweep (service/retention-sweep.ts).
+    readingsMaxAge: durationSchema.default(30 * 86_400_000),
+    eventsMaxAge: durationSchema.default(30 * 86_400_000),
     ticketTimelineMax: z.coerce.number().int().min(20).max(10_000).default(ticketTimelineDefaults.maxEntries),
     ticketTimelineMaxBytes: z.coerce
       .number()
@@ -201,6 +204,8 @@ export const settingsEnv = {
   READINGS_RETENTION: 'readingsRetention',
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',
   DEAD_LETTER_RETENTION: 'deadLetterRetention',
+  READINGS_MAX_AGE: 'readingsMaxAge',
+  EVENTS_MAX_AGE: 'eventsMaxAge',
   TICKET_TIMELINE_MAX: 'ticketTimelineMax',
   TICKET_TIMELINE_MAX_BYTES: 'ticketTimelineMaxBytes',
   VIGIE_RULES_LEASE: 'rulesLease',

@@ -24,6 +24,7 @@ import {
 } from '../rules/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
+import { createRetentionSweep } from './retention-sweep.ts'
 
 export type RunningService = {
   /** Where the API and dashboard answer, when this process runs the api role. */
@@ -136,6 +137,19 @@ export async function startService({
       })
       worker.start()
       lifecycle.add('rules', worker.close)
+      const sweep = createRetentionSweep({
+        redis: connection.redis,
+        shardKeys: Array.from({ length: settings.logShards }, (_, n) => ingest.keys.shard(n)),
+        deviceIdsKey: ingest.keys.deviceIds,
+        deviceReadingsKey: ingest.keys.deviceReadings,
+        eventsKey: ruleKeys(settings.redisPrefix).events,
+        leaseKey: `${settings.redisPrefix}retention-lease`,
+        readingsMaxAge: settings.readingsMaxAge,
+        eventsMaxAge: settings.eventsMaxAge,
+        logger: log.child({ part: 'retention' }),
+      })
+      sweep.start()
+      lifecycle.add('retention', sweep.close)
     }
 
     if (settings.roles.includes('notifier')) {

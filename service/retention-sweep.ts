@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+
+export type RetentionSweepOptions = {
+  redis: Redis
+  /** The readings log's shard streams, and each device's own readings stream. */
+  shardKeys: string[]
+  deviceIdsKey: string
+  deviceReadingsKey: (id: string) => string
+  eventsKey: string
+  /** Who sweeps now: one process of a deployment at a time. */
+  leaseKey: string
+  readingsMaxAge: number
+  eventsMaxAge: number
+  logger: Logger
+  now?: () => number
+  everyMs?: number
+}
+
+// Devices' streams trimmed per round trip: 5,000 devices are ten pipelines, not 5,000 calls.
+const slice = 500
+
+/**
+ * Trims by age what is otherwise capped by count only: the readings log, each device's readings and the
+ * events stream lose their entries older than READINGS_MAX_AGE and EVENTS_MAX_AGE (XTRIM MINID, whose
+ * stream ids are milliseconds). Runs every `everyMs` in one process of the deployment (a lease).
+ */
+export function createRetentionSweep(options: RetentionSweepOptions) {
+  const { redis, logger, now = Date.now, everyMs = 600_000 } = options
+  const me = randomUUID()
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<unknown> | undefined
+
+  /** One sweep at `at`; answers how many entries went. */
+  async function sweepOnce(at = now()): Promise<{ readings: number; events: number }> {
+    const readingsBefore = `${Math.max(0, at - options.readingsMaxAge)}-0`
+    const eventsBefore = `${Math.max(0, at - options.eventsMaxAge)}-0`
+    let readings = 0
+    const trim = async (keys: string[], minId: string) => {
+      const pipeline = redis.pipeline()
+      for (const key of keys) pipeline.xtrim(key, 'MINID', minId)
+      for (const [err, removed] of (await pipeline.exec()) ?? []) {
+        if (err) throw err
+        readings += Number(removed)
+      }
+    }
+    await trim(options.shardKeys, readingsBefore)
+    let cursor = '0'
+    do {
+      const [next, ids] = await redis.sscan(options.deviceIdsKey, cursor, 'COUNT', slice)
+      cursor = next
+      if (ids.length > 0) await trim(ids.map(options.deviceReadingsKey), readingsBefore)
+    } while (cursor !== '0')
+    const events = Number(await redis.xtrim(options.eventsKey, 'MINID', eventsBefore))
+    return { readings, events }
+  }
+
+  async function tick() {
+    const held = await redis.set(options.leaseKey, me, 'PX', everyMs, 'NX')
+    if (held !== 'OK') return
+    const removed = await sweepOnce()
+    if (removed.readings + removed.events > 0) logger.info(removed, 'old readings and events trimmed')
+  }
+
+  return {
+    sweepOnce,
+    start: () => {
+      running = tick().catch((err: unknown) => logger.error({ err }, 'retention sweep failed; next time'))
+      timer = setInterval(() => {
+        running = tick().catch((err: unknown) => logger.error({ err }, 'retention sweep failed; next time'))
+      }, everyMs)
+      timer.unref()
+    },
+    close: async () => {
+      clearInterval(timer)
+      await running
+    },
+  }
+}
