@@ -108,6 +108,7 @@ export const settingsSchema = z
     // Issue 16: readings and events older than these are trimmed by the retention sweep (service/retention-sweep.ts).
     readingsMaxAge: durationSchema.default(30 * 86_400_000),
     eventsMaxAge: durationSchema.default(30 * 86_400_000),
+    ticketsCompactAfter: durationSchema.default(90 * 86_400_000),
     ticketTimelineMax: z.coerce.number().int().min(20).max(10_000).default(ticketTimelineDefaults.maxEntries),
     ticketTimelineMaxBytes: z.coerce
       .number()
@@ -206,6 +207,7 @@ export const settingsEnv = {
   DEAD_LETTER_RETENTION: 'deadLetterRetention',
   READINGS_MAX_AGE: 'readingsMaxAge',
   EVENTS_MAX_AGE: 'eventsMaxAge',
+  TICKETS_COMPACT_AFTER: 'ticketsCompactAfter',
   TICKET_TIMELINE_MAX: 'ticketTimelineMax',
   TICKET_TIMELINE_MAX_BYTES: 'ticketTimelineMaxBytes',
   VIGIE_RULES_LEASE: 'rulesLease',

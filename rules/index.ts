@@ -48,6 +48,7 @@ export {
   type TechnicianRoster,
 } from './technician-roster.ts'
 export type { TimelineCap } from './ticket-bounds.ts'
+export { compactFinishedTickets, compactTimeline } from './ticket-compaction.ts'
 export { ticketFacts } from './ticket-facts.ts'
 export { ensureTicketIndexes, ticketIndexVersion } from './ticket-reindex.ts'
 export {

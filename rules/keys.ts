@@ -30,6 +30,8 @@ export function ruleKeys(prefix: string) {
     technicianLoads: `${prefix}technician-loads`,
     /** KPI sums of the tickets created in one hour, day or month at a site (rules/ticket-facts.ts). */
     kpiAggregate: (site: string, period: string) => `${prefix}kpi:${site}:${period}`,
+    /** Per finished status, the creation time up to which old tickets were compacted (rules/ticket-compaction.ts). */
+    compactionCursor: `${prefix}ticket-compaction`,
     /** Which layout of the indexes above is built; absent on a deployment that predates them. */
     ticketIndexVersion: `${prefix}ticket-index-version`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */

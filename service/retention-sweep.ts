@@ -13,6 +13,8 @@ export type RetentionSweepOptions = {
   leaseKey: string
   readingsMaxAge: number
   eventsMaxAge: number
+  /** Compacts the finished tickets created before a time (rules/ticket-compaction.ts), after TICKETS_COMPACT_AFTER. */
+  compactTickets?: { after: number; run: (createdBefore: number) => Promise<number> }
   logger: Logger
   now?: () => number
   everyMs?: number
@@ -24,7 +26,8 @@ const slice = 500
 /**
  * Trims by age what is otherwise capped by count only: the readings log, each device's readings and the
  * events stream lose their entries older than READINGS_MAX_AGE and EVENTS_MAX_AGE (XTRIM MINID, whose
- * stream ids are milliseconds). Runs every `everyMs` in one process of the deployment (a lease).
+ * stream ids are milliseconds), and compacts old finished tickets. Runs every `everyMs` in one process of
+ * the deployment (a lease).
  */
 export function createRetentionSweep(options: RetentionSweepOptions) {
   const { redis, logger, now = Date.now, everyMs = 600_000 } = options
@@ -33,7 +36,7 @@ export function createRetentionSweep(options: RetentionSweepOptions) {
   let running: Promise<unknown> | undefined
 
   /** One sweep at `at`; answers how many entries went. */
-  async function sweepOnce(at = now()): Promise<{ readings: number; events: number }> {
+  async function sweepOnce(at = now()): Promise<{ readings: number; events: number; tickets: number }> {
     const readingsBefore = `${Math.max(0, at - options.readingsMaxAge)}-0`
     const eventsBefore = `${Math.max(0, at - options.eventsMaxAge)}-0`
     let readings = 0
@@ -53,14 +56,17 @@ export function createRetentionSweep(options: RetentionSweepOptions) {
       if (ids.length > 0) await trim(ids.map(options.deviceReadingsKey), readingsBefore)
     } while (cursor !== '0')
     const events = Number(await redis.xtrim(options.eventsKey, 'MINID', eventsBefore))
-    return { readings, events }
+    const { compactTickets } = options
+    const tickets = compactTickets ? await compactTickets.run(at - compactTickets.after) : 0
+    return { readings, events, tickets }
   }
 
   async function tick() {
     const held = await redis.set(options.leaseKey, me, 'PX', everyMs, 'NX')
     if (held !== 'OK') return
     const removed = await sweepOnce()
-    if (removed.readings + removed.events > 0) logger.info(removed, 'old readings and events trimmed')
+    if (removed.readings + removed.events + removed.tickets > 0)
+      logger.info(removed, 'old readings and events trimmed, old finished tickets compacted')
   }
 
   return {

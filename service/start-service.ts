@@ -13,6 +13,7 @@ import {
   startNotifier,
 } from '../notifier/index.ts'
 import {
+  compactFinishedTickets,
   createDispatcher,
   createIncidentStore,
   createMaintenanceWindows,
@@ -146,6 +147,16 @@ export async function startService({
         leaseKey: `${settings.redisPrefix}retention-lease`,
         readingsMaxAge: settings.readingsMaxAge,
         eventsMaxAge: settings.eventsMaxAge,
+        compactTickets: {
+          after: settings.ticketsCompactAfter,
+          run: (createdBefore) =>
+            compactFinishedTickets({
+              redis: connection.redis,
+              keys: ruleKeys(settings.redisPrefix),
+              tickets: worker.tickets,
+              createdBefore,
+            }),
+        },
         logger: log.child({ part: 'retention' }),
       })
       sweep.start()

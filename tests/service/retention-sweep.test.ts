@@ -43,7 +43,7 @@ describe('the retention sweep', () => {
       logger: log,
       now: () => now,
     })
-    expect(await sweep.sweepOnce()).toEqual({ readings: 4 * 100, events: 330 })
+    expect(await sweep.sweepOnce()).toEqual({ readings: 4 * 100, events: 330, tickets: 0 })
     for (const key of streams) {
       expect(await redis.xlen(key)).toBe(300)
       const [[oldest] = []] = await redis.xrange(key, '-', '+', 'COUNT', 1)
@@ -51,7 +51,7 @@ describe('the retention sweep', () => {
     }
     expect(await redis.xlen(events)).toBe(70)
     // Nothing left to trim: a second sweep removes nothing.
-    expect(await sweep.sweepOnce()).toEqual({ readings: 0, events: 0 })
+    expect(await sweep.sweepOnce()).toEqual({ readings: 0, events: 0, tickets: 0 })
     await redis.quit()
   })
 })
