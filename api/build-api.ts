@@ -16,12 +16,14 @@ import type {
   TechnicianRoster,
   TicketStore,
 } from '../rules/index.ts'
+import type { FailedWorkLog } from '../streams/index.ts'
 import { keyOfWebSocket, registerAccessControl } from './access.ts'
 import { registerAnswerHeaders } from './answer-headers.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
+import { registerFailedWorkRoutes } from './failed-work-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { type ApiLimits, defaultApiLimits, httpServerOptions } from './http-limits.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
@@ -68,6 +70,8 @@ export type ApiOptions = {
   dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
   ingest?: Ingest
+  /** Stream entries given up (issue 16); their route exists only when given. */
+  failedWork?: FailedWorkLog
   /** Where /metrics reads its totals; the route exists only when given. */
   metrics?: MetricsSources
   /** Streams the events to /ws clients. */
@@ -97,6 +101,7 @@ export async function buildApi({
   customers,
   maintenance,
   engage,
+  failedWork,
   metrics,
   live,
   mqttOverWebSocket,
@@ -150,6 +155,7 @@ export async function buildApi({
   registerConsoleRoutes(app)
   if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
+  if (failedWork) registerFailedWorkRoutes(app, failedWork)
   if (world) {
     registerRuleRoutes(app, world)
     registerSiteRoutes(app, world)

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
 import type { TicketStore } from '../rules/index.ts'
+import { registerFailedWorkGauge } from './failed-work-metrics.ts'
 import type { AuthFailures } from './rate-limits.ts'
 
 export type MetricsSources = {
@@ -19,6 +20,8 @@ export type MetricsSources = {
   token?: string
   /** This process's MQTT broker, when it runs one. */
   mqtt?: () => MqttFigures
+  /** Stream entries given up, per source (issue 16). */
+  failedWork?: () => Promise<Record<string, number>>
 }
 
 /** The broker's own figures: what overload and hostile clients show up in first. */
@@ -105,6 +108,7 @@ export function registerMetricsRoutes(
         for (const [state, count] of Object.entries(await queueCounts())) this.set({ state }, count)
       },
     })
+  if (sources.failedWork) registerFailedWorkGauge(register, sources.failedWork)
 
   if (mqtt) {
     const figures: [keyof MqttFigures, string, string][] = [

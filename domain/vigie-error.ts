@@ -19,6 +19,10 @@ export const errorCatalogue = {
   MQTT_EXTERNAL_UNAVAILABLE: { status: 503, message: 'The external MQTT broker is not reachable' },
   DELIVERY_TRANSIENT: { status: 503, message: 'The provider failed for now; the message is retried' },
   DELIVERY_REFUSED: { status: 502, message: 'The provider refused the message; it is not retried' },
+  STREAM_ENTRY_REJECTED: {
+    status: 422,
+    message: 'The stream entry cannot be handled; it is kept, not retried',
+  },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Settings, SiteFile, Technician } from '../config/index.ts'
 import { ruleKeys, type TicketStore } from '../rules/index.ts'
+import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
 import { createChannels } from './channels.ts'
 import { createCustomerBook } from './customer-book.ts'
 import { createCustomerNotices } from './customer-notices.ts'
@@ -82,9 +83,8 @@ export async function startNotifier({
   })
   const customerBook = createCustomerBook({ redis, prefix, customers: site.customers })
   await customerBook.seed()
-  const consumerRedis = redis.duplicate()
   const consumer = createEventConsumer({
-    redis: consumerRedis,
+    redis: redis.duplicate(),
     eventsKey: ruleKeys(prefix).events,
     notices: [
       createStaffNotices({
@@ -97,6 +97,7 @@ export async function startNotifier({
       createCustomerNotices({ world: site, customers: customerBook.list }),
     ],
     enqueue: (request) => delivery.enqueue(request),
+    failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
     logger: log,
   })
   delivery.start()
@@ -107,7 +108,6 @@ export async function startNotifier({
       await consumer.close()
       await delivery.close()
       channels.close()
-      consumerRedis.disconnect()
     },
   }
 }

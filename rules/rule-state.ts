@@ -1,15 +1,18 @@
+import { z } from 'zod'
+
 /** Where one rule stands for one device; kept in Redis between readings so any worker can pick it up. */
-export type RuleState = {
-  phase: 'idle' | 'pending' | 'active'
+export const ruleStateSchema = z.object({
+  phase: z.enum(['idle', 'pending', 'active']),
   /** When the condition started to hold (pending) or the incident fired (active), epoch ms. */
-  since?: number
+  since: z.number().optional(),
   /** When a pending condition fires if it still holds, epoch ms. */
-  dueAt?: number
+  dueAt: z.number().optional(),
   /** The last value of the tested field, for incident updates. */
-  lastValue?: unknown
+  lastValue: z.unknown().optional(),
   /** Readings that matched the condition while active: flapping updates, it never opens twice. */
-  count: number
-}
+  count: z.number().int(),
+})
+export type RuleState = z.infer<typeof ruleStateSchema>
 
 export const idleState: RuleState = { phase: 'idle', count: 0 }
 

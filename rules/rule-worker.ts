@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Rule, Site, SiteFile, Technician } from '../config/index.ts'
-import type { Reading } from '../domain/index.ts'
+import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
 import { createDispatcher } from './dispatcher.ts'
-import { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
+import { evaluateTimer } from './evaluate-reading.ts'
 import { createIncidentFlow, type DeviceWhere } from './incident-flow.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { consumerGroup, ruleKeys } from './keys.ts'
 import { createMaintenanceWindows } from './maintenance-windows.ts'
 import { replyAt } from './pipeline-replies.ts'
+import { createReadingBatch, type ShardEntries } from './reading-batch.ts'
 import { rulesFor } from './rule-matcher.ts'
-import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
+import { idleState, type RuleEffect } from './rule-state.ts'
 import { createRuleStateBook } from './rule-state-book.ts'
 import { createTechnicianRoster } from './technician-roster.ts'
 import type { TimelineCap } from './ticket-bounds.ts'
@@ -51,15 +52,6 @@ export type RuleWorkerOptions = {
   tickMs?: number
   /** After a small batch, wait this long so the next read takes a fuller one (latency for fewer round trips). */
   lingerMs?: number
-}
-
-/** A log entry's reading; the log holds what ingest validated, so anything else is skipped, not retried. */
-function readingOf(fields: string[]): Reading | null {
-  try {
-    return JSON.parse(fields[1] ?? 'null') as Reading | null
-  } catch {
-    return null
-  }
 }
 
 /**
@@ -111,7 +103,11 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     logger,
   })
   const siteById = new Map(sites.map((site) => [site.id, site]))
-  const book = createRuleStateBook({ redis, keys })
+  const book = createRuleStateBook({
+    redis,
+    keys,
+    failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
+  })
   const me = randomUUID()
   const owned = new Set<number>()
   const fresh = new Set<number>()
@@ -123,6 +119,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   // Where devices are changes rarely: kept until the registry's version moves, which each tick looks at,
   // instead of one lookup per device per minute (83 a second for 5,000 devices).
   const places = new Map<string, DeviceWhere | null>()
+  const shardOfKey = new Map(Array.from({ length: log.shards }, (_, shard) => [log.shardKey(shard), shard]))
   let placesVersion: string | null = null
   async function placeOf(id: string): Promise<DeviceWhere | null> {
     const cached = places.get(id)
@@ -173,20 +170,16 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
   }
 
-  /** Evaluates one reading against the rules that match its device, updating the device's states in place. */
-  async function onReading(
-    reading: Reading,
-    device: DeviceWhere,
-    matching: Rule[],
-    states: Map<string, RuleState>,
-  ) {
-    for (const rule of matching) {
-      const before = states.get(rule.id) ?? idleState
-      const next = evaluateReading({ rule, state: before, reading, site: siteById.get(device.site) })
-      await apply(rule, device, next.effects)
-      if (next.state !== before) book.set(device.id, rule.id, next.state)
-    }
-  }
+  const handle = createReadingBatch({
+    rules,
+    book,
+    places,
+    placeOf,
+    siteOf: (id) => siteById.get(id),
+    apply,
+    logger,
+    now: () => Date.now(),
+  })
 
   /** One round trip a tick: every owned shard's due timers, the due offers and the devices' version. */
   async function onTick(now: number) {
@@ -243,6 +236,11 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       const device = await placeOf(deviceId)
       if (!device) continue
       await book.load([deviceId])
+      // Its readings go to failed work; the sweep goes on with the other devices.
+      if (!book.readable(deviceId)) {
+        logger.warn({ deviceId }, 'silence not checked: rule states unreadable')
+        continue
+      }
       const states = book.of(deviceId)
       for (const rule of rulesFor(silentRules, device)) {
         if (rule.condition.kind !== 'silent' || seen + rule.condition.silentFor > now) continue
@@ -257,8 +255,9 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   /** Reads what the owned shards hold (blocking a while when they hold nothing); answers how many. */
   async function readShards(): Promise<number> {
     // A shard just taken over first replays what its last owner read but did not acknowledge.
+    if (fresh.size > 0) await book.flush()
     for (const shard of [...fresh]) {
-      await consume(shard, '0')
+      await replay(shard)
       fresh.delete(shard)
     }
     const shards = [...owned]
@@ -280,55 +279,41 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     )
     const replies = await pipeline.exec()
     book.checkWrites(replies, writes)
-    const streams = replyAt(replies, writes) as [string, [string, string[]][]][] | null
+    const streams = replyAt(replies, writes) as ShardEntries | null
     const read = (streams ?? []).reduce((sum, [, entries]) => sum + entries.length, 0)
-    if (read > 0) await handle(streams ?? [])
+    if (read > 0) await handleOrReplay(streams ?? [])
     return read
   }
 
-  async function consume(shard: number, from: string) {
-    const streams = (await redis.xreadgroup(
-      'GROUP',
-      consumerGroup,
-      'owner',
-      'COUNT',
-      1000,
-      'STREAMS',
-      log.shardKey(shard),
-      from,
-    )) as [string, [string, string[]][]][] | null
-    if (streams?.length) await handle(streams)
+  /** The shard's pending list, all of it, a thousand entries at a time. */
+  async function replay(shard: number) {
+    for (let from = '0'; ; ) {
+      const streams = (await redis.xreadgroup(
+        'GROUP',
+        consumerGroup,
+        'owner',
+        'COUNT',
+        1000,
+        'STREAMS',
+        log.shardKey(shard),
+        from,
+      )) as ShardEntries | null
+      const entries = streams?.[0]?.[1] ?? []
+      if (entries.length > 0) await handleOrReplay(streams ?? [])
+      if (entries.length < 1000) return
+      from = entries.at(-1)?.[0] ?? from
+    }
   }
 
-  /** What one read returned, from every shard: states from memory, written and acknowledged with the next read. */
-  async function handle(streams: [string, [string, string[]][]][]) {
-    const read = streams.flatMap(([, entries]) =>
-      entries.map(([id, fields]) => ({ id, reading: readingOf(fields) })),
-    )
-    // Places not known yet (a start, a takeover) are asked for together: one round trip, not one per device.
-    const unknown = new Set(
-      read.flatMap(({ reading }) => (reading && !places.has(reading.device) ? [reading.device] : [])),
-    )
-    await Promise.all([...unknown].map(placeOf))
-    const batch: { id: string; reading: Reading; device: DeviceWhere; matching: Rule[] }[] = []
-    for (const { id, reading } of read) {
-      const device = reading ? (places.get(reading.device) ?? null) : null
-      const matching = device ? rulesFor(rules, device) : []
-      if (reading && device && matching.length > 0) batch.push({ id, reading, device, matching })
+  /** A batch that failed before its end (Redis, most likely) is replayed from the pending list next cycle. */
+  async function handleOrReplay(streams: ShardEntries) {
+    try {
+      await handle(streams)
+    } catch (error) {
+      for (const [key] of streams) fresh.add(shardOfKey.get(key) ?? -1)
+      fresh.delete(-1)
+      throw error
     }
-    await book.load(batch.map((b) => b.device.id))
-    for (const { id, reading, device, matching } of batch) {
-      try {
-        await onReading(reading, device, matching, book.of(device.id))
-      } catch (err) {
-        logger.error({ err, entry: id }, 'reading not evaluated')
-      }
-    }
-    for (const [key, entries] of streams)
-      book.acknowledge(
-        key,
-        entries.map(([id]) => id),
-      )
   }
 
   async function run() {

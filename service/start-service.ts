@@ -23,6 +23,7 @@ import {
   ensureTicketIndexes,
   ruleKeys,
 } from '../rules/index.ts'
+import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 import { createRetentionSweep } from './retention-sweep.ts'
@@ -202,6 +203,10 @@ export async function startService({
         redis: connection.redis,
         keys: notificationKeys(settings.redisPrefix),
       })
+      const failedWork = createFailedWorkLog({
+        redis: connection.redis,
+        keys: streamKeys(settings.redisPrefix),
+      })
       const queueCounts = createDeliveryQueueCounts({
         redisUrl: connection.url,
         prefix: settings.redisPrefix,
@@ -215,6 +220,7 @@ export async function startService({
           tickets,
           notifications,
           queueCounts: queueCounts.counts,
+          failedWork: failedWork.counts,
           ...(settings.metricsToken ? { token: settings.metricsToken } : {}),
           ...(broker ? { mqtt: broker.figures } : {}),
         },
@@ -224,6 +230,7 @@ export async function startService({
         apiKeys: site.apiKeys,
         readiness,
         ingest,
+        failedWork,
         world: site,
         incidents: createIncidentStore({ redis: connection.redis, keys }),
         tickets,

@@ -224,6 +224,13 @@ const changes: Case[] = [
     }),
     expect: anyKey,
   },
+  {
+    // A read, but of what devices and events said, contacts included.
+    name: '/api/failed-work',
+    method: 'GET',
+    request: async () => ({ url: '/api/failed-work' }),
+    expect: adminOnly(200),
+  },
 ]
 
 const inject = async (c: Case, headers: Record<string, string>) => {

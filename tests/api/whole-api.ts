@@ -25,6 +25,7 @@ import {
   type TicketStore,
 } from '../../rules/index.ts'
 import { createLogger } from '../../service/index.ts'
+import { createFailedWorkLog, streamKeys } from '../../streams/index.ts'
 import { openTestRedis } from '../support/redis.ts'
 
 export const { site } = loadConfig({ env: {} })
@@ -105,6 +106,7 @@ export async function buildWholeApi(): Promise<WholeApi> {
     maintenance,
     customers,
     engage: { notifications, links },
+    failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
     // role-rights.test.ts sends refused keys by the hundred from one address, on purpose.
     limits: { rateLimitAuthFailures: 100_000 },
   })

@@ -54,14 +54,18 @@ type WorkerHandle = {
 }
 const workers: WorkerHandle[] = []
 
-function startWorker(): Promise<WorkerHandle> {
+function startWorker({
+  deviceOf = (id: string) => ingest.registry.get(id),
+}: {
+  deviceOf?: (id: string) => ReturnType<Ingest['registry']['get']>
+} = {}): Promise<WorkerHandle> {
   return openClient(testRedisUrl(), 5000).then((connection) => {
     const worker = createRuleWorker({
       redis: connection,
       prefix,
       rules,
       sites: site.sites,
-      deviceOf: (id) => ingest.registry.get(id),
+      deviceOf,
       log: {
         shards,
         shardKey: ingest.keys.shard,
@@ -124,6 +128,26 @@ afterEach(async () => {
 })
 
 describe('the rule worker', () => {
+  it('reads a batch again when its handling failed before its end, instead of leaving it pending (issue 16)', async () => {
+    let lookups = 0
+    const worker = await startWorker({
+      // The registry fails once, as Redis does in a failover: the batch stops before any reading is evaluated.
+      deviceOf: async (id) => {
+        if (++lookups === 1) throw new Error('registry unreachable')
+        return ingest.registry.get(id)
+      },
+    })
+    await send('door-1', { type: 'door', open: true })
+    await waitFor(async () => (await worker.incidents.active('door-forced:door-1')) ?? undefined, {
+      what: 'the reading evaluated on the batch read again',
+    })
+    expect(lookups).toBeGreaterThanOrEqual(2)
+    const shard = ingest.keys.shard(shardOf('door-1', shards))
+    await waitFor(async () => (await redis.xpending(shard, 'rules'))[0] === 0, {
+      what: 'the entry acknowledged',
+    })
+  })
+
   it('judges a device by where the registry now puts it, a tick after it moved', async () => {
     const worker = await startWorker()
     await send('door-1', { type: 'door', open: true })

@@ -1,0 +1,19 @@
+export { entryFields } from './entry-fields.ts'
+export {
+  createFailedWorkLog,
+  type FailedWork,
+  type FailedWorkInput,
+  type FailedWorkLog,
+  type FailedWorkSource,
+  failedWorkSchema,
+  failedWorkSources,
+  reasonOf,
+} from './failed-work.ts'
+export { type StreamKeys, streamKeys } from './keys.ts'
+export {
+  consumerName,
+  createStreamConsumer,
+  type StreamConsumer,
+  type StreamConsumerOptions,
+  type StreamEntry,
+} from './stream-consumer.ts'
