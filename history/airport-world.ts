@@ -34,7 +34,6 @@ export const airportRules: RuleInput[] = [
     for: '2m',
     severity: 'major',
     skill: 'security',
-    notifyCustomers: true,
   },
   {
     id: 'door-forced',

@@ -62,7 +62,7 @@ export type YearOptions = {
   end?: number
   /** Tickets still open at `end`; 300 for 100,000 by default, scaled. */
   openAtEnd?: number
-  /** Readings in the log; by default the log's retention, every shard full. */
+  /** Readings in the log; by default each device's stream full (DEVICE_READINGS_RETENTION), within the log's. */
   readings?: number
   /** Each device reports this often in the readings log. */
   readingEveryMs?: number
@@ -181,7 +181,13 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
     })
     const ticketsMs = performance.now() - started - worldMs
 
-    const readings = options.readings ?? settings.readingsRetention * settings.logShards
+    // Every device's recent readings at their retention (what the device routes read), within the log's.
+    const readings =
+      options.readings ??
+      Math.min(
+        settings.readingsRetention * settings.logShards,
+        size.devices * settings.deviceReadingsRetention,
+      )
     onProgress?.({ phase: 'readings', done: 0, total: readings })
     const written = await writeReadings({
       ingest,

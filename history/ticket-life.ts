@@ -1,9 +1,11 @@
 import type { Device, Rule, Severity } from '../config/index.ts'
 import type { DispatchChoice } from './dispatch-choice.ts'
+import { fitToYear } from './life-ending.ts'
+import { lifeMessages } from './life-messages.ts'
 import type { LifeStep, OpenStage } from './life-steps.ts'
-import { messageTrail } from './message-trail.ts'
 import { createRandom, type Random } from './seeded-random.ts'
 import type { WorldIndex } from './world-index.ts'
+import { hourMs, minuteMs } from './year-calendar.ts'
 
 /** One ticket of the year as planned: what fires, where, when, and where its life stops if still open. */
 export type LifePlan = {
@@ -24,8 +26,8 @@ export type LifeWorld = {
   end: number
 }
 
-const minute = 60_000
-const hour = 60 * minute
+const minute = minuteMs
+const hour = hourMs
 
 // Mean time from a technician on site to the fix; "resolve within hours" at most.
 const fixMean: Record<Severity, number> = {
@@ -95,95 +97,21 @@ export function planLife(
   const where = { device: plan.device?.id ?? null, zone: plan.zone, site: plan.site }
   const customers = rule.notifyCustomers ? index.customersOf(where) : []
   const { raised, cleared } = values(rule, random)
-  const fate = random.weighted({ fixed: 83, telemetry: 7, cancelled: 4, escalated: 4, unanswered: 2 })
+  // A ticket still open at the end is on its way to a fix when the year stops it.
+  const fate = stage
+    ? 'fixed'
+    : random.weighted({ fixed: 83, telemetry: 7, cancelled: 4, escalated: 4, unanswered: 2 })
 
-  const tellCustomers = (kind: 'notice' | 'eta' | 'all-clear' | 'survey', at: number) => {
-    for (const customer of customers) {
-      const trail = messageTrail({
-        at: kind === 'survey' ? at + 1000 : at,
-        message: {
-          keySuffix: `${kind}:${customer.id}`,
-          event: `${at}-0`,
-          audience: 'customer',
-          recipient: customer.id,
-          template: kind,
-        },
-        contacts: index.contactsOf(customer),
-        heldUntil: rule.severity === 'critical' ? undefined : index.heldUntil(customer, at),
-        random,
-      })
-      steps.push(...trail.steps)
-      // The survey's one question, answered by SMS or the email's signed link, by about a third.
-      if (kind === 'survey' && trail.reached && random.chance(0.35)) {
-        const score = random.weighted({ '5': 45, '4': 30, '3': 12, '2': 7, '1': 6 })
-        add({
-          at: trail.reached.at + 30_000 + random.exponential(40 * minute, 6 * hour),
-          kind: 'note',
-          type: 'ticket.survey_answered',
-          by: 'customer',
-          detail: score,
-        })
-      }
-    }
-  }
-  const tellTechnician = (technician: string, at: number) => {
-    const person = index.technician(technician)
-    if (!person) return
-    const event = `${at}-0`
-    const base = { event, audience: 'staff' as const, recipient: technician }
-    steps.push(
-      ...messageTrail({
-        at,
-        message: { ...base, keySuffix: `${event}:${technician}`, template: 'offer' },
-        contacts: [
-          { channel: 'sms', to: person.phone },
-          ...(person.email ? [{ channel: 'email' as const, to: person.email }] : []),
-        ],
-        heldUntil: undefined,
-        random,
-      }).steps,
-    )
-    if (rule.voice && rule.severity === 'critical')
-      steps.push(
-        ...messageTrail({
-          at,
-          message: { ...base, keySuffix: `${event}:${technician}:call`, template: 'offer-call' },
-          contacts: [{ channel: 'voice', to: person.phone }],
-          heldUntil: undefined,
-          random,
-        }).steps,
-      )
-  }
+  const tell = lifeMessages({ rule, index, customers, random, steps })
   const escalate = (at: number, why: string) => {
     const names = supervisors.map((s) => s.name).join(', ') || 'no supervisor configured'
     add({ at, kind: 'escalate', why: `${why}; to ${names}` })
-    for (const supervisor of supervisors) {
-      const contacts = [
-        ...(supervisor.phone ? [{ channel: 'sms' as const, to: supervisor.phone }] : []),
-        ...(supervisor.email ? [{ channel: 'email' as const, to: supervisor.email }] : []),
-      ]
-      if (contacts.length === 0) continue
-      steps.push(
-        ...messageTrail({
-          at,
-          message: {
-            keySuffix: `${at}-0:${supervisor.id}`,
-            event: `${at}-0`,
-            audience: 'staff',
-            recipient: supervisor.id,
-            template: 'escalation',
-          },
-          contacts,
-          heldUntil: undefined,
-          random,
-        }).steps,
-      )
-    }
+    tell.supervisors(at)
   }
   const resolve = (at: number, by: string, detail: string | null) => {
     add({ at, kind: 'act', action: 'resolve', by, detail })
-    tellCustomers('all-clear', at)
-    tellCustomers('survey', at)
+    tell.customers('all-clear', at)
+    tell.customers('survey', at)
     if (random.chance(0.75))
       add({
         at: at + random.between(2 * hour, 36 * hour),
@@ -242,9 +170,9 @@ export function planLife(
       etaMinutes: Math.max(1, Math.round((choice.distanceKm / travelSpeedKmh) * 60)),
     })
     offered.add(id)
-    if (offered.size === 1) tellCustomers('notice', at)
-    tellTechnician(id, at)
-    if (offered.size === pendingAt) return finish({ steps, plan, end, random, offerTimeout })
+    if (offered.size === 1) tell.customers('notice', at)
+    tell.technician(id, at)
+    if (offered.size === pendingAt) return fitToYear({ steps, plan, end, random, offerTimeout })
     const answer = unanswered
       ? random.weighted({ decline: 1, expire: 1 })
       : offered.size === maxOffers
@@ -263,13 +191,13 @@ export function planLife(
     }
   }
   if (holder === null) {
-    if (stage === 'open') return finish({ steps, plan, end, random, offerTimeout })
+    if (stage === 'open') return fitToYear({ steps, plan, end, random, offerTimeout })
     if (fate === 'unanswered' || supervisors.length === 0) {
       // Nobody took it; the condition went away and telemetry verified it.
       const at = t + random.between(5 * minute, 40 * minute)
       clearIncident(at)
       resolve(at + world.tickets.autoResolveAfterClear, 'telemetry', 'verified by telemetry')
-      return finish({ steps, plan, end, random, offerTimeout })
+      return fitToYear({ steps, plan, end, random, offerTimeout })
     }
     // A duty manager takes the escalated ticket and sees it through.
     const supervisor = random.pick(supervisors)
@@ -277,13 +205,13 @@ export function planLife(
     add({ at: t, kind: 'accept', by: supervisor.id, note: 'taken by the duty manager', override: true })
     holder = supervisor.id
   }
-  if (stage === 'acknowledged') return finish({ steps, plan, end, random, offerTimeout })
+  if (stage === 'acknowledged') return fitToYear({ steps, plan, end, random, offerTimeout })
 
   if (fate === 'telemetry') {
     const at = t + random.between(minute, 10 * minute)
     clearIncident(at)
     resolve(at + world.tickets.autoResolveAfterClear, 'telemetry', 'verified by telemetry')
-    return finish({ steps, plan, end, random, offerTimeout })
+    return fitToYear({ steps, plan, end, random, offerTimeout })
   }
   // A flapping condition: it clears, then fires again, and the new incident joins the ticket.
   if (random.chance(0.05)) {
@@ -303,21 +231,21 @@ export function planLife(
     clearIncident(at + random.between(10_000, 5 * minute))
   }
   const holderEta = steps.findLast((s) => s.kind === 'offer' && s.technician === holder)
-  if (random.chance(0.85)) {
+  if (stage === 'en_route' || random.chance(0.85)) {
     t += 5000 + random.exponential(2 * minute, 20 * minute)
     add({ at: t, kind: 'act', action: 'en-route', by: holder, detail: null })
-    tellCustomers('eta', t)
-    if (stage === 'en_route') return finish({ steps, plan, end, random, offerTimeout })
+    tell.customers('eta', t)
+    if (stage === 'en_route') return fitToYear({ steps, plan, end, random, offerTimeout })
     if (fate === 'cancelled') {
       cancel(t + random.between(minute, 10 * minute))
-      return finish({ steps, plan, end, random, offerTimeout })
+      return fitToYear({ steps, plan, end, random, offerTimeout })
     }
     const eta = holderEta?.kind === 'offer' ? holderEta.etaMinutes : 5
     t += eta * minute * random.between(0.6, 1.4)
   } else {
     if (fate === 'cancelled') {
       cancel(t + random.between(minute, 15 * minute))
-      return finish({ steps, plan, end, random, offerTimeout })
+      return fitToYear({ steps, plan, end, random, offerTimeout })
     }
     t += 10_000 + random.exponential(4 * minute, 30 * minute)
   }
@@ -342,54 +270,10 @@ export function planLife(
       by: 'telemetry',
       detail: `${other.id}: technician ${holder} on site`,
     })
-  if (stage === 'on_site') return finish({ steps, plan, end, random, offerTimeout })
+  if (stage === 'on_site') return fitToYear({ steps, plan, end, random, offerTimeout })
   // Fixed: telemetry sees the condition clear first (noted on the ticket), or once the job is closed.
   if (random.chance(0.6)) clearIncident(fixAt - random.between(10_000, 3 * minute))
   else clearIncident(fixAt + random.between(30_000, 10 * minute))
   resolve(fixAt, holder, random.pick(fixNotes))
-  return finish({ steps, plan, end, random, offerTimeout })
-}
-
-/**
- * Orders the steps; a life that would still run at `end` is squeezed into the time left, and an offer
- * still waiting at `end` is moved to its last two minutes, so its timer has not run out. What would
- * happen after `end` (a late close, a held notice) is left out.
- */
-function finish({
-  steps,
-  plan,
-  end,
-  random,
-  offerTimeout,
-}: {
-  steps: LifeStep[]
-  plan: LifePlan
-  end: number
-  random: Random
-  offerTimeout: number
-}): { steps: LifeStep[]; busyUntil: number } {
-  const t0 = plan.createdAt
-  const lives = (s: LifeStep) =>
-    s.kind !== 'queue' && s.kind !== 'outcome' && s.kind !== 'receipt' && s.kind !== 'note'
-  const shaping = steps.filter((s) => lives(s) && !(s.kind === 'act' && s.action === 'close'))
-  const last = Math.max(...shaping.map((s) => s.at))
-  let moved = steps
-  if (plan.stage === 'assigned') {
-    const shift = end - random.between(5000, offerTimeout - 10_000) - last
-    moved = steps.map((s) => ({ ...s, at: s.at + shift }))
-  } else if (last > end - 1000) {
-    const factor = (end - 1000 - t0) / (last - t0)
-    moved = steps.map((s) => ({ ...s, at: t0 + (s.at - t0) * factor }))
-  }
-  const kept = moved
-    .map((s) => ({ ...s, at: Math.round(s.at) }))
-    .filter((s) => s.at <= end)
-    .sort((a, b) => a.at - b.at)
-  const ends = kept.filter(
-    (s) => s.kind === 'clear' || (s.kind === 'act' && (s.action === 'resolve' || s.action === 'cancel')),
-  )
-  return {
-    steps: kept,
-    busyUntil: plan.stage ? Number.POSITIVE_INFINITY : Math.max(t0, ...ends.map((s) => s.at)),
-  }
+  return fitToYear({ steps, plan, end, random, offerTimeout })
 }

@@ -1,6 +1,8 @@
 import { localTime } from '../rules/index.ts'
 import type { Random } from './seeded-random.ts'
 
+export const minuteMs = 60_000
+export const hourMs = 3_600_000
 export const dayMs = 86_400_000
 export const yearMs = 365 * dayMs
 

@@ -18,7 +18,8 @@ Options:
   --technicians N    technicians (default ${fullYear.technicians})
   --customers N      customers (default ${fullYear.customers})
   --open N           tickets still open at the end (default 0.3 % of --tickets, at least 5)
-  --readings N       readings in the log (default: READINGS_RETENTION × VIGIE_LOG_SHARDS, every shard full)
+  --readings N       readings in the log, one a minute from each device up to the end (default: each
+                     device's DEVICE_READINGS_RETENTION, within READINGS_RETENTION × VIGIE_LOG_SHARDS)
   --seed S           what the year is drawn from (default "vigie")
   --end TIME         the year's last instant, ISO-8601 (default now)
   --concurrency N    ticket lives written at once (default 48)
