@@ -2,7 +2,16 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 
 /** The suite's steps, in the order they run; `--skip` names them. */
-export const suiteSteps = ['loop', 'latency', 'cpu', 'rss', 'overload', 'aedes', 'mosquitto'] as const
+export const suiteSteps = [
+  'loop',
+  'latency',
+  'cpu',
+  'rss',
+  'overload',
+  'aedes',
+  'mosquitto',
+  'history',
+] as const
 export type SuiteStep = (typeof suiteSteps)[number]
 
 /** The rate of issue 7's latency and CPU goals. */
@@ -20,6 +29,8 @@ The benchmark suite of issue 7. Steps (names for --skip):
               that reads 50 KB/s: no crash, every acknowledged reading stored, the integration dropped, RSS
   aedes       plain aedes relaying the same load, as ratios to vigie
   mosquitto   Mosquitto (when on the PATH) relaying the same load, as ratios to vigie
+  history     issue 16: a year of a big airport (--devices devices, --history-tickets tickets, each device's
+              readings at their retention) written into a fresh Redis: how long it takes, what it holds, used_memory
 
 Options:
   --devices N        devices publishing, one MQTT connection each (default 5000; --quick 300)
@@ -31,6 +42,7 @@ Options:
   --overload-rate R  readings per second offered in the overload step (default 40000; --quick 5000), from
                      --devices devices but at most 2,000
   --overload-seconds S  how long the overload lasts (default 60; --quick 10)
+  --history-tickets N   tickets in the history step's year (default 100000; --quick 2000, with 100,000 readings)
   --cpu-prof DIR     run the whole loop's vigie under node --cpu-prof, its profile written to DIR
   --skip LIST        steps not to run, comma-separated (e.g. rss,mosquitto); the results are then printed only
   --quick            everything small, about a minute; prints the results, does not write bench/RESULTS.md
@@ -68,6 +80,7 @@ const flagsSchema = z.strictObject({
   'overload-seconds': count('overload-seconds')
     .pipe(z.number().max(3600, '--overload-seconds: at most 3600'))
     .optional(),
+  'history-tickets': count('history-tickets').optional(),
   'cpu-prof': z.string().min(1, '--cpu-prof: a directory').optional(),
   skip: z
     .string()
@@ -92,6 +105,8 @@ export type SuiteOptions = {
   /** How long the idle devices stay connected before their peak RSS is read. */
   holdSeconds: number
   overload: { rate: number; seconds: number; devices: number }
+  /** The history step's year; its readings are the default retention's unless set. */
+  history: { tickets: number; devices: number; readings: number | undefined }
   skip: Set<SuiteStep>
   /** Where the whole loop's vigie writes its CPU profile, when asked. */
   cpuProfileDir: string | undefined
@@ -121,6 +136,7 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
         connected: { type: 'string' },
         'overload-rate': { type: 'string' },
         'overload-seconds': { type: 'string' },
+        'history-tickets': { type: 'string' },
         'cpu-prof': { type: 'string' },
         skip: { type: 'string' },
       },
@@ -151,6 +167,11 @@ export function parseSuiteFlags(args: string[]): ParsedFlags {
         rate: flags['overload-rate'] ?? (quick ? 5000 : 40_000),
         seconds: flags['overload-seconds'] ?? (quick ? 10 : 60),
         devices: Math.min(devices, 2000),
+      },
+      history: {
+        tickets: flags['history-tickets'] ?? (quick ? 2000 : 100_000),
+        devices,
+        readings: quick ? 100_000 : undefined,
       },
       skip: new Set(flags.skip ?? []),
       cpuProfileDir: flags['cpu-prof'],

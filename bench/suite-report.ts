@@ -1,3 +1,4 @@
+import type { HistoryFigures } from './history-step.ts'
 import type { IdleFigures } from './idle-connections-step.ts'
 import type { Spread } from './latency-step.ts'
 import { overloadGoal, overloadLines } from './overload-report.ts'
@@ -18,6 +19,8 @@ export type SuiteFigures = {
   idle: IdleFigures | undefined
   overload: OverloadRun | undefined
   relays: RelayRun[]
+  /** Issue 16's year, when the history step ran. */
+  history?: HistoryFigures | undefined
   /** Steps skipped or failed, and why. */
   notes: string[]
 }
@@ -225,11 +228,29 @@ function detailLines(figures: SuiteFigures): string[] {
     if (idle.cap) lines.push(`rss: ${idle.cap}`)
   }
   lines.push(...overloadLines(figures.overload))
+  if (figures.history) lines.push(historyLine(figures.history))
   for (const relay of figures.relays)
     lines.push(
       `${relay.name}: started in ${fixed(relay.startMs / 1000, 1)} s, ${thousands(figures.devices)} devices connected in ${fixed(relay.connectMs / 1000, 1)} s`,
     )
   return [...lines, ...figures.notes]
+}
+
+/** How long the year took to write, what it holds, and what Redis holds it in. */
+export function historyLine({ size, seed, summary, timings, usedMemoryBytes }: HistoryFigures): string {
+  const statuses = Object.entries(summary.byStatus)
+    .map(([status, n]) => `${thousands(n)} ${status}`)
+    .join(', ')
+  const outcomes = Object.entries(summary.notifications.byStatus)
+    .map(([status, n]) => `${thousands(n)} ${status}`)
+    .join(', ')
+  return (
+    `history (issue 16, seed "${seed}"): ${thousands(size.devices)} devices, ${thousands(size.technicians)} technicians, ` +
+    `${thousands(size.customers)} customers, ${thousands(summary.tickets)} tickets (${statuses}), ` +
+    `${thousands(summary.notifications.total)} notifications (${outcomes}), ${thousands(summary.readings)} readings ` +
+    `written in ${fixed(timings.totalMs / 1000, 0)} s (tickets ${fixed(timings.ticketsMs / 1000, 0)} s, ` +
+    `readings ${fixed(timings.readingsMs / 1000, 0)} s); Redis used_memory ${gb(usedMemoryBytes)}`
+  )
 }
 
 function method(figures: SuiteFigures): string {

@@ -5,9 +5,11 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { startMessageStandIns } from '../demo/index.ts'
+import { fullYear } from '../history/index.ts'
 import { hashSecret } from '../ingest/index.ts'
 import { createLogger } from '../service/index.ts'
 import { createChildren, repoRoot } from './child-processes.ts'
+import { runHistoryStep } from './history-step.ts'
 import { runIdleConnections } from './idle-connections-step.ts'
 import { createProbeSchedule } from './latency-step.ts'
 import { connectFleet } from './load-generator.ts'
@@ -90,6 +92,11 @@ const plan: PlannedStep[] = [
     ? []
     : [{ label: 'plain aedes', estimateSeconds: 5 + relayRates.length * windowSeconds }]),
   ...(mosquitto ? [{ label: 'mosquitto', estimateSeconds: 5 + relayRates.length * windowSeconds }] : []),
+  ...(skip.has('history')
+    ? []
+    : [
+        { label: 'history', estimateSeconds: 20 + options.history.tickets / 300 + (options.quick ? 5 : 150) },
+      ]),
 ]
 const progress = createProgress({ plan })
 const children = createChildren()
@@ -308,13 +315,37 @@ for (const relay of relays)
     )
   })
 
+if (!skip.has('history'))
+  await step('history', async () => {
+    const { tickets, devices, readings } = options.history
+    progress.begin(`history: a year of ${tickets.toLocaleString('en-US')} tickets`)
+    let started: { stop: () => Promise<void> } | undefined
+    const run = await runHistoryStep({
+      size: { ...fullYear, devices, tickets },
+      seed: 'vigie',
+      ...(readings === undefined ? {} : { readings }),
+      progress,
+      onStarted: (server) => {
+        started = keep(server)
+      },
+    })
+    if (started) stops.delete(started.stop)
+    figures.history = run
+    progress.end(
+      `written in ${Math.round(run.timings.totalMs / 1000)} s: ${run.summary.tickets.toLocaleString('en-US')} tickets, ` +
+        `${run.summary.notifications.total.toLocaleString('en-US')} notifications, ` +
+        `${run.summary.readings.toLocaleString('en-US')} readings; used_memory ${Math.round(run.usedMemoryBytes / 2 ** 20)} MB`,
+    )
+  })
+
 await standIns.close()
 stops.delete(standIns.close)
 progress.close()
 context.durationMs = performance.now()
 console.log(`\n${suiteText(figures, context)}\n`)
 // A relay that failed is noted in the section; without vigie's own figures there is nothing to write.
-const vigieFailed = failed.has('whole loop') || failed.has('rss') || failed.has('overload')
+const vigieFailed =
+  failed.has('whole loop') || failed.has('rss') || failed.has('overload') || failed.has('history')
 if (options.writeResults && !vigieFailed) {
   const path = join(repoRoot, 'bench', 'RESULTS.md')
   const existing = await readFile(path, 'utf8').catch(() => '')

@@ -32,11 +32,10 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
   return {
     get,
 
-    /** Creates the record unless it exists; returns the record as it stands. */
-    open: async (record: Notification): Promise<Notification> => {
+    /** Creates the record unless it exists, indexed at `at` (when it was queued); returns it as it stands. */
+    open: async (record: Notification, at: number = Date.now()): Promise<Notification> => {
       const created = await redis.set(keys.notification(record.id), JSON.stringify(record), 'NX')
       if (created === 'OK') {
-        const at = Date.now()
         const multi = redis
           .multi()
           .zadd(keys.recent, at, record.id)

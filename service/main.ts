@@ -12,6 +12,7 @@ import {
   takesConnections,
 } from '../config/index.ts'
 import { runDevicesCommand } from './cli-devices.ts'
+import { runHistoryCommand } from './cli-history.ts'
 import { runRulesCommand } from './cli-rules.ts'
 import { createLogger } from './logger.ts'
 import { type RunningService, startService } from './start-service.ts'
@@ -29,6 +30,8 @@ Commands:
   devices list   print every provisioned device
   rules test --readings <file.ndjson> [--until <time>] [--json]
                  replay readings through the rules and list the incidents that would open
+  history generate [--tickets N] [--devices N] [--seed S]
+                 write a reproducible year of a big airport into Redis (see history generate --help)
   help           this text
 
 Settings come from the environment and from the site file named by VIGIE_CONFIG (see README).`
@@ -44,6 +47,11 @@ async function main(): Promise<void> {
   if (args[0] === 'rules') {
     process.exit(
       await runRulesCommand({ args: args.slice(1), readConfig: () => readConfig(process.env, undefined) }),
+    )
+  }
+  if (args[0] === 'history') {
+    process.exit(
+      await runHistoryCommand({ args: args.slice(1), readConfig: () => readConfig(process.env, undefined) }),
     )
   }
   const { values, positionals } = parseArgs({

@@ -36,6 +36,7 @@ describe('suite flags', () => {
       warmupSeconds: 20,
       connected: 20_000,
       overload: { rate: 40_000, seconds: 60, devices: 2000 },
+      history: { tickets: 100_000, devices: 5000, readings: undefined },
       writeResults: true,
     })
     expect(loopRates(options)).toEqual([1000, 10_000])
@@ -50,6 +51,7 @@ describe('suite flags', () => {
       warmupSeconds: 2,
       connected: 500,
       overload: { rate: 5000, seconds: 10, devices: 300 },
+      history: { tickets: 2000, devices: 300, readings: 100_000 },
       writeResults: false,
     })
     // The latency and CPU rate is the sustained one: one window serves both.
@@ -83,7 +85,7 @@ describe('suite flags', () => {
     [['--warmup', '0'], '--warmup: expected at least 1'],
     [
       ['--skip', 'loop,warp'],
-      '--skip: each name is one of loop, latency, cpu, rss, overload, aedes, mosquitto',
+      '--skip: each name is one of loop, latency, cpu, rss, overload, aedes, mosquitto, history',
     ],
   ])('refuses %j with a clear message', (args, message) => {
     expect(parseSuiteFlags(args)).toEqual({ kind: 'error', message })

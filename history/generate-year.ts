@@ -1,0 +1,216 @@
+import { performance } from 'node:perf_hooks'
+import type { Redis } from 'ioredis'
+import pino, { type Logger } from 'pino'
+import type { Settings, SiteFile } from '../config/index.ts'
+import { VigieError } from '../domain/index.ts'
+import { createIngest, type DeviceRegistry, hashSecret, type Ingest } from '../ingest/index.ts'
+import {
+  type CustomerBook,
+  createCustomerBook,
+  createNotificationStore,
+  type NotificationStore,
+  notificationKeys,
+} from '../notifier/index.ts'
+import {
+  createDispatcher,
+  createIncidentStore,
+  createTechnicianRoster,
+  createTicketStore,
+  type IncidentStore,
+  ruleKeys,
+  type TechnicianRoster,
+  type TicketStore,
+} from '../rules/index.ts'
+import { type AirportSize, buildAirportWorld } from './airport-world.ts'
+import { createDispatchChoice } from './dispatch-choice.ts'
+import { liveLife } from './life-runner.ts'
+import { createOfferMoves } from './offer-moves.ts'
+import { createKeyedQueue, runPool } from './promise-pool.ts'
+import { writeReadings } from './readings-history.ts'
+import { indexWorld } from './world-index.ts'
+import { createYearPlanner } from './year-plan.ts'
+import { createYearTally, type YearSummary } from './year-summary.ts'
+
+export type HistorySettings = Pick<
+  Settings,
+  | 'redisPrefix'
+  | 'logShards'
+  | 'readingsRetention'
+  | 'deviceReadingsRetention'
+  | 'deadLetterRetention'
+  | 'ticketTimelineMax'
+  | 'ticketTimelineMaxBytes'
+>
+
+export type YearSize = AirportSize & { tickets: number }
+
+/** Issue 16's airport: 5,000 devices, 200 technicians, 2,000 customers, 100,000 tickets. */
+export const fullYear: YearSize = { devices: 5000, technicians: 200, customers: 2000, tickets: 100_000 }
+/** 300 of 100,000 tickets are still open when the year ends. */
+export const openShare = 0.003
+
+export type YearPhase = 'world' | 'tickets' | 'readings'
+export type YearProgress = { phase: YearPhase; done: number; total: number }
+
+export type YearOptions = {
+  /** A connection to write through; the year gets a pipelining one of its own beside it. */
+  redis: Redis
+  settings: HistorySettings
+  size?: Partial<YearSize>
+  seed?: string
+  /** The year's last instant (epoch ms): tickets open over the 365 days before it. */
+  end?: number
+  /** Tickets still open at `end`; 300 for 100,000 by default, scaled. */
+  openAtEnd?: number
+  /** Readings in the log; by default each device's stream full (DEVICE_READINGS_RETENTION), within the log's. */
+  readings?: number
+  /** Each device reports this often in the readings log. */
+  readingEveryMs?: number
+  /** Ticket lives written at once. */
+  concurrency?: number
+  log?: Logger
+  onProgress?: (progress: YearProgress) => void
+}
+
+/** The year as written, and vigie's own stores over it, for whoever measures what reading it costs. */
+export type HistoryWorld = {
+  site: SiteFile
+  prefix: string
+  /** The stores on the year's connection, closed by `close`. */
+  stores: {
+    ingest: Ingest
+    devices: DeviceRegistry
+    roster: TechnicianRoster
+    customers: CustomerBook
+    incidents: IncidentStore
+    tickets: TicketStore
+    notifications: NotificationStore
+  }
+  summary: YearSummary
+  timings: { worldMs: number; ticketsMs: number; readingsMs: number; totalMs: number }
+  close: () => Promise<void>
+}
+
+// A fixed secret: the history's devices are for reading, not for connecting.
+const historySecret = 'history-device-secret-not-for-use'
+
+/**
+ * Writes a year of a big airport through vigie's own stores, deterministic from its seed: the site's
+ * devices, technicians and customers, then every ticket's life in the order they opened (a few dozen
+ * at a time), then the readings log at its retention. Refuses a prefix that already holds tickets.
+ */
+export async function generateYear(options: YearOptions): Promise<HistoryWorld> {
+  const started = performance.now()
+  const { settings, seed = 'vigie', end = Date.now(), concurrency = 48, onProgress } = options
+  const size: YearSize = { ...fullYear, ...options.size }
+  const openAtEnd = options.openAtEnd ?? Math.max(5, Math.round(size.tickets * openShare))
+  const log = options.log ?? pino({ level: 'silent' })
+  const prefix = settings.redisPrefix
+  // Many lives' commands in one write per turn of the event loop; the reading log batches its own.
+  const redis = options.redis.duplicate({
+    enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: ['vigieAppendReadings'],
+  })
+  try {
+    const site = buildAirportWorld({ size, seed, secretHash: await hashSecret(historySecret) })
+    const keys = ruleKeys(prefix)
+    const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
+    const ingest = createIngest({ redis, settings, log, lingerMs: 1 })
+    const tickets = createTicketStore({ redis, keys, sla: site.sla, timelineCap })
+    if ((await tickets.page({ limit: 1 })).items.length > 0)
+      throw new VigieError({
+        code: 'CONFLICT',
+        message: `Redis prefix "${prefix}" already holds tickets: a history goes into a fresh Redis or prefix`,
+      })
+    const roster = createTechnicianRoster({ redis, keys, technicians: site.technicians })
+    const customers = createCustomerBook({ redis, prefix, customers: site.customers })
+    const incidents = createIncidentStore({ redis, keys })
+    const notifications = createNotificationStore({ redis, keys: notificationKeys(prefix) })
+    const places = new Map(site.devices.map((d) => [d.id, d.location ?? null]))
+    const dispatcher = createDispatcher({
+      redis,
+      keys,
+      tickets,
+      roster,
+      world: site,
+      placeOf: async (id) => places.get(id) ?? null,
+    })
+    const offers = createOfferMoves({
+      redis,
+      offerTimersKey: keys.offerTimers,
+      tickets,
+      offerTimeout: site.dispatch.offerTimeout,
+    })
+
+    const setUp = 3
+    onProgress?.({ phase: 'world', done: 0, total: setUp })
+    await ingest.registry.seed(site.devices)
+    onProgress?.({ phase: 'world', done: 1, total: setUp })
+    await roster.seed()
+    onProgress?.({ phase: 'world', done: 2, total: setUp })
+    await customers.seed()
+    onProgress?.({ phase: 'world', done: 3, total: setUp })
+    const worldMs = performance.now() - started
+
+    const index = indexWorld(site)
+    const planner = createYearPlanner({
+      life: {
+        index,
+        chooser: createDispatchChoice({ technicians: site.technicians, timeZone: index.site.timezone }),
+        seed,
+        end,
+      },
+      tickets: size.tickets,
+      openAtEnd,
+    })
+    const tally = createYearTally()
+    const oneKeyAtATime = createKeyedQueue()
+    const stores = { incidents, tickets, dispatcher, offers, notifications }
+    let lived = 0
+    onProgress?.({ phase: 'tickets', done: 0, total: size.tickets })
+    await runPool({
+      next: planner.next,
+      concurrency,
+      work: async ({ plan, steps }) => {
+        const outcome = await oneKeyAtATime(plan.correlationKey, () => liveLife(plan, steps, stores))
+        tally.add(plan.index, outcome)
+        lived++
+        if (lived % 500 === 0 || lived === size.tickets)
+          onProgress?.({ phase: 'tickets', done: lived, total: size.tickets })
+      },
+    })
+    const ticketsMs = performance.now() - started - worldMs
+
+    // Every device's recent readings at their retention (what the device routes read), within the log's.
+    const readings =
+      options.readings ??
+      Math.min(
+        settings.readingsRetention * settings.logShards,
+        size.devices * settings.deviceReadingsRetention,
+      )
+    onProgress?.({ phase: 'readings', done: 0, total: readings })
+    const written = await writeReadings({
+      ingest,
+      devices: site.devices,
+      count: readings,
+      end,
+      everyMs: options.readingEveryMs ?? 60_000,
+      seed,
+      onProgress: (done) => onProgress?.({ phase: 'readings', done, total: readings }),
+    })
+    const totalMs = performance.now() - started
+    return {
+      site,
+      prefix,
+      stores: { ingest, devices: ingest.registry, roster, customers, incidents, tickets, notifications },
+      summary: tally.finish(written),
+      timings: { worldMs, ticketsMs, readingsMs: totalMs - worldMs - ticketsMs, totalMs },
+      close: async () => {
+        await redis.quit()
+      },
+    }
+  } catch (error) {
+    redis.disconnect()
+    throw error
+  }
+}
