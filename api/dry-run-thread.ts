@@ -4,11 +4,16 @@ import { VigieError } from '../domain/index.ts'
 import type { ReplayResult } from './replay-readings.ts'
 
 type World = Pick<SiteFile, 'sites' | 'devices' | 'rules'>
-type Answer = { id: number; result?: ReplayResult; error?: string }
+type Answer = {
+  id: number
+  result?: ReplayResult
+  invalid?: { message: string; details: unknown }
+  error?: string
+}
 
 /**
- * Dry runs in a worker thread: replaying 10,000 readings against a big site takes longer than the event
- * loop's 50 ms budget, so the API, the broker and /healthz go on meanwhile. One thread, started on the
+ * Dry runs in a worker thread: parsing and replaying 10,000 readings against a big site takes longer than
+ * the event loop's 50 ms budget, so the API, the broker and /healthz go on meanwhile. One thread, started on the
  * first call, one run at a time; a run past `timeoutMs` ends the thread (the next call starts another).
  */
 export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World; timeoutMs?: number }) {
@@ -28,11 +33,12 @@ export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World
     const entry = JSON.stringify(new URL('./dry-run-worker.ts', import.meta.url).href)
     const code = `import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`
     const thread = new Worker(code, { eval: true, workerData: world })
-    thread.on('message', ({ id, result, error }: Answer) => {
+    thread.on('message', ({ id, result, invalid, error }: Answer) => {
       const pending = waiting.get(id)
       waiting.delete(id)
       if (!pending) return
       if (result) pending.resolve(result)
+      else if (invalid) pending.reject(new VigieError({ code: 'VALIDATION_FAILED', ...invalid }))
       else pending.reject(new Error(error ?? 'dry run failed'))
     })
     thread.on('error', (err) => failAll(err))
@@ -46,7 +52,8 @@ export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World
   }
 
   return {
-    run: (readings: unknown[], until: number | undefined): Promise<ReplayResult> =>
+    /** Reads the body's JSON text and replays it in the thread: the event loop never parses 1 MiB of readings. */
+    run: (text: string): Promise<ReplayResult> =>
       new Promise<ReplayResult>((resolve, reject) => {
         const id = nextId++
         const timer = setTimeout(() => {
@@ -68,7 +75,7 @@ export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World
             reject(error)
           },
         })
-        started().postMessage(until === undefined ? { id, readings } : { id, readings, until })
+        started().postMessage({ id, text })
       }),
     close: async () => {
       await worker?.terminate()

@@ -1,15 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads'
+import { readDryRunBody } from './dry-run-body.ts'
 import { replayReadings } from './replay-readings.ts'
 
-/** The dry-run thread (api/dry-run-thread.ts): replays one request's readings at a time, off the event loop. */
+/** The dry-run thread (api/dry-run-thread.ts): reads and replays one request's body at a time, off the event loop. */
 const world = workerData as Parameters<typeof replayReadings>[0]['world']
 
-parentPort?.on('message', (request: { id: number; readings: unknown[]; until?: number }) => {
+parentPort?.on('message', ({ id, text }: { id: number; text: string }) => {
   try {
-    const { id, readings, until } = request
-    const result = replayReadings(until === undefined ? { world, readings } : { world, readings, until })
-    parentPort?.postMessage({ id, result })
+    const read = readDryRunBody(text)
+    if ('invalid' in read) parentPort?.postMessage({ id, invalid: read.invalid })
+    else parentPort?.postMessage({ id, result: replayReadings({ world, ...read.body }) })
   } catch (err) {
-    parentPort?.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) })
+    parentPort?.postMessage({ id, error: err instanceof Error ? err.message : String(err) })
   }
 })

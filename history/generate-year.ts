@@ -12,6 +12,7 @@ import {
   notificationKeys,
 } from '../notifier/index.ts'
 import {
+  consumerGroup,
   createDispatcher,
   createIncidentStore,
   createTechnicianRoster,
@@ -92,7 +93,7 @@ export type HistoryWorld = {
 }
 
 // A fixed secret: the history's devices are for reading, not for connecting.
-const historySecret = 'history-device-secret-not-for-use'
+export const historyDeviceSecret = 'history-device-secret-not-for-use'
 
 /**
  * Writes a year of a big airport through vigie's own stores, deterministic from its seed: the site's
@@ -112,7 +113,7 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
     autoPipeliningIgnoredCommands: ['vigieAppendReadings'],
   })
   try {
-    const site = buildAirportWorld({ size, seed, secretHash: await hashSecret(historySecret) })
+    const site = buildAirportWorld({ size, seed, secretHash: await hashSecret(historyDeviceSecret) })
     const keys = ruleKeys(prefix)
     const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
     const ingest = createIngest({ redis, settings, log, lingerMs: 1 })
@@ -198,6 +199,13 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
       seed,
       onProgress: (done) => onProgress?.({ phase: 'readings', done, total: readings }),
     })
+    // The year's readings were evaluated as they came: the rule workers start after them, not from the first.
+    for (let shard = 0; shard < settings.logShards; shard++) {
+      const key = ingest.keys.shard(shard)
+      await redis
+        .xgroup('CREATE', key, consumerGroup, '$', 'MKSTREAM')
+        .catch(() => redis.xgroup('SETID', key, consumerGroup, '$'))
+    }
     const totalMs = performance.now() - started
     return {
       site,

@@ -4,6 +4,7 @@ export {
   generateYear,
   type HistorySettings,
   type HistoryWorld,
+  historyDeviceSecret,
   openShare,
   type YearOptions,
   type YearPhase,

@@ -63,17 +63,21 @@ export async function compactFinishedTickets({
   tickets,
   createdBefore,
   batch = 200,
+  max = 2000,
 }: {
   redis: Redis
   keys: RuleKeys
   tickets: Pick<TicketStore, 'update'>
   createdBefore: number
   batch?: number
+  /** Tickets looked at per call at most: a backlog (an upgrade, a year of history) is worked off over sweeps. */
+  max?: number
 }): Promise<number> {
   let compacted = 0
+  let looked = 0
   for (const status of finished) {
     const from = (await redis.hget(keys.compactionCursor, status)) ?? '-inf'
-    for (let start = from; ; ) {
+    for (let start = from; looked < max; ) {
       const found = await redis.zrangebyscore(
         keys.ticketsBy('status', status),
         start,
@@ -85,6 +89,7 @@ export async function compactFinishedTickets({
       )
       if (found.length === 0) break
       for (let i = 0; i < found.length; i += 2) {
+        looked++
         let changed = false
         await tickets.update(found[i] ?? '', (t) => {
           const compact = t.status === status ? compactTimeline(t) : t

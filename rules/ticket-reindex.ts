@@ -26,6 +26,11 @@ export async function ensureTicketIndexes({
   tickets: Pick<TicketStore, 'update'>
   logger: Logger
 }): Promise<{ built: number } | null> {
+  // Counters already kept mean the stores wrote the indexes from the first ticket on: only the mark is missing.
+  if ((await redis.exists(keys.ticketCounts)) === 1) {
+    await redis.set(keys.ticketIndexVersion, ticketIndexVersion, 'NX')
+    return null
+  }
   const claimed = await redis.set(keys.ticketIndexVersion, 'building', 'NX')
   if (claimed !== 'OK') return null
   const started = performance.now()

@@ -20,6 +20,17 @@ function censorByKey(value: unknown, path: string[]): unknown {
 
 const errWithCause = pino.stdSerializers.errWithCause
 
+/** JSON of a value that may refer to itself (ioredis errors list themselves in previousErrors): a cycle is named, not followed. */
+function acyclicJson(value: unknown): string {
+  const seen = new WeakSet<object>()
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (typeof inner !== 'object' || inner === null) return inner
+    if (seen.has(inner)) return '[circular]'
+    seen.add(inner)
+    return inner
+  })
+}
+
 /** The root logger: secrets, phone numbers and email addresses are masked in every line. */
 export function createLogger({ level, pretty: human = false, destination }: LoggerOptions): Logger {
   const stream = human
@@ -36,7 +47,7 @@ export function createLogger({ level, pretty: human = false, destination }: Logg
       },
       serializers: {
         // The serialized error is a class instance; a JSON round trip makes it plain data that redactDeep walks.
-        err: (err: Error) => redactDeep(JSON.parse(JSON.stringify(errWithCause(err)))),
+        err: (err: Error) => redactDeep(JSON.parse(acyclicJson(errWithCause(err)))),
       },
     },
     stream,

@@ -72,4 +72,28 @@ describe('a deployment that predates the ticket indexes', () => {
     expect(await tickets.counts()).toEqual(kept.counts)
     await redis.quit()
   })
+
+  it('leaves indexes the stores kept alone when only the mark of their layout is missing', async () => {
+    const { redis, prefix } = await openTestRedis()
+    const keys = ruleKeys(prefix)
+    const tickets = createTicketStore({ redis, keys, sla: site.sla })
+    const incidents = createIncidentStore({ redis, keys })
+    const rule = site.rules.find((r) => r.id === 'door-forced')
+    if (!rule) throw new Error('the demo site has door-forced')
+    const incident = await incidents.raise(
+      { rule, correlationKey: 'door-forced:door-1', site: 'cdg-t2', zone: null, device: 'door-1' },
+      t0,
+      true,
+    )
+    await tickets.openFor(incident, t0)
+    const kept = await tickets.counts()
+    // A history written through the stores (vigie history generate) before any vigie started on it.
+    await redis.del(keys.ticketIndexVersion)
+    expect(
+      await ensureTicketIndexes({ redis, keys, tickets, logger: createLogger({ level: 'silent' }) }),
+    ).toBeNull()
+    expect(await tickets.counts()).toEqual(kept)
+    expect(await redis.get(keys.ticketIndexVersion)).toBe(ticketIndexVersion)
+    await redis.quit()
+  })
 })

@@ -53,4 +53,18 @@ describe('the root logger', () => {
     })
     expect(JSON.stringify(lines[0])).not.toContain('bob@example.org')
   })
+
+  it('logs an error that refers to itself, as ioredis errors do, instead of throwing', () => {
+    const { log, lines } = capture()
+    const err = Object.assign(new Error('Reached the max retries per request limit'), {
+      previousErrors: [] as Error[],
+    })
+    err.previousErrors.push(err)
+    expect(() => log.error({ err }, 'cycle failed')).not.toThrow()
+    expect(lines[0]).toMatchObject({
+      msg: 'cycle failed',
+      err: { message: 'Reached the max retries per request limit' },
+    })
+    expect(JSON.stringify(lines[0])).toContain('[circular]')
+  })
 })
