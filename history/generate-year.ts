@@ -199,7 +199,11 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
       seed,
       onProgress: (done) => onProgress?.({ phase: 'readings', done, total: readings }),
     })
-    // The year's readings were evaluated as they came: the rule workers start after them, not from the first.
+    // The year's readings and events were handled as they came: the rule workers and the notifier start
+    // after them, not from the first (a deployment that ran all year has its groups there).
+    await redis
+      .xgroup('CREATE', keys.events, 'notifier', '$', 'MKSTREAM')
+      .catch(() => redis.xgroup('SETID', keys.events, 'notifier', '$'))
     for (let shard = 0; shard < settings.logShards; shard++) {
       const key = ingest.keys.shard(shard)
       await redis
