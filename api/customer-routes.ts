@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { type Customer, customerSchema, type SiteFile } from '../config/index.ts'
 import { maskEmail, maskPhone, VigieError } from '../domain/index.ts'
 import type { CustomerBook } from '../notifier/index.ts'
-import { cursorSchema, keyPart, limitSchema, pageByKey } from './pagination.ts'
+import { cursorSchema, encodeCursor, keyPart, limitSchema } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 const customerViewSchema = z.object({
@@ -91,8 +91,12 @@ export function registerCustomerRoutes(
     },
     async (request) => {
       const { limit, cursor } = request.query
-      const page = pageByKey(await customers.list(), (c) => [c.id], { limit, after: cursor })
-      return { items: page.items.map((c) => view(c, request.principal?.role === 'admin')), next: page.next }
+      const page = await customers.page({ limit, after: cursor?.[0] })
+      const last = page.items.at(-1)
+      return {
+        items: page.items.map((c) => view(c, request.principal?.role === 'admin')),
+        next: page.more && last ? encodeCursor([last.id]) : null,
+      }
     },
   )
 

@@ -27,6 +27,8 @@ export function createCustomerBook({
     },
     get: records.get,
     list: records.all,
+    /** Customers by id (byte order) after `after`, read through the id index. */
+    page: records.page,
     create: records.create,
     replace: records.replace,
     remove: records.remove,

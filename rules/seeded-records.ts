@@ -23,12 +23,17 @@ export function createSeededRecords<T extends { id: string }>({
   fromSiteFile: T[]
 }) {
   const parse = (doc: string | null | undefined): T | null => (doc ? (JSON.parse(doc) as T) : null)
+  // Every id in byte order (scores 0): a page is read from here, not by reading every record.
+  const idsKey = `${key}:ids`
   return {
     parse,
 
     /** Writes the site file's records, except those the API took over; answers the ones written. */
     seed: async (): Promise<T[]> => {
       const written: T[] = []
+      // Records written before the id index existed (or by a create cut short) join it here.
+      const known = await redis.hkeys(key)
+      if (known.length > 0) await redis.zadd(idsKey, ...known.flatMap((id) => [0, id]))
       for (const record of fromSiteFile) {
         const origin = (await redis.hget(originsKey, record.id)) as Origin | null
         if (origin === 'api' || origin === 'deleted') continue
@@ -36,6 +41,7 @@ export function createSeededRecords<T extends { id: string }>({
           .multi()
           .hset(key, record.id, JSON.stringify(record))
           .hset(originsKey, record.id, 'site')
+          .zadd(idsKey, 0, record.id)
           .exec()
         written.push(record)
       }
@@ -50,10 +56,30 @@ export function createSeededRecords<T extends { id: string }>({
         .map((doc) => JSON.parse(doc) as T)
         .sort((a, b) => a.id.localeCompare(b.id)),
 
+    /** Up to `limit` records after an id, in byte order of their ids, and whether more follow. */
+    page: async ({
+      limit,
+      after,
+    }: {
+      limit: number
+      after?: string | undefined
+    }): Promise<{ items: T[]; more: boolean }> => {
+      const ids = await redis.zrangebylex(
+        idsKey,
+        after === undefined ? '-' : `(${after}`,
+        '+',
+        'LIMIT',
+        0,
+        limit + 1,
+      )
+      const docs = ids.length > 0 ? await redis.hmget(key, ...ids.slice(0, limit)) : []
+      return { items: docs.flatMap((doc) => parse(doc) ?? []), more: ids.length > limit }
+    },
+
     /** A new record; false when the id is taken. */
     create: async (record: T): Promise<boolean> => {
       if ((await redis.hsetnx(key, record.id, JSON.stringify(record))) !== 1) return false
-      await redis.hset(originsKey, record.id, 'api')
+      await redis.multi().hset(originsKey, record.id, 'api').zadd(idsKey, 0, record.id).exec()
       return true
     },
 
@@ -64,7 +90,7 @@ export function createSeededRecords<T extends { id: string }>({
     /** Removes a record for good (the site file no longer brings it back); false when unknown. */
     remove: async (id: string): Promise<boolean> => {
       const [[, removed] = []] =
-        (await redis.multi().hdel(key, id).hset(originsKey, id, 'deleted').exec()) ?? []
+        (await redis.multi().hdel(key, id).hset(originsKey, id, 'deleted').zrem(idsKey, id).exec()) ?? []
       return removed === 1
     },
   }

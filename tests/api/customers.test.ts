@@ -74,6 +74,28 @@ describe('customers API', () => {
     })
   })
 
+  it('pages every customer once, through the id index, one created through the API included', async () => {
+    await book.create({
+      ...site.customers[0],
+      id: 'cust-0-paged',
+      subscribes: { sites: ['cdg-t2'] },
+    } as never)
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const res = await app.inject({
+        url: `/api/customers?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        headers: as(keys.viewer),
+      })
+      const page: { items: { id: string }[]; next: string | null } = res.json()
+      seen.push(...page.items.map((c) => c.id))
+      cursor = page.next
+    } while (cursor)
+    expect(seen).toEqual((await book.list()).map((c) => c.id).sort())
+    expect(seen).toContain('cust-0-paged')
+    await book.remove('cust-0-paged')
+  })
+
   it('lets only admins add, replace and remove customers', async () => {
     for (const key of [keys.viewer, keys.dispatcher]) {
       const refused = await app.inject({
