@@ -1,11 +1,14 @@
+import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { fullYear } from '../history/index.ts'
 import { buildHistoryYear } from './history-step.ts'
 import { createProgress } from './progress.ts'
+import { describeMachine, machineLines, replaceSection } from './results-file.ts'
 import { yearMarkdown } from './year-report.ts'
 import { measureVigie } from './year-step.ts'
 
-// `npm run bench:year -- --tickets 5000`: the year step alone, printed, RESULTS.md untouched.
+// `npm run bench:year`: the year step alone; at the full size (no --tickets, --devices) its section of
+// bench/RESULTS.md is replaced, at any other size it is only printed.
 const { values } = parseArgs({
   options: {
     tickets: { type: 'string', default: String(fullYear.tickets) },
@@ -36,7 +39,28 @@ try {
   const full = await measureVigie({ ...common, prefix: year.world.prefix, label: 'the year' })
   const empty = await measureVigie({ ...common, prefix: 'empty:', label: 'an empty start' })
   progress.end('measured')
-  console.log(yearMarkdown({ size, summary: year.world.summary, timings: year.world.timings, full, empty }))
+  const report = yearMarkdown({ size, summary: year.world.summary, timings: year.world.timings, full, empty })
+  console.log(report)
+  if (size.tickets === fullYear.tickets && size.devices === fullYear.devices) {
+    const machine = describeMachine()
+    const section = [
+      `### A year at a busy airport (issue 16), ${machine.date}`,
+      '',
+      ...machineLines(
+        machine,
+        `\`npm run bench:year\` (${values.probes} probes, ${values.repeats} requests a route).`,
+      ),
+      report,
+    ].join('\n')
+    const path = new URL('./RESULTS.md', import.meta.url)
+    const text = await readFile(path, 'utf8')
+    const begin = '<!-- year:begin (written by bench/year-bench.ts) -->'
+    const end = '<!-- year:end -->'
+    await writeFile(
+      path,
+      replaceSection({ text, begin, end, section, place: (block) => `${text}\n${block}` }),
+    )
+  }
 } finally {
   await year.stop()
 }
