@@ -46,6 +46,16 @@ export type YearSize = AirportSize & { tickets: number }
 
 /** Issue 16's airport: 5,000 devices, 200 technicians, 2,000 customers, 100,000 tickets. */
 export const fullYear: YearSize = { devices: 5000, technicians: 200, customers: 2000, tickets: 100_000 }
+/** A smaller or larger airport in the full year's proportions: a technician per 25 devices, a customer per 2.5. */
+export function scaledYear({ devices, tickets }: { devices: number; tickets: number }): YearSize {
+  return {
+    devices,
+    tickets,
+    technicians: Math.max(24, Math.round(devices / 25)),
+    customers: Math.max(10, Math.round(devices * 0.4)),
+  }
+}
+
 /** 300 of 100,000 tickets are still open when the year ends. */
 export const openShare = 0.003
 

@@ -5,6 +5,7 @@ export {
   type HistorySettings,
   type HistoryWorld,
   openShare,
+  scaledYear,
   type YearOptions,
   type YearPhase,
   type YearProgress,
