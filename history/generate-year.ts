@@ -22,14 +22,10 @@ import {
   type TicketStore,
 } from '../rules/index.ts'
 import { type AirportSize, buildAirportWorld } from './airport-world.ts'
-import { createDispatchChoice } from './dispatch-choice.ts'
-import { liveLife } from './life-runner.ts'
 import { createOfferMoves } from './offer-moves.ts'
-import { createKeyedQueue, runPool } from './promise-pool.ts'
 import { writeReadings } from './readings-history.ts'
-import { indexWorld } from './world-index.ts'
-import { createYearPlanner } from './year-plan.ts'
-import { createYearTally, type YearSummary } from './year-summary.ts'
+import { liveTicketLives } from './ticket-lives.ts'
+import type { YearSummary } from './year-summary.ts'
 
 export type HistorySettings = Pick<
   Settings,
@@ -116,16 +112,17 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
   const openAtEnd = options.openAtEnd ?? Math.max(5, Math.round(size.tickets * openShare))
   const log = options.log ?? pino({ level: 'silent' })
   const prefix = settings.redisPrefix
-  // Many lives' commands in one write per turn of the event loop; the reading log batches its own.
+  // Many lives' commands in one write per turn of the event loop.
   const redis = options.redis.duplicate({
     enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: ['vigieAppendReadings'],
   })
+  // The readings' batched script calls go on a connection of their own, not between the tickets' writes.
+  const readingsRedis = options.redis.duplicate()
   try {
     const site = buildAirportWorld({ size, seed, secretHash: await hashSecret(historySecret) })
     const keys = ruleKeys(prefix)
     const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
-    const ingest = createIngest({ redis, settings, log, lingerMs: 1 })
+    const ingest = createIngest({ redis: readingsRedis, settings, log, lingerMs: 1 })
     const tickets = createTicketStore({ redis, keys, sla: site.sla, timelineCap })
     if ((await tickets.page({ limit: 1 })).items.length > 0)
       throw new VigieError({
@@ -162,35 +159,24 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
     onProgress?.({ phase: 'world', done: 3, total: setUp })
     const worldMs = performance.now() - started
 
-    const index = indexWorld(site)
-    const planner = createYearPlanner({
-      life: {
-        index,
-        chooser: createDispatchChoice({ technicians: site.technicians, timeZone: index.site.timezone }),
+    // The tickets are Node's work, the readings Redis's: written side by side, each keeps a core busy.
+    const ticketPhase = (async () => {
+      onProgress?.({ phase: 'tickets', done: 0, total: size.tickets })
+      const tally = await liveTicketLives({
+        site,
+        stores: { incidents, tickets, dispatcher, offers, notifications },
+        tickets: size.tickets,
+        openAtEnd,
         seed,
         end,
-      },
-      tickets: size.tickets,
-      openAtEnd,
-    })
-    const tally = createYearTally()
-    const oneKeyAtATime = createKeyedQueue()
-    const stores = { incidents, tickets, dispatcher, offers, notifications }
-    let lived = 0
-    onProgress?.({ phase: 'tickets', done: 0, total: size.tickets })
-    await runPool({
-      next: planner.next,
-      concurrency,
-      work: async ({ plan, steps }) => {
-        const outcome = await oneKeyAtATime(plan.correlationKey, () => liveLife(plan, steps, stores))
-        tally.add(plan.index, outcome)
-        lived++
-        if (lived % 500 === 0 || lived === size.tickets)
-          onProgress?.({ phase: 'tickets', done: lived, total: size.tickets })
-      },
-    })
-    const ticketsMs = performance.now() - started - worldMs
-
+        concurrency,
+        onLived: (lived) => {
+          if (lived % 500 === 0 || lived === size.tickets)
+            onProgress?.({ phase: 'tickets', done: lived, total: size.tickets })
+        },
+      })
+      return { tally, ms: performance.now() - started - worldMs }
+    })()
     // Every device's recent readings at their retention (what the device routes read), within the log's.
     const readings =
       options.readings ??
@@ -198,29 +184,34 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
         settings.readingsRetention * settings.logShards,
         size.devices * settings.deviceReadingsRetention,
       )
-    onProgress?.({ phase: 'readings', done: 0, total: readings })
-    const written = await writeReadings({
-      ingest,
-      devices: site.devices,
-      count: readings,
-      end,
-      everyMs: options.readingEveryMs ?? 60_000,
-      seed,
-      onProgress: (done) => onProgress?.({ phase: 'readings', done, total: readings }),
-    })
+    const readingPhase = (async () => {
+      onProgress?.({ phase: 'readings', done: 0, total: readings })
+      const written = await writeReadings({
+        ingest,
+        devices: site.devices,
+        count: readings,
+        end,
+        everyMs: options.readingEveryMs ?? 60_000,
+        seed,
+        onProgress: (done) => onProgress?.({ phase: 'readings', done, total: readings }),
+      })
+      return { written, ms: performance.now() - started - worldMs }
+    })()
+    const [lived, read] = await Promise.all([ticketPhase, readingPhase])
     const totalMs = performance.now() - started
     return {
       site,
       prefix,
       stores: { ingest, devices: ingest.registry, roster, customers, incidents, tickets, notifications },
-      summary: tally.finish(written),
-      timings: { worldMs, ticketsMs, readingsMs: totalMs - worldMs - ticketsMs, totalMs },
+      summary: lived.tally.finish(read.written),
+      timings: { worldMs, ticketsMs: lived.ms, readingsMs: read.ms, totalMs },
       close: async () => {
-        await redis.quit()
+        await Promise.all([redis.quit(), readingsRedis.quit()])
       },
     }
   } catch (error) {
     redis.disconnect()
+    readingsRedis.disconnect()
     throw error
   }
 }
