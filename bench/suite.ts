@@ -5,7 +5,7 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { startMessageStandIns } from '../demo/index.ts'
-import { fullYear } from '../history/index.ts'
+import { scaledYear } from '../history/index.ts'
 import { hashSecret } from '../ingest/index.ts'
 import { createLogger } from '../service/index.ts'
 import { createChildren, repoRoot } from './child-processes.ts'
@@ -321,7 +321,7 @@ if (!skip.has('history'))
     progress.begin(`history: a year of ${tickets.toLocaleString('en-US')} tickets`)
     let started: { stop: () => Promise<void> } | undefined
     const run = await runHistoryStep({
-      size: { ...fullYear, devices, tickets },
+      size: scaledYear({ devices, tickets }),
       seed: 'vigie',
       ...(readings === undefined ? {} : { readings }),
       progress,

@@ -23,14 +23,10 @@ import {
   type TicketStore,
 } from '../rules/index.ts'
 import { type AirportSize, buildAirportWorld } from './airport-world.ts'
-import { createDispatchChoice } from './dispatch-choice.ts'
-import { liveLife } from './life-runner.ts'
 import { createOfferMoves } from './offer-moves.ts'
-import { createKeyedQueue, runPool } from './promise-pool.ts'
 import { writeReadings } from './readings-history.ts'
-import { indexWorld } from './world-index.ts'
-import { createYearPlanner } from './year-plan.ts'
-import { createYearTally, type YearSummary } from './year-summary.ts'
+import { liveTicketLives } from './ticket-lives.ts'
+import type { YearSummary } from './year-summary.ts'
 
 export type HistorySettings = Pick<
   Settings,
@@ -47,6 +43,16 @@ export type YearSize = AirportSize & { tickets: number }
 
 /** Issue 16's airport: 5,000 devices, 200 technicians, 2,000 customers, 100,000 tickets. */
 export const fullYear: YearSize = { devices: 5000, technicians: 200, customers: 2000, tickets: 100_000 }
+/** A smaller or larger airport in the full year's proportions: a technician per 25 devices, a customer per 2.5. */
+export function scaledYear({ devices, tickets }: { devices: number; tickets: number }): YearSize {
+  return {
+    devices,
+    tickets,
+    technicians: Math.max(24, Math.round(devices / 25)),
+    customers: Math.max(10, Math.round(devices * 0.4)),
+  }
+}
+
 /** 300 of 100,000 tickets are still open when the year ends. */
 export const openShare = 0.003
 
@@ -98,7 +104,7 @@ export const historyDeviceSecret = 'history-device-secret-not-for-use'
 /**
  * Writes a year of a big airport through vigie's own stores, deterministic from its seed: the site's
  * devices, technicians and customers, then every ticket's life in the order they opened (a few dozen
- * at a time), then the readings log at its retention. Refuses a prefix that already holds tickets.
+ * at a time), then the readings log. Refuses a prefix that already holds tickets.
  */
 export async function generateYear(options: YearOptions): Promise<HistoryWorld> {
   const started = performance.now()
@@ -107,16 +113,15 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
   const openAtEnd = options.openAtEnd ?? Math.max(5, Math.round(size.tickets * openShare))
   const log = options.log ?? pino({ level: 'silent' })
   const prefix = settings.redisPrefix
-  // Many lives' commands in one write per turn of the event loop; the reading log batches its own.
-  const redis = options.redis.duplicate({
-    enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: ['vigieAppendReadings'],
-  })
+  // Many lives' commands in one write per turn of the event loop.
+  const redis = options.redis.duplicate({ enableAutoPipelining: true })
+  // The readings' script calls, batched by the reading log itself, skip the auto-pipeline.
+  const readingsRedis = options.redis.duplicate()
   try {
     const site = buildAirportWorld({ size, seed, secretHash: await hashSecret(historyDeviceSecret) })
     const keys = ruleKeys(prefix)
     const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
-    const ingest = createIngest({ redis, settings, log, lingerMs: 1 })
+    const ingest = createIngest({ redis: readingsRedis, settings, log, lingerMs: 1 })
     const tickets = createTicketStore({ redis, keys, sla: site.sla, timelineCap })
     if ((await tickets.page({ limit: 1 })).items.length > 0)
       throw new VigieError({
@@ -153,29 +158,18 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
     onProgress?.({ phase: 'world', done: 3, total: setUp })
     const worldMs = performance.now() - started
 
-    const index = indexWorld(site)
-    const planner = createYearPlanner({
-      life: {
-        index,
-        chooser: createDispatchChoice({ technicians: site.technicians, timeZone: index.site.timezone }),
-        seed,
-        end,
-      },
+    // The lives first, then the readings: a life waits on Redis at every step, and a reading batch holds
+    // Redis for milliseconds, so side by side the lives crawl.
+    onProgress?.({ phase: 'tickets', done: 0, total: size.tickets })
+    const tally = await liveTicketLives({
+      site,
+      stores: { incidents, tickets, dispatcher, offers, notifications },
       tickets: size.tickets,
       openAtEnd,
-    })
-    const tally = createYearTally()
-    const oneKeyAtATime = createKeyedQueue()
-    const stores = { incidents, tickets, dispatcher, offers, notifications }
-    let lived = 0
-    onProgress?.({ phase: 'tickets', done: 0, total: size.tickets })
-    await runPool({
-      next: planner.next,
+      seed,
+      end,
       concurrency,
-      work: async ({ plan, steps }) => {
-        const outcome = await oneKeyAtATime(plan.correlationKey, () => liveLife(plan, steps, stores))
-        tally.add(plan.index, outcome)
-        lived++
+      onLived: (lived) => {
         if (lived % 500 === 0 || lived === size.tickets)
           onProgress?.({ phase: 'tickets', done: lived, total: size.tickets })
       },
@@ -218,11 +212,12 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
       summary: tally.finish(written),
       timings: { worldMs, ticketsMs, readingsMs: totalMs - worldMs - ticketsMs, totalMs },
       close: async () => {
-        await redis.quit()
+        await Promise.all([redis.quit(), readingsRedis.quit()])
       },
     }
   } catch (error) {
     redis.disconnect()
+    readingsRedis.disconnect()
     throw error
   }
 }

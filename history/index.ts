@@ -6,6 +6,7 @@ export {
   type HistoryWorld,
   historyDeviceSecret,
   openShare,
+  scaledYear,
   type YearOptions,
   type YearPhase,
   type YearProgress,

@@ -18,24 +18,20 @@ export function createProgressPrinter({
   now?: () => number
   everyMs?: number
 }) {
-  let phase: YearPhase | undefined
-  let phaseStart = 0
-  let lastLine = 0
-  return ({ phase: current, done, total }: YearProgress): void => {
+  // Phases may run side by side (tickets and readings): each keeps its own clock.
+  const phases = new Map<YearPhase, { start: number; lastLine: number }>()
+  return ({ phase, done, total }: YearProgress): void => {
     const at = now()
-    if (current !== phase) {
-      phase = current
-      phaseStart = at
-      lastLine = 0
-    }
+    const clock = phases.get(phase) ?? { start: at, lastLine: 0 }
+    phases.set(phase, clock)
     const finished = done >= total
-    if (!finished && at - lastLine < everyMs) return
-    lastLine = at
-    const seconds = Math.max(0.001, (at - phaseStart) / 1000)
+    if (!finished && at - clock.lastLine < everyMs) return
+    clock.lastLine = at
+    const seconds = Math.max(0.001, (at - clock.start) / 1000)
     const rate = done / seconds
     const left = rate > 0 && !finished ? `, ~${Math.ceil((total - done) / rate)} s left` : ''
     write(
-      `history: ${labels[current]} ${thousands(done)} of ${thousands(total)} ` +
+      `history: ${labels[phase]} ${thousands(done)} of ${thousands(total)} ` +
         `(${thousands(rate)}/s, ${seconds.toFixed(0)} s${left})`,
     )
   }

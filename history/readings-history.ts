@@ -3,9 +3,10 @@ import type { Reading } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import { createRandom, type Random } from './seeded-random.ts'
 
-// Appends prepared at once: a whole number of the reading log's 256-reading batches, so none waits for
-// its linger timer.
-const window = 256 * 32
+// The reading log's batch: readings prepared 256 at a time leave at once, none waits for its linger timer.
+const batchSize = 256
+// Enough batches waiting in Redis that it never idles while Node prepares the next.
+const batchesInFlight = 64
 
 /** A quiet fleet's reading, as ingest's parser leaves it: in range, doors opened with a badge, AEDs in place. */
 function readingOf(device: Device, seq: number, at: number, random: Random): Reading {
@@ -54,11 +55,10 @@ export async function writeReadings({
   const random = createRandom(`${seed}:readings`)
   const step = everyMs / devices.length
   let appended = 0
-  // A few windows in flight: Redis appends one while the next is prepared.
   const inFlight: Promise<void>[] = []
-  for (let first = 0; first < count; first += window) {
+  for (let first = 0; first < count; first += batchSize) {
     const batch: Promise<boolean>[] = []
-    for (let j = first; j < Math.min(count, first + window); j++) {
+    for (let j = first; j < Math.min(count, first + batchSize); j++) {
       const device = devices[j % devices.length] as Device
       const at = Math.round(end - (count - 1 - j) * step)
       const seq = Math.floor(j / devices.length)
@@ -70,7 +70,7 @@ export async function writeReadings({
         onProgress?.(appended)
       }),
     )
-    if (inFlight.length >= 3) await inFlight.shift()
+    if (inFlight.length >= batchesInFlight) await inFlight.shift()
   }
   await Promise.all(inFlight)
   return appended

@@ -2,7 +2,13 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import type { Config } from '../config/index.ts'
 import { isVigieError } from '../domain/index.ts'
-import { createProgressPrinter, fullYear, generateYear, type YearSummary } from '../history/index.ts'
+import {
+  createProgressPrinter,
+  fullYear,
+  generateYear,
+  scaledYear,
+  type YearSummary,
+} from '../history/index.ts'
 import { createLogger } from './logger.ts'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
 
@@ -10,13 +16,15 @@ export const historyUsage = `Usage: npm run vigie -- history generate [--tickets
 
   generate   write a year of a big airport (issue 16) into the configured Redis, through vigie's own
              stores: devices, technicians, customers, every ticket's life with its notifications, and the
-             readings log at its retention. The same seed and sizes give the same year.
+             readings log, each device's recent readings at their retention. The same seed and sizes
+             give the same year. A notifier started on it within the hour would act on the events of
+             the last tickets written: open it with --roles api (or broker,api) first.
 
 Options:
   --tickets N        tickets over the year (default ${fullYear.tickets}); 0.3 % are still open at its end
   --devices N        devices (default ${fullYear.devices})
-  --technicians N    technicians (default ${fullYear.technicians})
-  --customers N      customers (default ${fullYear.customers})
+  --technicians N    technicians (default ${fullYear.technicians}, one per 25 devices)
+  --customers N      customers (default ${fullYear.customers}, one per 2.5 devices)
   --open N           tickets still open at the end (default 0.3 % of --tickets, at least 5)
   --readings N       readings in the log, one a minute from each device up to the end (default: each
                      device's DEVICE_READINGS_RETENTION, within READINGS_RETENTION × VIGIE_LOG_SHARDS)
@@ -120,8 +128,10 @@ export async function runHistoryCommand({ args, readConfig }: HistoryCommandOpti
       redis: connection.redis,
       settings: { ...settings, redisPrefix: flags.prefix ?? settings.redisPrefix },
       size: {
-        ...(flags.tickets !== undefined && { tickets: flags.tickets }),
-        ...(flags.devices !== undefined && { devices: flags.devices }),
+        ...scaledYear({
+          devices: flags.devices ?? fullYear.devices,
+          tickets: flags.tickets ?? fullYear.tickets,
+        }),
         ...(flags.technicians !== undefined && { technicians: flags.technicians }),
         ...(flags.customers !== undefined && { customers: flags.customers }),
       },
