@@ -14,24 +14,30 @@ const { site } = loadConfig({ env: {} })
 const t0 = Date.parse('2026-03-01T08:00:00Z')
 const min = 60_000
 
+/** Stores over a fresh prefix, and a door forced then closed: its ticket's id. */
+async function doorTickets() {
+  const { redis, prefix } = await openTestRedis()
+  const keys = ruleKeys(prefix)
+  const tickets = createTicketStore({ redis, keys, sla: site.sla })
+  const incidents = createIncidentStore({ redis, keys })
+  const rule = site.rules.find((r) => r.id === 'door-forced')
+  if (!rule) throw new Error('the demo site has door-forced')
+  const open = async (device: string, at: number) => {
+    const incident = await incidents.raise(
+      { rule, correlationKey: `door-forced:${device}`, site: 'cdg-t2', zone: null, device },
+      at,
+      true,
+    )
+    const { ticket } = await tickets.openFor(incident, at)
+    await incidents.clear(incident.correlationKey, at, false)
+    return ticket.id
+  }
+  return { redis, prefix, keys, tickets, open }
+}
+
 describe('a deployment that predates the ticket indexes', () => {
   it('builds them once from its tickets on start: lists, loads, counters and KPIs as if kept all along', async () => {
-    const { redis, prefix } = await openTestRedis()
-    const keys = ruleKeys(prefix)
-    const tickets = createTicketStore({ redis, keys, sla: site.sla })
-    const incidents = createIncidentStore({ redis, keys })
-    const rule = site.rules.find((r) => r.id === 'door-forced')
-    if (!rule) throw new Error('the demo site has door-forced')
-    const open = async (device: string, at: number) => {
-      const incident = await incidents.raise(
-        { rule, correlationKey: `door-forced:${device}`, site: 'cdg-t2', zone: null, device },
-        at,
-        true,
-      )
-      const { ticket } = await tickets.openFor(incident, at)
-      await incidents.clear(incident.correlationKey, at, false)
-      return ticket.id
-    }
+    const { redis, prefix, keys, tickets, open } = await doorTickets()
     const a = await open('door-1', t0)
     await tickets.note(a, 'ticket.notified', 'notifier', t0 + 3 * min, 'sms to c (notice)')
     await tickets.act(a, 'ack', 'tech-a', t0 + 5 * min)
@@ -74,18 +80,8 @@ describe('a deployment that predates the ticket indexes', () => {
   })
 
   it('leaves indexes the stores kept alone when only the mark of their layout is missing', async () => {
-    const { redis, prefix } = await openTestRedis()
-    const keys = ruleKeys(prefix)
-    const tickets = createTicketStore({ redis, keys, sla: site.sla })
-    const incidents = createIncidentStore({ redis, keys })
-    const rule = site.rules.find((r) => r.id === 'door-forced')
-    if (!rule) throw new Error('the demo site has door-forced')
-    const incident = await incidents.raise(
-      { rule, correlationKey: 'door-forced:door-1', site: 'cdg-t2', zone: null, device: 'door-1' },
-      t0,
-      true,
-    )
-    await tickets.openFor(incident, t0)
+    const { redis, keys, tickets, open } = await doorTickets()
+    await open('door-1', t0)
     const kept = await tickets.counts()
     // A history written through the stores (vigie history generate) before any vigie started on it.
     await redis.del(keys.ticketIndexVersion)
