@@ -113,7 +113,9 @@ export async function measureVigie({
     },
   })
   progress?.update(`${label}: vigie starting`)
-  const service = await startService({ config: { ...config, site }, log })
+  // No fleet publishes while the step measures: silence rules would fire for every device at once.
+  const measured = { ...site, rules: site.rules.filter((rule) => rule.condition.kind !== 'silent') }
+  const service = await startService({ config: { ...config, site: measured }, log })
   try {
     const baseUrl = service.httpUrl ?? publicUrl
     progress?.update(`${label}: routes`)
