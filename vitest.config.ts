@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Generous: a test that passes ends at once; one that spawns vigie needs the time on a busy machine.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     reporters: ['default', './tests/support/summary-reporter.ts'],
   },
 })

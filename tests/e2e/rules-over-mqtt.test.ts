@@ -66,7 +66,8 @@ describe('readings in over MQTT, incidents out through the API', () => {
           const forced = items.find((i) => i.rule === 'door-forced' && i.device === 'door-gate-1')
           return forced?.count === 50 && items.some((i) => i.rule === 'aed-removed') ? items : undefined
         },
-        { what: 'both incidents through the API' },
+        // The rule workers start in a child process of their own after "vigie started": slow on a busy machine.
+        { what: 'both incidents through the API', timeoutMs: 30_000 },
       )
       expect(incidents.filter((i) => i.rule === 'door-forced' && i.device === 'door-gate-1')).toEqual([
         expect.objectContaining({ device: 'door-gate-1', status: 'active', severity: 'critical', count: 50 }),
@@ -116,7 +117,7 @@ describe('readings in over MQTT, incidents out through the API', () => {
           const joined = ticket.timeline.filter((e) => e.type === 'ticket.incident_joined').length
           return joined === 24 ? list : undefined
         },
-        { what: 'the flapping door ticket with 24 incidents joined' },
+        { what: 'the flapping door ticket with 24 incidents joined', timeoutMs: 30_000 },
       )
       expect(flapped).toHaveLength(1)
       await flapping.endAsync()
