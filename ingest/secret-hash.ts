@@ -1,7 +1,9 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto'
 
+export type HashCost = { N: number; r: number; p: number }
+
 // scrypt with N=2^14, r=8, p=1: about 30 ms on these machines, run on libuv's thread pool.
-const params = { N: 16_384, r: 8, p: 1 } as const
+const params: HashCost = { N: 16_384, r: 8, p: 1 }
 const keyLength = 32
 
 function derive(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
@@ -12,13 +14,14 @@ function derive(secret: string, salt: Buffer, options: ScryptOptions): Promise<B
   })
 }
 
-/** "scrypt$N$r$p$salt$hash", salt and hash in base64url: what is stored instead of a secret. */
-export async function hashSecret(secret: string): Promise<string> {
+/**
+ * "scrypt$N$r$p$salt$hash", salt and hash in base64url: what is stored instead of a secret. The cost rides
+ * in the hash, so a verify costs what the hash was made with (tests provision hundreds of devices cheaply).
+ */
+export async function hashSecret(secret: string, cost: HashCost = params): Promise<string> {
   const salt = randomBytes(16)
-  const key = await derive(secret, salt, params)
-  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join(
-    '$',
-  )
+  const key = await derive(secret, salt, cost)
+  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$')
 }
 
 /** Constant-time check of a secret against a stored hash; a malformed hash never matches. */
