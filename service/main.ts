@@ -11,10 +11,8 @@ import {
   loadConfig,
   takesConnections,
 } from '../config/index.ts'
-import { runDevicesCommand } from './cli-devices.ts'
-import { runRulesCommand } from './cli-rules.ts'
 import { createLogger } from './logger.ts'
-import { type RunningService, startService } from './start-service.ts'
+import type { RunningService } from './start-service.ts'
 import { startWorkersChild } from './workers-child.ts'
 
 const usage = `Usage: npm start [-- --roles broker,api,workers]
@@ -35,13 +33,16 @@ Settings come from the environment and from the site file named by VIGIE_CONFIG 
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
+  // Each command imports only what it runs: a CLI command skips the service's fastify, BullMQ and Twilio.
   // The devices command has flags of its own, so it parses its arguments itself.
   if (args[0] === 'devices') {
+    const { runDevicesCommand } = await import('./cli-devices.ts')
     process.exit(
       await runDevicesCommand({ args: args.slice(1), readConfig: () => readConfig(process.env, undefined) }),
     )
   }
   if (args[0] === 'rules') {
+    const { runRulesCommand } = await import('./cli-rules.ts')
     process.exit(
       await runRulesCommand({ args: args.slice(1), readConfig: () => readConfig(process.env, undefined) }),
     )
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     roles.length > 1 &&
     (workersProcess === 'yes' || (workersProcess === 'auto' && availableParallelism() > 1))
   if (splitWorkers) config.settings.roles = roles.filter((role) => role !== 'workers')
+  const { startService } = await import('./start-service.ts')
   service = await startService({ config, log }).catch((err: unknown) => {
     log.fatal({ err, hint: hintFor(err) }, 'start failed')
     process.exit(1)
