@@ -32,6 +32,8 @@ export type RunningService = {
   redisUrl: string
   /** Stops taking input, drains, closes Redis; false when something failed or the deadline passed. */
   close: (reason: string) => Promise<boolean>
+  /** Something started beside the service (the rule workers' process): it closes first, within the deadline. */
+  add: (name: string, close: () => Promise<void> | void) => void
 }
 
 /** Starts the roles this process runs, in dependency order; anything started is closed in reverse. */
@@ -229,7 +231,7 @@ export async function startService({
       httpUrl = `http://${host}:${port}`
     }
     log.info({ roles: settings.roles, httpUrl, mqttPort, site: config.sitePath }, 'vigie started')
-    return { httpUrl, mqttPort, redisUrl: connection.url, close: lifecycle.shutdown }
+    return { httpUrl, mqttPort, redisUrl: connection.url, close: lifecycle.shutdown, add: lifecycle.add }
   } catch (error) {
     await lifecycle.shutdown('start failed')
     throw error
