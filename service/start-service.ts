@@ -222,6 +222,8 @@ export async function startService({
         }),
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
+        // A quarter of the deadline: the notifier, the rules and Redis close after it.
+        closeGraceMs: settings.shutdownTimeout / 4,
       })
       await app.listen({ port: settings.httpPort, host: settings.bindHost })
       lifecycle.add('http', () => app.close())
