@@ -20,6 +20,7 @@ import type { FailedWorkLog } from '../streams/index.ts'
 import { keyOfWebSocket, registerAccessControl } from './access.ts'
 import { registerAnswerHeaders } from './answer-headers.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
+import { registerCloseGrace } from './close-grace.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
@@ -84,6 +85,8 @@ export type ApiOptions = {
   limits?: Partial<ApiLimits>
   /** Where the rate limits count, so that they hold across processes; without it, in this process. */
   rateLimitStore?: RateLimitStore
+  /** How long a stop waits for requests under way and WebSocket peers before it cuts them. */
+  closeGraceMs?: number
 }
 
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
@@ -108,6 +111,7 @@ export async function buildApi({
   bodyLimit = 1_048_576,
   limits: someLimits,
   rateLimitStore,
+  closeGraceMs = 2000,
 }: ApiOptions): Promise<FastifyInstance> {
   const limits: ApiLimits = { ...defaultApiLimits, ...someLimits }
   const app: FastifyInstance = fastify({
@@ -123,6 +127,7 @@ export async function buildApi({
   })
   // Past this many sockets (WebSockets included), node closes a new connection at once.
   app.server.maxConnections = limits.httpMaxConnections
+  registerCloseGrace(app, closeGraceMs)
   // JSON in and out (DESIGN.md § HTTP API); form bodies are added only where webhooks need them.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(validatorCompiler)

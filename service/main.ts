@@ -107,9 +107,12 @@ async function main(): Promise<void> {
     log.fatal({ err }, 'unhandled promise rejection')
     void stop('unhandled promise rejection', 1)
   })
+  // Only a second signal means "now": the workers' process gets a Ctrl-C's SIGINT after its parent's stop.
+  let signalled = false
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (closing || pending) process.exit(130) // a second signal means "now"
+      if (signalled) process.exit(130)
+      signalled = true
       void stop(signal, 0)
     })
   }
@@ -134,16 +137,11 @@ async function main(): Promise<void> {
       env,
       redisUrl: service.redisUrl,
       log: log.child({ part: 'workers' }),
+      // Half the deadline: the rest of the service, its Redis last, still stops in time.
+      stopTimeoutMs: config.settings.shutdownTimeout / 2,
     })
-    const closeService = service.close
-    // The workers stop first: the service's close may stop the Redis they use.
-    service = {
-      ...service,
-      close: async (reason) => {
-        await workers.close()
-        return closeService(reason)
-      },
-    }
+    // Added last, so closed first: the service's close may stop the Redis the workers use.
+    service.add('workers-process', workers.close)
   }
   if (pending) return stop(pending.reason, pending.code)
   if (service.httpUrl) {

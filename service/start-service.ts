@@ -36,6 +36,8 @@ export type RunningService = {
   redisUrl: string
   /** Stops taking input, drains, closes Redis; false when something failed or the deadline passed. */
   close: (reason: string) => Promise<boolean>
+  /** Something started beside the service (the rule workers' process): it closes first, within the deadline. */
+  add: (name: string, close: () => Promise<void> | void) => void
 }
 
 /** Starts the roles this process runs, in dependency order; anything started is closed in reverse. */
@@ -264,6 +266,8 @@ export async function startService({
         }),
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
+        // A quarter of the deadline: the notifier, the rules and Redis close after it.
+        closeGraceMs: settings.shutdownTimeout / 4,
       })
       await app.listen({ port: settings.httpPort, host: settings.bindHost })
       lifecycle.add('http', () => app.close())
@@ -273,7 +277,7 @@ export async function startService({
       httpUrl = `http://${host}:${port}`
     }
     log.info({ roles: settings.roles, httpUrl, mqttPort, site: config.sitePath }, 'vigie started')
-    return { httpUrl, mqttPort, redisUrl: connection.url, close: lifecycle.shutdown }
+    return { httpUrl, mqttPort, redisUrl: connection.url, close: lifecycle.shutdown, add: lifecycle.add }
   } catch (error) {
     await lifecycle.shutdown('start failed')
     throw error

@@ -7,18 +7,21 @@ const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url))
 
 /**
  * The rule workers in a process of their own, on the same Redis: the broker and the rules each get a
- * core. Restarted after a crash (their shards wait out the lease meanwhile); stopped before the parent.
+ * core. Restarted after a crash (their shards wait out the lease meanwhile); stopped first, within the parent's deadline.
  */
 export function startWorkersChild({
   env,
   redisUrl,
   log,
   restartDelayMs = 1000,
+  stopTimeoutMs,
 }: {
   env: NodeJS.ProcessEnv
   redisUrl: string
   log: Logger
   restartDelayMs?: number
+  /** Past this, a child still stopping is killed, so the parent's own stop fits its deadline. */
+  stopTimeoutMs: number
 }) {
   let child: ChildProcess | undefined
   let stopping = false
@@ -49,8 +52,15 @@ export function startWorkersChild({
       const running = child
       if (!running || running.exitCode !== null || running.signalCode !== null) return
       const exited = once(running, 'exit')
-      running.kill('SIGTERM')
+      // Over IPC, not a signal: after a Ctrl-C the child has its SIGINT already, and a second one means "now".
+      if (running.connected) running.disconnect()
+      else running.kill('SIGTERM')
+      const kill = setTimeout(() => {
+        log.error({ pid: running.pid, stopTimeoutMs }, 'rule workers process still stopping; killed')
+        running.kill('SIGKILL')
+      }, stopTimeoutMs)
       await exited
+      clearTimeout(kill)
     },
   }
 }

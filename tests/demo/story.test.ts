@@ -50,7 +50,8 @@ beforeAll(async () => {
     log: createLogger({ level: 'silent' }),
     adminKey,
     print: (line) => lines.push(line),
-    story: airportStory({ seed: 'story-test', speed: 20 }),
+    // Its deadline is story time: 840 s at twenty times the pace is the 42 s of real time it had at ten.
+    story: airportStory({ seed: 'story-test', speed: 20, deadlineMs: 840_000 }),
   })
 }, 60_000)
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { findFreePort, openClient } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
 import { spawnService } from '../support/service-process.ts'
 import { makeTempDir, writeTempFile } from '../support/temp-files.ts'
+import { waitFor } from '../support/wait-for.ts'
 
 const main = ['--import', 'tsx', 'service/main.ts']
 
@@ -40,6 +41,36 @@ describe('npm start', () => {
     // Exit code 0 means every part closed before the shutdown deadline.
     expect(await service.stop('SIGTERM')).toBe(0)
     expect(service.output()).toContain('"reason":"SIGTERM","msg":"shutting down"')
+  })
+
+  it('stops its rule workers process gracefully on a Ctrl-C to the whole group: every shard lease is handed back', async () => {
+    const { url, prefix, redis } = await openTestRedis()
+    const service = spawnService({
+      args: [...main, 'start'],
+      env: {
+        REDIS_URL: url,
+        REDIS_PREFIX: prefix,
+        HTTP_PORT: '0',
+        MQTT_PORT: '0',
+        BIND_HOST: '127.0.0.1',
+        VIGIE_LOG_SHARDS: '4',
+        VIGIE_WORKERS_PROCESS: 'yes',
+      },
+    })
+    try {
+      const leases = () => redis.keys(`${prefix}rules-lease:*`)
+      await service.waitForLine(/"msg":"rule workers started in a child process"/)
+      await waitFor(async () => (await leases()).length === 4, { what: 'the four shards leased' })
+      // Both processes get the SIGINT; the parent's stop reaches the child too, which must not take it as a second one.
+      expect(await service.stop('SIGINT', { group: true })).toBe(0)
+      // A child cut short would leave its leases to expire (15 s): a graceful one deletes them.
+      expect(await leases()).toEqual([])
+      expect(service.output()).not.toContain('shutdown deadline passed')
+      expect(service.output()).not.toContain('rule workers process still stopping')
+    } finally {
+      await service.stop('SIGKILL', { group: true })
+      await redis.quit()
+    }
   })
 
   it('starts its own redis-server with AOF under the data directory when REDIS_URL is unset, and stops it', async () => {
