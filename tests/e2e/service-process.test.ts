@@ -179,6 +179,8 @@ describe('npm run demo', () => {
         VIGIE_REDIS_PORT: String(redisPort),
         VIGIE_DATA_DIR: dataDir,
         HTTP_PORT: String(httpPort),
+        // Not 1883: another file's vigie, or another checkout's suite, may hold it.
+        MQTT_PORT: String(await findFreePort()),
         BIND_HOST: '127.0.0.1',
       },
     })
