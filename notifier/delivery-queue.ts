@@ -70,6 +70,7 @@ export function createDelivery({
   concurrency = 8,
   optedOut = async () => false,
   digests,
+  closeGraceMs = 2000,
 }: {
   redisUrl: string
   prefix: string
@@ -86,6 +87,8 @@ export function createDelivery({
   optedOut?: (to: string) => Promise<boolean>
   /** Folds bursts to one recipient into one digest; actionable messages (offers, surveys) are never folded. */
   digests?: Digests
+  /** How long a stop waits for sends under way; past it they are left to BullMQ's stalled-job check. */
+  closeGraceMs?: number
 }) {
   // BullMQ blocks on its connections and wants them to retry forever.
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
@@ -225,7 +228,18 @@ export function createDelivery({
       worker.on('error', (err) => log.error({ err }, 'delivery worker error'))
     },
     close: async () => {
-      await worker?.close()
+      // A provider that does not answer (Twilio gives up after 15 s, SMTP after minutes) must not hold the
+      // service's stop: the job's lock then lapses and the next start runs it again.
+      const closing = worker
+        ?.close()
+        .catch((err: unknown) => log.warn({ err }, 'delivery worker close failed'))
+      let timer: NodeJS.Timeout | undefined
+      const graceOver = new Promise<'grace over'>((resolve) => {
+        timer = setTimeout(() => resolve('grace over'), closeGraceMs)
+      })
+      if ((await Promise.race([closing, graceOver])) === 'grace over')
+        log.warn({ closeGraceMs }, 'deliveries still under way at the stop: left for the next start')
+      clearTimeout(timer)
       await queue.close()
       connection.disconnect()
       workerConnection.disconnect()

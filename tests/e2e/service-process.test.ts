@@ -60,7 +60,11 @@ describe('npm start', () => {
     try {
       const leases = () => redis.keys(`${prefix}rules-lease:*`)
       await service.waitForLine(/"msg":"rule workers started in a child process"/)
-      await waitFor(async () => (await leases()).length === 4, { what: 'the four shards leased' })
+      // The child imports and starts the whole service again: slow on a busy machine.
+      await waitFor(async () => (await leases()).length === 4, {
+        what: 'the four shards leased',
+        timeoutMs: 30_000,
+      })
       // Both processes get the SIGINT; the parent's stop reaches the child too, which must not take it as a second one.
       expect(await service.stop('SIGINT', { group: true })).toBe(0)
       // A child cut short would leave its leases to expire (15 s): a graceful one deletes them.
@@ -179,6 +183,8 @@ describe('npm run demo', () => {
         VIGIE_REDIS_PORT: String(redisPort),
         VIGIE_DATA_DIR: dataDir,
         HTTP_PORT: String(httpPort),
+        // Not 1883: another file's vigie, or another checkout's suite, may hold it.
+        MQTT_PORT: String(await findFreePort()),
         BIND_HOST: '127.0.0.1',
       },
     })

@@ -1,3 +1,5 @@
+import { once } from 'node:events'
+import { type AddressInfo, createServer } from 'node:net'
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -232,6 +234,44 @@ describe('delivery', () => {
     } finally {
       await patient.close()
       await patientRedis.quit()
+    }
+  })
+
+  it('stops within its grace while a send waits on an SMTP server that never greets', async () => {
+    // Accepts and stays silent: nodemailer would wait 30 s for the greeting.
+    const mute = createServer(() => {})
+    mute.listen(0, '127.0.0.1')
+    await once(mute, 'listening')
+    const opened = await openTestRedis()
+    const muteStore = createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) })
+    const muteChannels = createChannels({
+      smtpUrl: `smtp://127.0.0.1:${(mute.address() as AddressInfo).port}`,
+      mailFrom: 'vigie <vigie@test.example>',
+    })
+    const stuck = createDelivery({
+      redisUrl: opened.url,
+      prefix: opened.prefix,
+      channels: muteChannels,
+      store: muteStore,
+      log: createLogger({ level: 'silent' }),
+      closeGraceMs: 300,
+    })
+    try {
+      stuck.start()
+      await stuck.enqueue(request('mute', [{ channel: 'email', to: 'mute@example.com' }]))
+      await waitFor(async () => (await stuck.queue.getJobCounts('active')).active === 1, {
+        what: 'the send under way',
+      })
+      const started = Date.now()
+      await stuck.close()
+      expect(Date.now() - started).toBeGreaterThanOrEqual(295)
+      expect(Date.now() - started).toBeLessThan(2300)
+      // Not recorded as sent: the next start's stalled-job check runs it again.
+      expect(await muteStore.get('mute|email')).toMatchObject({ status: 'queued' })
+    } finally {
+      muteChannels.close()
+      mute.close()
+      await opened.redis.quit()
     }
   })
 
