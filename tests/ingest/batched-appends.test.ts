@@ -1,24 +1,35 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
-import { createLogger } from '../../service/index.ts'
-import { openTestRedis } from '../support/redis.ts'
+import { createLogger, findFreePort, openClient, startRedisServer } from '../../service/index.ts'
+import { makeTempDir } from '../support/temp-files.ts'
 
 let ingest: Ingest
 let close: () => Promise<unknown>
-let redis: Awaited<ReturnType<typeof openTestRedis>>['redis']
+let redis: Awaited<ReturnType<typeof openClient>>
 let prefix: string
 
 const lingerMs = 1000
 
 beforeAll(async () => {
-  const opened = await openTestRedis()
-  redis = opened.redis
-  prefix = opened.prefix
-  close = () => opened.redis.quit()
+  // A redis-server of its own: MONITOR streams every client's commands, and the files running beside
+  // this one flooded it until ioredis lost track of its replies.
+  const server = await startRedisServer({
+    port: await findFreePort(),
+    dir: makeTempDir(),
+    appendOnly: false,
+    log: createLogger({ level: 'silent' }),
+  })
+  redis = await openClient(server.url, 5000)
+  prefix = `test:${randomUUID()}:`
+  close = async () => {
+    await redis.quit()
+    await server.stop()
+  }
   ingest = createIngest({
-    redis: opened.redis,
+    redis,
     settings: {
-      redisPrefix: opened.prefix,
+      redisPrefix: prefix,
       logShards: 1,
       readingsRetention: 10_000,
       deviceReadingsRetention: 10_000,
