@@ -33,6 +33,16 @@ export type HistoryYear = {
 
 const phaseLabels = { world: 'devices, technicians, customers', tickets: 'tickets', readings: 'readings' }
 
+export type HistoryYearOptions = {
+  size: YearSize
+  seed: string
+  /** Readings in the log; the default settings' retention when not given. */
+  readings?: number
+  progress?: Progress
+  /** As soon as the server runs, so that a stop from outside (Ctrl-C) ends it too. */
+  onStarted?: (server: { stop: () => Promise<void> }) => void
+}
+
 /**
  * Issue 16's year in a fresh redis-server (no AOF: the figure is the writing, not the disk), under the
  * default prefix and settings, so a vigie started on it (REDIS_URL) serves the year as production would.
@@ -44,15 +54,7 @@ export async function buildHistoryYear({
   readings,
   progress,
   onStarted,
-}: {
-  size: YearSize
-  seed: string
-  /** Readings in the log; the default settings' retention when not given. */
-  readings?: number
-  progress?: Progress
-  /** As soon as the server runs, so that a stop from outside (Ctrl-C) ends it too. */
-  onStarted?: (server: { stop: () => Promise<void> }) => void
-}): Promise<HistoryYear> {
+}: HistoryYearOptions): Promise<HistoryYear> {
   const dir = await mkdtemp(join(tmpdir(), 'vigie-history-'))
   const redisServer = await startRedisServer({
     port: await findFreePort(),
@@ -98,26 +100,9 @@ export async function buildHistoryYear({
 }
 
 /** The suite's history step: how long the year takes to write, what it holds, and Redis's memory for it. */
-export async function runHistoryStep({
-  size,
-  seed,
-  readings,
-  progress,
-  onStarted,
-}: {
-  size: YearSize
-  seed: string
-  readings?: number
-  progress: Progress
-  onStarted?: (server: { stop: () => Promise<void> }) => void
-}): Promise<HistoryFigures> {
-  const year = await buildHistoryYear({
-    size,
-    seed,
-    progress,
-    ...(readings === undefined ? {} : { readings }),
-    ...(onStarted && { onStarted }),
-  })
+export async function runHistoryStep(options: HistoryYearOptions): Promise<HistoryFigures> {
+  const { size, seed } = options
+  const year = await buildHistoryYear(options)
   try {
     return {
       size,
