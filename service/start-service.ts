@@ -152,8 +152,9 @@ export async function startService({
         eventsMaxAge: settings.eventsMaxAge,
         compactTickets: {
           after: settings.ticketsCompactAfter,
-          run: (createdBefore) =>
+          run: ({ createdBefore, stopped }) =>
             compactFinishedTickets({
+              stopped,
               redis: connection.redis,
               keys: ruleKeys(settings.redisPrefix),
               tickets: worker.tickets,
