@@ -340,6 +340,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
   }
 
+  let seeding: Promise<unknown> | undefined
   return {
     incidents,
     tickets,
@@ -347,12 +348,14 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     roster,
     start: () => {
       running = true
-      void roster.seed().catch((err: unknown) => logger.error({ err }, 'technicians not seeded'))
+      // Kept, so a close waits for it rather than cutting its connection mid-write.
+      seeding = roster.seed().catch((err: unknown) => logger.error({ err }, 'technicians not seeded'))
       loop = run()
     },
     close: async () => {
       running = false
       await loop
+      await seeding
       await book.flush()
       for (const shard of owned) {
         await redis.eval(
