@@ -119,7 +119,7 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
         await redis.srem(`${prefix}opted-out`, from)
         return xml('')
       }
-      const technician = (await roster.list()).find((t) => t.phone === from)
+      const technician = await roster.byPhone(from)
       const offers = technician ? await tickets.offersOf(technician.id) : []
       if (offers.length === 0 && /^[1-5]$/.test(said.word)) {
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.

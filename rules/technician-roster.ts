@@ -38,6 +38,7 @@ export function createTechnicianRoster({
     key: keys.technicians,
     originsKey: keys.technicianOrigins,
     fromSiteFile: technicians,
+    lookup: { key: keys.technicianByPhone, field: 'phone' },
   })
 
   async function place(technician: Technician, { keepLive }: { keepLive: boolean }): Promise<void> {
@@ -63,6 +64,9 @@ export function createTechnicianRoster({
     },
 
     get: records.get,
+
+    /** The technician with this phone number, through the technician-by-phone index: no scan per SMS. */
+    byPhone: records.find,
 
     /** A new technician; false when the id is taken. */
     create: async (technician: Technician): Promise<boolean> => {
