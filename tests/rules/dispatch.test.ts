@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Device, loadConfig, ruleSchema, type Technician } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest, shardOf } from '../../ingest/index.ts'
 import { createRuleWorker, type Ticket, vigieEventSchema } from '../../rules/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
@@ -56,10 +57,11 @@ beforeEach(async () => {
     deviceReadingsRetention: 100,
     deadLetterRetention: 100,
   }
-  ingest = createIngest({ redis, settings, log: createLogger({ level: 'silent' }) })
+  ingest = createIngest({ clock: systemClock, redis, settings, log: createLogger({ level: 'silent' }) })
   await ingest.registry.seed([door])
   workerRedis = await openClient(testRedisUrl(), 5000)
   worker = createRuleWorker({
+    clock: systemClock,
     redis: workerRedis,
     prefix: opened.prefix,
     rules: [rule],

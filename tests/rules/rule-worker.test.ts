@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Device, loadConfig, type Rule, ruleSchema } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest, shardOf } from '../../ingest/index.ts'
 import { createRuleWorker } from '../../rules/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
@@ -61,6 +62,7 @@ function startWorker({
 } = {}): Promise<WorkerHandle> {
   return openClient(testRedisUrl(), 5000).then((connection) => {
     const worker = createRuleWorker({
+      clock: systemClock,
       redis: connection,
       prefix,
       rules,
@@ -110,6 +112,7 @@ const send = (device: string, reading: Record<string, unknown>) =>
 beforeEach(async () => {
   ;({ redis, prefix } = await openTestRedis())
   ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: prefix,
