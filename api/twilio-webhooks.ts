@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import twilio from 'twilio'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
-import { escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
+import { type Clock, escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
 import type { NotificationStore } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
 import { chooseOffer, readOfferReply } from './offer-replies.ts'
@@ -28,6 +28,7 @@ export type TwilioWebhookOptions = {
   notifications: NotificationStore
   /** Names of rules and places, for an answer that lists a technician's offers. */
   world?: Pick<SiteFile, 'sites' | 'rules'> | undefined
+  clock: Clock
 }
 
 // A gather URL names the ticket and the technician called about it (notifier's staff notices).
@@ -46,7 +47,8 @@ const rememberReceipts = 7 * 86_400
  * fields run together), which folding fields into one another or spelling the URL another way keeps.
  */
 export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebhookOptions): void {
-  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world } = options
+  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world, clock } =
+    options
   void app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -92,8 +94,8 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     async function answer(ticketId: string, technician: string, yes: boolean): Promise<string> {
       try {
         const ticket = yes
-          ? await dispatcher.accept(ticketId, technician, Date.now(), 'by reply')
-          : await dispatcher.decline(ticketId, technician, Date.now())
+          ? await dispatcher.accept(ticketId, technician, clock.now(), 'by reply')
+          : await dispatcher.decline(ticketId, technician, clock.now())
         return yes
           ? `OK: ticket ${ticket.id.slice(0, 8)} is yours.`
           : `Declined: ticket ${ticket.id.slice(0, 8)} moves on.`
@@ -125,7 +127,7 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
         const surveyed = await redis.getdel(`${prefix}survey-pending:${from}`)
         if (surveyed) {
-          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', Date.now(), said.word)
+          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', clock.now(), said.word)
           return xml('<Message>Merci ! Thank you!</Message>')
         }
       }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Settings, SiteFile, Technician } from '../config/index.ts'
+import type { Clock } from '../domain/index.ts'
 import { ruleKeys, type TicketStore } from '../rules/index.ts'
 import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
 import { createChannels } from './channels.ts'
@@ -35,6 +36,7 @@ export async function startNotifier({
   tickets,
   technicianOf,
   log,
+  clock,
 }: {
   redis: Redis
   redisUrl: string
@@ -43,12 +45,13 @@ export async function startNotifier({
   tickets: TicketStore
   technicianOf: (id: string) => Promise<Technician | null>
   log: Logger
+  clock: Clock
 }) {
   const prefix = settings.redisPrefix
   const { twilioAccountSid: accountSid, twilioAuthToken: authToken } = settings
   const twilio =
     accountSid && authToken
-      ? createTwilioClient({ accountSid, authToken, apiUrl: settings.twilioApiUrl })
+      ? createTwilioClient({ accountSid, authToken, apiUrl: settings.twilioApiUrl, clock })
       : undefined
   const channels = createChannels({
     twilio,
@@ -63,8 +66,9 @@ export async function startNotifier({
     channels,
     store,
     log,
+    clock,
     ...(twilio ? { statusCallbackUrl: `${settings.publicUrl}/webhooks/twilio/status` } : {}),
-    digests: createDigests({ redis, prefix, settings: defaultDigest }),
+    digests: createDigests({ redis, prefix, settings: defaultDigest, clock }),
     optedOut: async (to) => (await redis.sismember(`${prefix}opted-out`, to)) === 1,
     onOutcome: async (notification) => {
       if (!notification.ticket) return
@@ -76,7 +80,7 @@ export async function startNotifier({
         notification.ticket,
         notification.status === 'sent' ? 'ticket.notified' : 'ticket.notification_failed',
         'notifier',
-        Date.now(),
+        clock.now(),
         notification.error ? `${what}: ${notification.error}` : what,
       )
     },
@@ -99,6 +103,7 @@ export async function startNotifier({
     enqueue: (request) => delivery.enqueue(request),
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
     logger: log,
+    now: clock.now,
   })
   delivery.start()
   await consumer.start()

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { buildApi, createLiveEvents, createReadiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
+import { type Clock, systemClock } from '../domain/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
 import {
   createCustomerBook,
@@ -44,9 +45,12 @@ export type RunningService = {
 export async function startService({
   config,
   log,
+  clock = systemClock,
 }: {
   config: Config
   log: Logger
+  /** Where every role reads the time; tests pass one they move by hand. */
+  clock?: Clock
 }): Promise<RunningService> {
   const { settings, site } = config
   const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
@@ -69,7 +73,7 @@ export async function startService({
     lifecycle.add('ingest-redis', async () => {
       await ingestRedis.quit()
     })
-    const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }) })
+    const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }), clock })
     const seeded = await ingest.registry.seed(site.devices)
     log.info(
       { devices: site.devices.length, written: seeded.written },
@@ -95,6 +99,7 @@ export async function startService({
         url: settings.mqttExternalUrl,
         ingest,
         log: log.child({ part: 'external-broker' }),
+        clock,
       })
       lifecycle.add('broker', external.close)
       await external.start()
@@ -105,6 +110,7 @@ export async function startService({
         mqttAccounts: site.mqttAccounts,
         ingest,
         log: log.child({ part: 'broker' }),
+        clock,
       })
       ;({ mqttPort } = await broker.listen())
       lifecycle.add('broker', broker.close)
@@ -132,6 +138,7 @@ export async function startService({
           devicesVersionKey: ingest.keys.devicesVersion,
         },
         logger: log.child({ part: 'rules' }),
+        clock,
         technicians: site.technicians,
         dispatch: site.dispatch,
         sla: site.sla,
@@ -162,6 +169,7 @@ export async function startService({
             }),
         },
         logger: log.child({ part: 'retention' }),
+        now: clock.now,
       })
       sweep.start()
       lifecycle.add('retention', sweep.close)
@@ -178,6 +186,7 @@ export async function startService({
         tickets: createTicketStore({ redis: connection.redis, keys, sla: site.sla, timelineCap }),
         technicianOf: (id) => roster.get(id),
         log: log.child({ part: 'notifier' }),
+        clock,
       })
       lifecycle.add('notifier', notifier.close)
     }
@@ -216,6 +225,7 @@ export async function startService({
       })
       lifecycle.add('queue-counts', queueCounts.close)
       const app = await buildApi({
+        clock,
         live,
         metrics: {
           redis: connection.redis,
@@ -239,7 +249,7 @@ export async function startService({
         tickets,
         roster,
         customers,
-        maintenance: createMaintenanceWindows({ redis: connection.redis, keys }),
+        maintenance: createMaintenanceWindows({ redis: connection.redis, keys, clock }),
         engage: {
           notifications,
           links: await createLinkSigner({

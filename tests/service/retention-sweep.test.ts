@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest } from '../../ingest/index.ts'
 import { ruleKeys } from '../../rules/index.ts'
 import { createLogger } from '../../service/index.ts'
@@ -19,7 +20,7 @@ describe('the retention sweep', () => {
       deviceReadingsRetention: 100,
       deadLetterRetention: 100,
     }
-    const { keys } = createIngest({ redis, settings, log })
+    const { keys } = createIngest({ clock: systemClock, redis, settings, log })
     const events = ruleKeys(prefix).events
     const now = Date.parse('2026-12-01T12:00:00Z')
     await redis.sadd(keys.deviceIds, 'temp-1', 'temp-2')
