@@ -20,6 +20,11 @@ export function createCustomerBook({
     key: `${prefix}customers`,
     originsKey: `${prefix}customer-origins`,
     fromSiteFile: customers,
+    groupsOf: ({ subscribes: s }) => [
+      ...(s.sites ?? []).map((id) => `site:${id}`),
+      ...(s.zones ?? []).map((id) => `zone:${id}`),
+      ...(s.devices ?? []).map((id) => `device:${id}`),
+    ],
   })
   return {
     seed: async (): Promise<void> => {
@@ -27,6 +32,13 @@ export function createCustomerBook({
     },
     get: records.get,
     list: records.all,
+    /** The customers subscribed to a site, a zone or a device, read through the subscription sets. */
+    subscribedTo: ({ site, zone, device }: { site: string; zone: string | null; device: string | null }) =>
+      records.inGroups([
+        `site:${site}`,
+        ...(zone === null ? [] : [`zone:${zone}`]),
+        ...(device === null ? [] : [`device:${device}`]),
+      ]),
     /** Customers by id (byte order) after `after`, read through the id index. */
     page: records.page,
     create: records.create,

@@ -59,19 +59,20 @@ export function createCustomerNotices({
   customers,
 }: {
   world: World
-  /** Read at each event, so a customer added or removed through the API counts from the next one. */
-  customers: () => Promise<Customer[]>
+  /** The customers subscribed to a ticket's site, zone or device, read at each event, so a customer added or removed through the API counts from the next one. */
+  customers: (where: { site: string; zone: string | null; device: string | null }) => Promise<Customer[]>
 }) {
   const rules = new Map(world.rules.map((r) => [r.id, r]))
   const sites = new Map(world.sites.map((s) => [s.id, s]))
 
   const subscribed = async (ticket: TicketSummary) =>
-    (await customers()).filter(({ subscribes: s }) =>
-      Boolean(
-        (ticket.device && s.devices?.includes(ticket.device)) ||
-          (ticket.zone && s.zones?.includes(ticket.zone)) ||
-          s.sites?.includes(ticket.site),
-      ),
+    (await customers({ site: ticket.site, zone: ticket.zone, device: ticket.device })).filter(
+      ({ subscribes: s }) =>
+        Boolean(
+          (ticket.device && s.devices?.includes(ticket.device)) ||
+            (ticket.zone && s.zones?.includes(ticket.zone)) ||
+            s.sites?.includes(ticket.site),
+        ),
     )
 
   const kindsFor = (event: TicketEvent): ('notice' | 'eta' | 'all-clear' | 'survey')[] => {

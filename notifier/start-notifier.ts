@@ -98,7 +98,7 @@ export async function startNotifier({
         links: await createLinkSigner({ redis, key: `${prefix}link-secret` }),
         publicUrl: settings.publicUrl,
       }),
-      createCustomerNotices({ world: site, customers: customerBook.list }),
+      createCustomerNotices({ world: site, customers: customerBook.subscribedTo }),
     ],
     enqueue: (request) => delivery.enqueue(request),
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),

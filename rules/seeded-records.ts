@@ -25,6 +25,7 @@ export function createSeededRecords<T extends { id: string }>({
   originsKey,
   fromSiteFile,
   lookup,
+  groupsOf,
 }: {
   redis: Redis
   key: string
@@ -32,6 +33,8 @@ export function createSeededRecords<T extends { id: string }>({
   fromSiteFile: T[]
   /** A hash from one string field's value to the record's id (a technician by phone), kept with each write. */
   lookup?: { key: string; field: keyof T & string }
+  /** The groups a record is in (a customer's subscriptions), each a set of ids kept with each write. */
+  groupsOf?: (record: T) => string[]
 }) {
   redis.defineCommand('vigiePutSeededRecord', { lua: putScript })
   redis.defineCommand('vigieRemoveSeededRecord', { lua: removeScript })
@@ -40,6 +43,10 @@ export function createSeededRecords<T extends { id: string }>({
   const idsKey = `${key}:ids`
   const keys = lookup ? [key, originsKey, idsKey, lookup.key] : [key, originsKey, idsKey]
   const field = lookup?.field ?? ''
+  const groupsKey = `${key}:groups`
+  const groupPrefix = `${key}:in:`
+  const groupArgs = (record: T) =>
+    groupsOf ? [groupsKey, groupPrefix, JSON.stringify([...new Set(groupsOf(record))])] : []
   const put = async (record: T, mode: 'create' | 'replace' | 'seed', origin: 'site' | 'api') =>
     (await redis.vigiePutSeededRecord(
       keys.length,
@@ -49,6 +56,7 @@ export function createSeededRecords<T extends { id: string }>({
       mode,
       origin,
       field,
+      ...groupArgs(record),
     )) === 1
   return {
     parse,
@@ -69,6 +77,23 @@ export function createSeededRecords<T extends { id: string }>({
         })
         await pairs.reduce((m, [value, id]) => m.hsetnx(lookup.key, value, id), redis.pipeline()).exec()
       }
+      // Likewise the groups of records written before they were kept: each through the script, as a write would.
+      if (groupsOf && known.length > 0) {
+        const grouped = new Set(await redis.hkeys(groupsKey))
+        const missing = known.filter((id) => !grouped.has(id))
+        const docs = missing.length > 0 ? await redis.hmget(key, ...missing) : []
+        for (const record of docs.flatMap((doc) => parse(doc) ?? []))
+          await redis.vigiePutSeededRecord(
+            keys.length,
+            ...keys,
+            record.id,
+            JSON.stringify(record),
+            'replace',
+            (await redis.hget(originsKey, record.id)) === 'api' ? 'api' : 'site',
+            field,
+            ...groupArgs(record),
+          )
+      }
       for (const record of fromSiteFile) if (await put(record, 'seed', 'site')) written.push(record)
       return written
     },
@@ -81,6 +106,15 @@ export function createSeededRecords<T extends { id: string }>({
       const id = await redis.hget(lookup.key, value)
       const record = id === null ? null : parse(await redis.hget(key, id))
       return record?.[lookup.field] === value ? record : null
+    },
+
+    /** The records in any of these groups, read through their sets; by id. */
+    inGroups: async (groups: string[]): Promise<T[]> => {
+      if (!groupsOf) throw new Error('these records have no groups')
+      if (groups.length === 0) return []
+      const ids = (await redis.sunion(...groups.map((g) => `${groupPrefix}${g}`))).sort()
+      const docs = ids.length > 0 ? await redis.hmget(key, ...ids) : []
+      return docs.flatMap((doc) => parse(doc) ?? [])
     },
 
     /** Every record, by id. */
@@ -118,6 +152,12 @@ export function createSeededRecords<T extends { id: string }>({
 
     /** Removes a record for good (the site file no longer brings it back); false when unknown. */
     remove: async (id: string): Promise<boolean> =>
-      (await redis.vigieRemoveSeededRecord(keys.length, ...keys, id, field)) === 1,
+      (await redis.vigieRemoveSeededRecord(
+        keys.length,
+        ...keys,
+        id,
+        field,
+        ...(groupsOf ? [groupsKey, groupPrefix] : []),
+      )) === 1,
   }
 }

@@ -12,6 +12,11 @@
   ARGV[3]  create (only when absent), replace (only when present) or seed (unless the API took it over)
   ARGV[4]  the origin to record: site or api
   ARGV[5]  the document's field the lookup is by; '' without a lookup
+  ARGV[6]  optional: the groups hash (id → JSON array of the groups the record is in), when records have groups
+  ARGV[7]  the groups' set key prefix: group g's members are the set ARGV[7] .. g
+  ARGV[8]  the JSON array of the groups the document is in (customers: site:x, zone:y, device:z)
+
+  The group sets are named in ARGV, not KEYS: a record's old groups are known only once it is read here.
 
   Reply: 1 when written; 0 when not (create: id taken; replace: unknown id; seed: the API's or deleted).
 ]]
@@ -36,5 +41,13 @@ if KEYS[4] then
   end
   local after = cjson.decode(doc)[field]
   if type(after) == 'string' then redis.call('HSET', KEYS[4], after, id) end
+end
+if ARGV[6] then
+  local before = redis.call('HGET', ARGV[6], id)
+  if before then
+    for _, group in ipairs(cjson.decode(before)) do redis.call('SREM', ARGV[7] .. group, id) end
+  end
+  for _, group in ipairs(cjson.decode(ARGV[8])) do redis.call('SADD', ARGV[7] .. group, id) end
+  redis.call('HSET', ARGV[6], id, ARGV[8])
 end
 return 1

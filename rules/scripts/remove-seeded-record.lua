@@ -8,10 +8,19 @@
   KEYS[4]  optional: the lookup hash, value of one field → id
   ARGV[1]  the id
   ARGV[2]  the document's field the lookup is by; '' without a lookup
+  ARGV[3]  optional: the groups hash (id → JSON array of its groups); the record leaves each group's set
+  ARGV[4]  the groups' set key prefix
 
   Reply: 1 when a record was removed, 0 when there was none (it is marked deleted all the same).
 ]]
 local id = ARGV[1]
+if ARGV[3] then
+  local groups = redis.call('HGET', ARGV[3], id)
+  if groups then
+    for _, group in ipairs(cjson.decode(groups)) do redis.call('SREM', ARGV[4] .. group, id) end
+    redis.call('HDEL', ARGV[3], id)
+  end
+end
 local old = redis.call('HGET', KEYS[1], id)
 redis.call('HSET', KEYS[2], id, 'deleted')
 redis.call('ZREM', KEYS[3], id)
