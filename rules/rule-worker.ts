@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Rule, Site, SiteFile, Technician } from '../config/index.ts'
-import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
+import { createFailedWorkLog, createLease, streamKeys } from '../streams/index.ts'
 import { createDispatcher } from './dispatcher.ts'
 import { evaluateTimer } from './evaluate-reading.ts'
 import { createIncidentFlow, type DeviceWhere } from './incident-flow.ts'
@@ -109,6 +109,9 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
   })
   const me = randomUUID()
+  const leases = Array.from({ length: log.shards }, (_, shard) =>
+    createLease({ redis, key: keys.lease(shard), ttlMs: leaseMs, owner: me }),
+  )
   const owned = new Set<number>()
   const fresh = new Set<number>()
   let running = false
@@ -130,17 +133,8 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   }
 
   async function renewLeases(now: number) {
-    for (let shard = 0; shard < log.shards; shard++) {
-      const key = keys.lease(shard)
-      const got = owned.has(shard)
-        ? (await redis.eval(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
-            1,
-            key,
-            me,
-            leaseMs,
-          )) === 1
-        : (await redis.set(key, me, 'PX', leaseMs, 'NX')) === 'OK'
+    for (const [shard, lease] of leases.entries()) {
+      const got = await (owned.has(shard) ? lease.renew() : lease.acquire())
       if (got !== owned.has(shard)) {
         // Another worker may have written these devices' states meanwhile: memory is read again.
         await book.flush()
@@ -354,14 +348,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       running = false
       await loop
       await book.flush()
-      for (const shard of owned) {
-        await redis.eval(
-          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-          1,
-          keys.lease(shard),
-          me,
-        )
-      }
+      for (const shard of owned) await leases[shard]?.release()
       owned.clear()
     },
   }

@@ -1,11 +1,23 @@
-import type { Redis } from 'ioredis'
+import { readFileSync } from 'node:fs'
+import type { Redis, Result } from 'ioredis'
 
 /** Where a record came from: the site file, the API (kept across restarts), or deleted through the API. */
 type Origin = 'site' | 'api' | 'deleted'
 
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** rules/scripts/replace-seeded-record.lua */
+    vigieReplaceSeededRecord(
+      records: string,
+      origins: string,
+      id: string,
+      json: string,
+    ): Result<number, Context>
+  }
+}
+
 // Replace only what exists, and mark it as the API's, in one step: a concurrent delete cannot be undone.
-const replaceScript =
-  "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('HSET', KEYS[2], ARGV[1], 'api') return 1"
+const replaceScript = readFileSync(new URL('./scripts/replace-seeded-record.lua', import.meta.url), 'utf8')
 
 /**
  * Records kept as JSON in one Redis hash, seeded from the site file at start, then managed through the API:
@@ -22,6 +34,7 @@ export function createSeededRecords<T extends { id: string }>({
   originsKey: string
   fromSiteFile: T[]
 }) {
+  redis.defineCommand('vigieReplaceSeededRecord', { numberOfKeys: 2, lua: replaceScript })
   const parse = (doc: string | null | undefined): T | null => (doc ? (JSON.parse(doc) as T) : null)
   // Every id in byte order (scores 0): a page is read from here, not by reading every record.
   const idsKey = `${key}:ids`
@@ -85,7 +98,7 @@ export function createSeededRecords<T extends { id: string }>({
 
     /** Replaces a record; false when unknown. */
     replace: async (record: T): Promise<boolean> =>
-      (await redis.eval(replaceScript, 2, key, originsKey, record.id, JSON.stringify(record))) === 1,
+      (await redis.vigieReplaceSeededRecord(key, originsKey, record.id, JSON.stringify(record))) === 1,
 
     /** Removes a record for good (the site file no longer brings it back); false when unknown. */
     remove: async (id: string): Promise<boolean> => {
