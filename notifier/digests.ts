@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { notificationKeys } from './keys.ts'
 
 export type DigestSettings = { limit: number; windowMs: number }
 
@@ -18,8 +19,7 @@ export function createDigests({
   prefix: string
   settings: DigestSettings
 }) {
-  const counter = (channel: string, to: string) => `${prefix}rate:${channel}:${to}`
-  const list = (channel: string, to: string) => `${prefix}digest:${channel}:${to}`
+  const { rate: counter, digest: list } = notificationKeys(prefix)
 
   return {
     /** 'send' now, or the time its digest goes (the text is kept for it). */

@@ -1,25 +1,10 @@
 import type { Redis } from 'ioredis'
 import { type Page, readSortedSetPage, type SortedSetPosition } from '../rules/index.ts'
+import type { NotificationKeys } from './keys.ts'
 import type { Notification } from './notification-schema.ts'
 
 // Older notifications stay readable by ticket; the all-tickets list keeps only the newest.
 const recentKept = 10_000
-
-export type NotificationKeys = ReturnType<typeof notificationKeys>
-
-export function notificationKeys(prefix: string) {
-  return {
-    notification: (id: string) => `${prefix}notification:${id}`,
-    /** A ticket's notifications by creation time. */
-    ofTicket: (ticket: string) => `${prefix}notifications-of:${ticket}`,
-    /** The newest notifications of every ticket (and digests) by creation time, for the messages panel. */
-    recent: `${prefix}notifications-recent`,
-    /** The provider's message id → our notification id, for delivery status callbacks. */
-    byProviderId: (providerId: string) => `${prefix}notification-by-provider:${providerId}`,
-    /** Outcomes counted for /metrics: field = status. */
-    outcomes: `${prefix}notification-outcomes`,
-  }
-}
 
 export type NotificationStore = ReturnType<typeof createNotificationStore>
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Device, Rule } from '../config/index.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { IncidentStore } from './incident-store.ts'
+import { timerMember } from './keys.ts'
 import type { MaintenanceWindows } from './maintenance-windows.ts'
 import type { Ticket } from './record-schemas.ts'
 import { rulesFor } from './rule-matcher.ts'
@@ -102,7 +103,7 @@ export function createIncidentFlow({
     if (!cleared || !ticketId) return
     await tickets.note(ticketId, 'ticket.incident_cleared', 'telemetry', at, cleared.id)
     // Resolved only if it stays clear through the verification period.
-    await redis.zadd(timers, at + autoResolveAfterClear, `resolve|${correlationKey}`)
+    await redis.zadd(timers, at + autoResolveAfterClear, timerMember.of({ kind: 'resolve', correlationKey }))
   }
 
   async function applyToGroup(rule: Rule, device: DeviceWhere, effect: RuleEffect, timers: string) {

@@ -7,7 +7,7 @@ import { createDispatcher } from './dispatcher.ts'
 import { evaluateTimer } from './evaluate-reading.ts'
 import { createIncidentFlow, type DeviceWhere } from './incident-flow.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
-import { consumerGroup, ruleKeys } from './keys.ts'
+import { consumerGroup, ruleKeys, timerMember } from './keys.ts'
 import { createMaintenanceWindows } from './maintenance-windows.ts'
 import { replyAt } from './pipeline-replies.ts'
 import { createReadingBatch, type ShardEntries } from './reading-batch.ts'
@@ -158,8 +158,9 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   async function apply(rule: Rule, device: DeviceWhere, effects: RuleEffect[]) {
     const timers = keys.timers(log.shardOf(device.id))
     for (const effect of effects) {
-      if (effect.type === 'schedule') await redis.zadd(timers, effect.at, `${rule.id}|${device.id}`)
-      else if (effect.type === 'cancel') await redis.zrem(timers, `${rule.id}|${device.id}`)
+      const member = timerMember.of({ kind: 'rule', rule: rule.id, device: device.id })
+      if (effect.type === 'schedule') await redis.zadd(timers, effect.at, member)
+      else if (effect.type === 'cancel') await redis.zrem(timers, member)
       else await flow.apply(rule, device, effect, timers)
     }
   }
@@ -198,12 +199,13 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   }
 
   async function onTimer(shard: number, member: string, now: number) {
-    if (member.startsWith('resolve|')) {
+    const target = timerMember.read(member)
+    if (target.kind === 'resolve') {
       await redis.zrem(keys.timers(shard), member)
-      await flow.verifyResolution(member.slice('resolve|'.length), now)
+      await flow.verifyResolution(target.correlationKey, now)
       return
     }
-    const [ruleId = '', deviceId = ''] = member.split('|')
+    const { rule: ruleId, device: deviceId } = target
     const rule = rules.find((r) => r.id === ruleId)
     const device = await placeOf(deviceId)
     await redis.zrem(keys.timers(shard), member)
