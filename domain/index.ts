@@ -17,6 +17,7 @@ export {
   readingFieldsOf,
   readingPayloadSchema,
   readingPayloadSchemas,
+  readingSchema,
   readingTypesByKind,
 } from './readings.ts'
 export {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
-import type { Reading } from '../domain/index.ts'
+import { type Reading, readingSchema } from '../domain/index.ts'
 import { type IngestKeys, shardOf } from './keys.ts'
 import { readStreamPage } from './stream-page.ts'
 
@@ -98,11 +98,11 @@ export function createReadingLog({
     /** Newest first. */
     recent: async (deviceId: string, limit: number): Promise<Reading[]> => {
       const entries = await redis.xrevrange(keys.deviceReadings(deviceId), '+', '-', 'COUNT', limit)
-      return entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as Reading)
+      return entries.map(([, fields]) => readingSchema.parse(JSON.parse(fields[1] ?? 'null')))
     },
 
     /** Newest first, from before a stream id. */
     page: (deviceId: string, range: { limit: number; before?: string | undefined }) =>
-      readStreamPage<Reading>(redis, keys.deviceReadings(deviceId), range),
+      readStreamPage(redis, readingSchema, keys.deviceReadings(deviceId), range),
   }
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Customer } from '../config/index.ts'
+import { type Customer, customerRecordSchema } from '../config/index.ts'
 import { createSeededRecords } from '../rules/index.ts'
 import { notificationKeys } from './keys.ts'
 
@@ -21,6 +21,7 @@ export function createCustomerBook({
     redis,
     key: keys.customers,
     originsKey: keys.customerOrigins,
+    schema: customerRecordSchema,
     fromSiteFile: customers,
   })
   return {

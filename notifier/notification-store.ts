@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { type Page, readSortedSetPage, type SortedSetPosition } from '../rules/index.ts'
 import type { NotificationKeys } from './keys.ts'
-import type { Notification } from './notification-schema.ts'
+import { type Notification, notificationSchema } from './notification-schema.ts'
 
 // Older notifications stay readable by ticket; the all-tickets list keeps only the newest.
 const recentKept = 10_000
@@ -12,7 +12,7 @@ export type NotificationStore = ReturnType<typeof createNotificationStore>
 export function createNotificationStore({ redis, keys }: { redis: Redis; keys: NotificationKeys }) {
   const get = async (id: string): Promise<Notification | null> => {
     const doc = await redis.get(keys.notification(id))
-    return doc ? (JSON.parse(doc) as Notification) : null
+    return doc ? notificationSchema.parse(JSON.parse(doc)) : null
   }
   return {
     get,
@@ -65,14 +65,16 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
         after,
         load: async (ids) =>
           (await redis.mget(ids.map(keys.notification))).map((doc) =>
-            doc ? (JSON.parse(doc) as Notification) : null,
+            doc ? notificationSchema.parse(JSON.parse(doc)) : null,
           ),
       }),
 
     ofTicket: async (ticket: string): Promise<Notification[]> => {
       const ids = await redis.zrange(keys.ofTicket(ticket), 0, -1)
       const docs = ids.length ? await redis.mget(ids.map(keys.notification)) : []
-      return docs.filter((doc): doc is string => doc !== null).map((doc) => JSON.parse(doc) as Notification)
+      return docs
+        .filter((doc): doc is string => doc !== null)
+        .map((doc) => notificationSchema.parse(JSON.parse(doc)))
     },
   }
 }

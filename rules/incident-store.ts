@@ -4,7 +4,7 @@ import type { Redis, Result } from 'ioredis'
 import type { Rule } from '../config/index.ts'
 import { eventsMaxLength, type IncidentEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
-import type { Incident } from './record-schemas.ts'
+import { type Incident, incidentSchema } from './record-schemas.ts'
 import { readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 
 // Opening is one atomic step: the correlation key is claimed only if no incident is active under it.
@@ -48,7 +48,7 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
 
   async function get(id: string): Promise<Incident | null> {
     const doc = await redis.get(keys.incident(id))
-    return doc ? (JSON.parse(doc) as Incident) : null
+    return doc ? incidentSchema.parse(JSON.parse(doc)) : null
   }
 
   async function save(incident: Incident, type: IncidentEvent['type'], at: number): Promise<void> {
@@ -134,7 +134,7 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
         after,
         load: async (ids) =>
           (await redis.mget(ids.map(keys.incident))).map((doc) =>
-            doc ? (JSON.parse(doc) as Incident) : null,
+            doc ? incidentSchema.parse(JSON.parse(doc)) : null,
           ),
       })
       return items

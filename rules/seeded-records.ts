@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
+import { z } from 'zod'
 
 /** Where a record came from: the site file, the API (kept across restarts), or deleted through the API. */
-type Origin = 'site' | 'api' | 'deleted'
+const originSchema = z.enum(['site', 'api', 'deleted'])
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -27,15 +28,18 @@ export function createSeededRecords<T extends { id: string }>({
   redis,
   key,
   originsKey,
+  schema,
   fromSiteFile,
 }: {
   redis: Redis
   key: string
   originsKey: string
+  /** Decodes a stored record; one that does not fit is an error, not a guess. */
+  schema: z.ZodType<T>
   fromSiteFile: T[]
 }) {
   redis.defineCommand('vigieReplaceSeededRecord', { numberOfKeys: 2, lua: replaceScript })
-  const parse = (doc: string | null | undefined): T | null => (doc ? (JSON.parse(doc) as T) : null)
+  const parse = (doc: string | null | undefined): T | null => (doc ? schema.parse(JSON.parse(doc)) : null)
   // Every id in byte order (scores 0): a page is read from here, not by reading every record.
   const idsKey = `${key}:ids`
   return {
@@ -48,7 +52,7 @@ export function createSeededRecords<T extends { id: string }>({
       const known = await redis.hkeys(key)
       if (known.length > 0) await redis.zadd(idsKey, ...known.flatMap((id) => [0, id]))
       for (const record of fromSiteFile) {
-        const origin = (await redis.hget(originsKey, record.id)) as Origin | null
+        const origin = originSchema.nullable().parse(await redis.hget(originsKey, record.id))
         if (origin === 'api' || origin === 'deleted') continue
         await redis
           .multi()
@@ -66,7 +70,7 @@ export function createSeededRecords<T extends { id: string }>({
     /** Every record, by id. */
     all: async (): Promise<T[]> =>
       Object.values(await redis.hgetall(key))
-        .map((doc) => JSON.parse(doc) as T)
+        .map((doc) => schema.parse(JSON.parse(doc)))
         .sort((a, b) => a.id.localeCompare(b.id)),
 
     /** Up to `limit` records after an id, in byte order of their ids, and whether more follow. */
