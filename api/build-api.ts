@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import type { ApiKey, SiteFile } from '../config/index.ts'
 import { registerConsoleRoutes } from '../console/index.ts'
+import type { Clock } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import type { CustomerBook, LinkSigner, NotificationStore } from '../notifier/index.ts'
 import type {
@@ -46,6 +47,8 @@ import { registerWebSockets } from './websocket-limits.ts'
 
 export type ApiOptions = {
   log: Logger
+  /** What time it is for every route that reads it. */
+  clock: Clock
   apiKeys: ApiKey[]
   adminKey?: string
   readiness: Readiness
@@ -92,6 +95,7 @@ export type ApiOptions = {
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
 export async function buildApi({
   log,
+  clock,
   apiKeys,
   adminKey,
   readiness,
@@ -162,12 +166,12 @@ export async function buildApi({
   if (ingest) registerDeviceRoutes(app, ingest)
   if (failedWork) registerFailedWorkRoutes(app, failedWork)
   if (world) {
-    registerRuleRoutes(app, world)
+    registerRuleRoutes(app, { world, clock })
     registerSiteRoutes(app, world)
   }
   if (incidents) registerIncidentRoutes(app, incidents)
   if (tickets) {
-    registerTicketRoutes(app, tickets, dispatcher)
+    registerTicketRoutes(app, { tickets, dispatcher, clock })
     registerKpiRoutes(app, tickets)
   }
   if (roster) registerTechnicianRoutes(app, roster)
@@ -187,6 +191,7 @@ export async function buildApi({
         dispatcher,
         ...(roster ? { roster } : {}),
         ...(world ? { world } : {}),
+        clock,
       })
       if (engage.twilio && roster)
         registerTwilioWebhooks(app, {
@@ -196,6 +201,7 @@ export async function buildApi({
           roster,
           notifications: engage.notifications,
           world,
+          clock,
         })
     }
   }
@@ -204,6 +210,7 @@ export async function buildApi({
       maintenance,
       ...(world ? { world } : {}),
       ...(ingest ? { ingest } : {}),
+      clock,
     })
   const admitSocket = mqttOverWebSocket || live ? await registerWebSockets(app, limits) : undefined
   if (mqttOverWebSocket && admitSocket) {

@@ -85,7 +85,8 @@ export function registerCustomerRoutes(
         tags: ['customers'],
         summary:
           'Customers by id with what they subscribe to (contacts masked but for admins); page with cursor',
-        querystring: z.object({ limit: limitSchema, cursor: cursorSchema(z.tuple([keyPart])) }),
+        // Strict: a client paging with a parameter we do not read (after=) would get page one forever.
+        querystring: z.strictObject({ limit: limitSchema, cursor: cursorSchema(z.tuple([keyPart])) }),
         response: { 200: listSchema(customerViewSchema), 400: errorResponseSchema, 401: errorResponseSchema },
       },
     },

@@ -53,7 +53,7 @@ export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World
 
   return {
     /** Reads the body's JSON text and replays it in the thread: the event loop never parses 1 MiB of readings. */
-    run: (text: string): Promise<ReplayResult> =>
+    run: (text: string, now: number): Promise<ReplayResult> =>
       new Promise<ReplayResult>((resolve, reject) => {
         const id = nextId++
         const timer = setTimeout(() => {
@@ -75,7 +75,7 @@ export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World
             reject(error)
           },
         })
-        started().postMessage({ id, text })
+        started().postMessage({ id, text, now })
       }),
     close: async () => {
       await worker?.terminate()

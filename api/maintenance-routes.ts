@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
-import { VigieError } from '../domain/index.ts'
+import { type Clock, VigieError } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import { type MaintenanceWindows, maintenanceScopeSchema, maintenanceWindowSchema } from '../rules/index.ts'
 import { cursorSchema, keyPart, limitSchema, pageByKey } from './pagination.ts'
@@ -37,7 +37,8 @@ export function registerMaintenanceRoutes(
     maintenance,
     world,
     ingest,
-  }: { maintenance: MaintenanceWindows; world?: Pick<SiteFile, 'sites'>; ingest?: Ingest },
+    clock,
+  }: { maintenance: MaintenanceWindows; world?: Pick<SiteFile, 'sites'>; ingest?: Ingest; clock: Clock },
 ): void {
   const routes = app.withTypeProvider<ZodTypeProvider>()
   const byId = z.object({ id: z.string().min(1).max(64) })
@@ -75,11 +76,12 @@ export function registerMaintenanceRoutes(
     async (request, reply) => {
       const { scope, reason, minutes } = request.body
       await checkScope(scope)
-      const startsAt = request.body.startsAt ? Date.parse(request.body.startsAt) : Date.now()
+      const now = clock.now()
+      const startsAt = request.body.startsAt ? Date.parse(request.body.startsAt) : now
       const endsAt = request.body.endsAt
         ? Date.parse(request.body.endsAt)
         : startsAt + (minutes ?? 0) * 60_000
-      if (endsAt <= startsAt || endsAt <= Date.now() || endsAt - startsAt > maxLengthMs) {
+      if (endsAt <= startsAt || endsAt <= now || endsAt - startsAt > maxLengthMs) {
         throw new VigieError({
           code: 'VALIDATION_FAILED',
           message: 'A window must end after it starts, in the future, and last at most 30 days',
@@ -120,7 +122,7 @@ export function registerMaintenanceRoutes(
       const { site, active, limit, cursor } = request.query
       const windows = await maintenance.list({
         ...(site ? { site } : {}),
-        ...(active === 'true' ? { activeAt: Date.now() } : {}),
+        ...(active === 'true' ? { activeAt: clock.now() } : {}),
       })
       return pageByKey(windows, (w) => [w.startsAt, w.id], { limit, after: cursor })
     },

@@ -6,8 +6,20 @@ export const limitSchema = z.coerce.number().int().min(1).max(1000).default(100)
 /** Sorted-set lists (tickets, incidents, notifications): the score and member of the last item returned. */
 export const scoredPosition = z.tuple([z.number(), z.string().min(1).max(256)])
 
+const maxStreamIdPart = 2n ** 64n - 1n
+
 /** Streams (readings, dead letters): the entry id of the last item returned; ids only grow. */
-export const streamPosition = z.string().regex(/^\d{1,20}-\d{1,20}$/)
+export const streamPosition = z
+  .string()
+  .regex(/^\d{1,20}-\d{1,20}$/)
+  // Redis refuses a range from a part past 2^64 - 1 or from before 0-0, and that was a 500, not a 400.
+  .refine((id) => {
+    // zod runs this after a failed regex too: read the parts only when they are digits.
+    const [, ms = '', seq = ''] = /^(\d+)-(\d+)$/.exec(id) ?? []
+    if (!ms || !seq) return false
+    const [high, low] = [BigInt(ms), BigInt(seq)]
+    return high <= maxStreamIdPart && low <= maxStreamIdPart && high + low > 0n
+  }, 'not a stream entry id')
 
 /** One part of the key of a list in key order (technicians, maintenance windows). */
 export const keyPart = z.string().min(1).max(256)

@@ -16,16 +16,19 @@ export function replayReadings({
   world,
   readings,
   until,
+  now,
 }: {
   world: World
   readings: unknown[]
   until?: number
+  /** Stands for the receipt of a reading whose ts cannot be read. */
+  now: number
 }): ReplayResult {
   const kinds = new Map(world.devices.map((device) => [device.id, device.kind]))
   const valid: Reading[] = []
   const rejected: ReplayResult['rejected'] = []
   readings.forEach((raw, index) => {
-    const outcome = checkOne(raw, kinds)
+    const outcome = checkOne(raw, kinds, now)
     if (typeof outcome === 'string') rejected.push({ index, reason: outcome })
     else valid.push(outcome)
   })
@@ -35,7 +38,7 @@ export function replayReadings({
   return { incidents, rejected }
 }
 
-function checkOne(raw: unknown, kinds: Map<string, DeviceKind>): Reading | string {
+function checkOne(raw: unknown, kinds: Map<string, DeviceKind>, now: number): Reading | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'expected a JSON object'
   const { device, ...payload } = raw as Record<string, unknown>
   if (typeof device !== 'string') return 'device: required (string)'
@@ -48,7 +51,7 @@ function checkOne(raw: unknown, kinds: Map<string, DeviceKind>): Reading | strin
     deviceId: device,
     kind,
     json: payload,
-    receivedAt: Number.isNaN(at) ? Date.now() : at,
+    receivedAt: Number.isNaN(at) ? now : at,
   })
   return parsed.ok ? parsed.reading : parsed.reason
 }

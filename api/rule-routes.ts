@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
+import type { Clock } from '../domain/index.ts'
 import { createDryRunThread } from './dry-run-thread.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
@@ -20,7 +21,10 @@ const incidentSchema = z.object({
 })
 
 /** DESIGN.md § HTTP API, rules part: the rules in force, and a dry run with no side effects. */
-export function registerRuleRoutes(app: FastifyInstance, world: World): void {
+export function registerRuleRoutes(
+  app: FastifyInstance,
+  { world, clock }: { world: World; clock: Clock },
+): void {
   const routes = app.withTypeProvider<ZodTypeProvider>()
   // Off the event loop: a big site's replay takes longer than the loop's 50 ms budget (issue 16).
   const thread = createDryRunThread({ world })
@@ -60,7 +64,7 @@ export function registerRuleRoutes(app: FastifyInstance, world: World): void {
           },
         },
       },
-      async (request) => thread.run(String(request.body ?? '')),
+      async (request) => thread.run(String(request.body ?? ''), clock.now()),
     )
   })
 }

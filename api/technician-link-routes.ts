@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { locationSchema } from '../config/index.ts'
 import { type TechnicianPageWorld, technicianActions, technicianPage } from '../console/index.ts'
-import { isVigieError, VigieError } from '../domain/index.ts'
+import { type Clock, isVigieError, VigieError } from '../domain/index.ts'
 import type { LinkSigner } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, Ticket, TicketStore } from '../rules/index.ts'
 
@@ -40,16 +40,18 @@ export function registerTechnicianLinkRoutes(
     dispatcher,
     roster,
     world,
+    clock,
   }: {
     links: LinkSigner
     tickets: TicketStore
     dispatcher: Dispatcher
     roster?: TechnicianRoster
     world?: TechnicianPageWorld
+    clock: Clock
   },
 ): void {
   const open = (token: string) => {
-    const payload = links.verify(token)
+    const payload = links.verify(token, clock.now())
     if (!payload)
       throw new VigieError({ code: 'AUTH_FORBIDDEN', message: 'This link is not valid or has expired' })
     return payload
@@ -77,7 +79,7 @@ export function registerTechnicianLinkRoutes(
         code: 'CONFLICT',
         message: `This ticket is ${ticket.status.replace('_', ' ')}${ticket.assignee && ticket.assignee !== technician ? ' with someone else' : ''}: nothing to ${action} now.`,
       })
-    const now = Date.now()
+    const now = clock.now()
     if (action === 'ack') return dispatcher.accept(ticket.id, technician, now, note ?? 'from the link')
     if (action === 'decline') return dispatcher.decline(ticket.id, technician, now)
     return tickets.act(ticket.id, action, technician, now, note)
@@ -154,7 +156,7 @@ export function registerTechnicianLinkRoutes(
         if (!roster) throw new VigieError({ code: 'NOT_FOUND', message: 'Positions are not kept here' })
         const { lat, lon } = positionSchema.parse(request.body)
         await roster.setLocation(technician, { lat, lon })
-        return { technician, position: { lat, lon }, at: new Date().toISOString() }
+        return { technician, position: { lat, lon }, at: new Date(clock.now()).toISOString() }
       },
     )
   })

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { VigieError } from '../domain/index.ts'
+import { type Clock, VigieError } from '../domain/index.ts'
 import {
   type Dispatcher,
   type Ticket,
@@ -28,8 +28,7 @@ const withoutTimeline = ({ timeline: _timeline, ...ticket }: Ticket) => ticket
 /** DESIGN.md § HTTP API, tickets part. Viewers read; dispatchers act; a technician acts on their own tickets. */
 export function registerTicketRoutes(
   app: FastifyInstance,
-  tickets: TicketStore,
-  dispatcher?: Dispatcher,
+  { tickets, dispatcher, clock }: { tickets: TicketStore; dispatcher?: Dispatcher | undefined; clock: Clock },
 ): void {
   const routes = app.withTypeProvider<ZodTypeProvider>()
   const byId = z.object({ id: z.string().min(1).max(64) })
@@ -125,18 +124,18 @@ export function registerTicketRoutes(
       if (action === 'comment') {
         if (!request.body.text)
           throw new VigieError({ code: 'VALIDATION_FAILED', message: 'A comment needs text' })
-        return tickets.note(id, 'ticket.commented', by, Date.now(), request.body.text)
+        return tickets.note(id, 'ticket.commented', by, clock.now(), request.body.text)
       }
       // The support desk logs a customer who reached out first: the KPI of incidents fixed before that.
       if (action === 'customer-contact')
-        return tickets.note(id, 'ticket.customer_contacted', by, Date.now(), request.body.text ?? null)
+        return tickets.note(id, 'ticket.customer_contacted', by, clock.now(), request.body.text ?? null)
       // Accepting closes the offer; declining moves it to the next technician. A technician answers only
       // an offer they hold; a dispatcher answers for whoever holds it.
       const answering = { override: request.principal?.role !== 'technician' }
       if (dispatcher && action === 'ack')
-        return dispatcher.accept(id, by, Date.now(), request.body.note ?? null, answering)
-      if (dispatcher && action === 'decline') return dispatcher.decline(id, by, Date.now(), answering)
-      return tickets.act(id, actions[action] as TicketAction, by, Date.now(), request.body.note ?? null)
+        return dispatcher.accept(id, by, clock.now(), request.body.note ?? null, answering)
+      if (dispatcher && action === 'decline') return dispatcher.decline(id, by, clock.now(), answering)
+      return tickets.act(id, actions[action] as TicketAction, by, clock.now(), request.body.note ?? null)
     },
   )
 }

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import twilio from 'twilio'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
-import { escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
+import { type Clock, escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
 import { type NotificationStore, notificationKeys } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
 import { apiRedisKeys } from './keys.ts'
@@ -29,6 +29,7 @@ export type TwilioWebhookOptions = {
   notifications: NotificationStore
   /** Names of rules and places, for an answer that lists a technician's offers. */
   world?: Pick<SiteFile, 'sites' | 'rules'> | undefined
+  clock: Clock
 }
 
 // A gather URL names the ticket and the technician called about it (notifier's staff notices).
@@ -47,7 +48,8 @@ const rememberReceipts = 7 * 86_400
  * fields run together), which folding fields into one another or spelling the URL another way keeps.
  */
 export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebhookOptions): void {
-  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world } = options
+  const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world, clock } =
+    options
   const keys = apiRedisKeys(prefix)
   // Opt-outs and pending surveys are the notifier's: it reads them before each send.
   const notifierKeys = notificationKeys(prefix)
@@ -96,8 +98,8 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     async function answer(ticketId: string, technician: string, yes: boolean): Promise<string> {
       try {
         const ticket = yes
-          ? await dispatcher.accept(ticketId, technician, Date.now(), 'by reply')
-          : await dispatcher.decline(ticketId, technician, Date.now())
+          ? await dispatcher.accept(ticketId, technician, clock.now(), 'by reply')
+          : await dispatcher.decline(ticketId, technician, clock.now())
         return yes
           ? `OK: ticket ${ticket.id.slice(0, 8)} is yours.`
           : `Declined: ticket ${ticket.id.slice(0, 8)} moves on.`
@@ -123,13 +125,13 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
         await redis.srem(notifierKeys.optedOut, from)
         return xml('')
       }
-      const technician = (await roster.list()).find((t) => t.phone === from)
+      const technician = await roster.byPhone(from)
       const offers = technician ? await tickets.offersOf(technician.id) : []
       if (offers.length === 0 && /^[1-5]$/.test(said.word)) {
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
         const surveyed = await redis.getdel(notifierKeys.surveyPending(from))
         if (surveyed) {
-          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', Date.now(), said.word)
+          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', clock.now(), said.word)
           return xml('<Message>Merci ! Thank you!</Message>')
         }
       }

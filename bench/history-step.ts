@@ -12,6 +12,7 @@ import {
   startRedisServer,
 } from '../service/index.ts'
 import type { Progress } from './progress.ts'
+import { loadCachedYear, saveYearCache, type YearWorld } from './year-cache.ts'
 
 export type HistoryFigures = {
   size: YearSize
@@ -24,7 +25,9 @@ export type HistoryFigures = {
 
 /** A year written into a redis-server of its own; stop() ends the connections and the server. */
 export type HistoryYear = {
-  world: HistoryWorld
+  world: YearWorld
+  /** When the cached year was written; undefined when this run wrote it. */
+  cachedAt?: number
   redis: Redis
   redisServer: RedisServer
   usedMemoryBytes: number
@@ -41,6 +44,8 @@ export type HistoryYearOptions = {
   progress?: Progress
   /** As soon as the server runs, so that a stop from outside (Ctrl-C) ends it too. */
   onStarted?: (server: { stop: () => Promise<void> }) => void
+  /** Reuse the year kept here for this size and seed (written within 12 h), or keep the one written now. */
+  cacheDir?: string
 }
 
 /**
@@ -54,13 +59,18 @@ export async function buildHistoryYear({
   readings,
   progress,
   onStarted,
+  cacheDir,
 }: HistoryYearOptions): Promise<HistoryYear> {
   const dir = await mkdtemp(join(tmpdir(), 'vigie-history-'))
+  const cached = cacheDir ? await loadCachedYear({ cacheDir, size, seed, intoDir: dir }) : undefined
+  if (cached) progress?.update(`the year written ${new Date(cached.writtenAt).toISOString()}: loading`)
   const redisServer = await startRedisServer({
     port: await findFreePort(),
     dir,
     log: createLogger({ level: 'silent' }),
     appendOnly: false,
+    // Loading a cached year's 2 GB takes a while before the server answers.
+    startTimeoutMs: cached ? 600_000 : 10_000,
   })
   const stop = async () => {
     await redisServer.stop()
@@ -69,6 +79,21 @@ export async function buildHistoryYear({
   onStarted?.({ stop })
   try {
     const redis = await openClient(redisServer.url, 5000)
+    if (cached) {
+      const usedMemoryBytes = await usedMemory(redis)
+      return {
+        world: cached.world,
+        cachedAt: cached.writtenAt,
+        redis,
+        redisServer,
+        usedMemoryBytes,
+        stop: async () => {
+          await redis.quit()
+          await stop()
+        },
+      }
+    }
+    const writtenAt = Date.now()
     const world = await generateYear({
       redis,
       settings: settingsSchema.parse({}),
@@ -81,7 +106,12 @@ export async function buildHistoryYear({
           phase === 'tickets' ? done / total : undefined,
         ),
     })
-    const usedMemoryBytes = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN)
+    const usedMemoryBytes = await usedMemory(redis)
+    if (cacheDir) {
+      progress?.update('keeping the year for the next run')
+      await redis.save()
+      await saveYearCache({ cacheDir, fromDir: dir, size, seed, world, writtenAt })
+    }
     return {
       world,
       redis,
@@ -97,6 +127,10 @@ export async function buildHistoryYear({
     await stop()
     throw error
   }
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN)
 }
 
 /** The suite's history step: how long the year takes to write, what it holds, and Redis's memory for it. */

@@ -1,4 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fullYear } from '../history/index.ts'
 import { buildHistoryYear } from './history-step.ts'
@@ -16,6 +18,8 @@ const { values } = parseArgs({
     probes: { type: 'string', default: '20' },
     repeats: { type: 'string', default: '100' },
     readings: { type: 'string' },
+    // Reuse a year written by an earlier run within 12 h (~/.cache/vigie/), or keep this one there.
+    cache: { type: 'boolean', default: false },
   },
 })
 const size = { ...fullYear, tickets: Number(values.tickets), devices: Number(values.devices) }
@@ -25,6 +29,16 @@ const year = await buildHistoryYear({
   size,
   seed: 'vigie',
   progress,
+  ...(values.cache
+    ? {
+        cacheDir: join(
+          homedir(),
+          '.cache',
+          'vigie',
+          `year-${size.tickets}-${size.devices}-${values.readings ?? 'default'}`,
+        ),
+      }
+    : {}),
   ...(values.readings === undefined ? {} : { readings: Number(values.readings) }),
 })
 try {
@@ -48,7 +62,7 @@ try {
       '',
       ...machineLines(
         machine,
-        `\`npm run bench:year\` (${values.probes} probes, ${values.repeats} requests a route).`,
+        `\`npm run bench:year\` (${values.probes} probes, ${values.repeats} requests a route after 3 untimed, sent from a client thread${year.cachedAt === undefined ? '' : `, over the year written ${new Date(year.cachedAt).toISOString()}`}).`,
       ),
       report,
     ].join('\n')

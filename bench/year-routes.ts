@@ -1,5 +1,7 @@
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Worker } from 'node:worker_threads'
 import { type Spread, spread } from './latency-step.ts'
+import type { RouteRun } from './route-client-worker.ts'
 
 /** One request the year step times: a name for the report, then what to send. */
 export type RouteProbe = {
@@ -18,47 +20,68 @@ export type RouteFigure = Spread & {
   stallMs: number
 }
 
+/** A thread that sends the requests (bench/route-client-worker.ts), loaded through tsx as the service is. */
+function startClient(): Worker {
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+  const entry = JSON.stringify(new URL('./route-client-worker.ts', import.meta.url).href)
+  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`, {
+    eval: true,
+  })
+}
+
+function runInClient(client: Worker, run: RouteRun): Promise<{ times: number[]; status: number }> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: Error) => reject(error)
+    client.once('error', failed)
+    client.once('message', (answer: { times: number[]; status: number }) => {
+      client.off('error', failed)
+      resolve(answer)
+    })
+    client.postMessage(run)
+  })
+}
+
 /**
- * Times each route, one request after the other, with the event loop's delay watched meanwhile: vigie
- * runs in this process, so a request that holds the loop shows as a stall as long as it held it.
+ * Times each route, one request after the other from a client thread, after `warmup` untimed requests
+ * (a route's first call compiles its code), with this process's event loop watched meanwhile: vigie runs
+ * here, so a request that holds the loop shows as a stall as long as it held it.
  */
 export async function measureRoutes({
   baseUrl,
   token,
   routes,
   repeats = 100,
+  warmup = 3,
 }: {
   baseUrl: string
   token: string
   routes: RouteProbe[]
   repeats?: number
+  warmup?: number
 }): Promise<RouteFigure[]> {
+  const client = startClient()
   const delay = monitorEventLoopDelay({ resolution: 1 })
-  delay.enable()
   const figures: RouteFigure[] = []
   try {
     for (const route of routes) {
-      const times: number[] = []
-      let status = 0
-      delay.reset()
-      for (let i = 0; i < (route.repeats ?? repeats); i++) {
-        const started = performance.now()
-        const res = await fetch(`${baseUrl}${route.path}`, {
-          method: route.method ?? 'GET',
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(route.body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(route.body === undefined ? {} : { body: JSON.stringify(route.body) }),
-        })
-        await res.arrayBuffer()
-        times.push(performance.now() - started)
-        status = res.status
+      const run: RouteRun = {
+        baseUrl,
+        token,
+        path: route.path,
+        method: route.method ?? 'GET',
+        repeats: route.repeats ?? repeats,
+        warmup,
+        ...(route.body === undefined ? {} : { body: JSON.stringify(route.body) }),
       }
+      delay.reset()
+      delay.enable()
+      const { times, status } = await runInClient(client, run)
+      delay.disable()
       figures.push({ name: route.name, status, stallMs: delay.max / 1e6, ...spread(times) })
     }
   } finally {
     delay.disable()
+    await client.terminate()
   }
   return figures
 }

@@ -7,6 +7,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import { createWebSocketStream, type WebSocket } from 'ws'
 import type { MqttAccount, Settings } from '../config/index.ts'
+import type { Clock } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
 import { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
 import { createBoundedEmitter } from './bounded-emitter.ts'
@@ -61,11 +62,13 @@ export async function createBroker({
   mqttAccounts,
   ingest,
   log,
+  clock,
 }: {
   settings: BrokerSettings
   mqttAccounts: MqttAccount[]
   ingest: Ingest
   log: Logger
+  clock: Clock
 }): Promise<Broker> {
   const accounts = await createServiceAccounts(mqttAccounts)
   const identities = new WeakMap<Client, MqttIdentity>()
@@ -87,6 +90,7 @@ export async function createBroker({
     perAddress: settings.mqttAuthPendingPerAddress,
     perUser: settings.mqttAuthPendingPerUser,
     failureDelayMs: settings.mqttAuthFailureDelay,
+    now: clock.now,
   })
   const { preConnect, authenticate } = createConnectSteps({
     ingest,
@@ -144,7 +148,7 @@ export async function createBroker({
         .accept({
           topic: packet.topic,
           payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-          receivedAt: Date.now(),
+          receivedAt: clock.now(),
           ...(identity.type === 'device' ? { kind: identity.kind } : {}),
         })
         .then(
@@ -175,7 +179,7 @@ export async function createBroker({
     const identity = identities.get(client)
     if (identity?.type !== 'device' || superseded(client)) return
     ingest.states
-      .setOnline(identity.id, true, Date.now())
+      .setOnline(identity.id, true, clock.now())
       .catch((err: unknown) => log.warn({ err }, 'online not recorded'))
   })
   aedes.on('clientDisconnect', (client) => {
@@ -183,12 +187,13 @@ export async function createBroker({
     // A takeover by a newer connection of the same device leaves the device online.
     if (identity?.type !== 'device' || superseded(client)) return
     ingest.states
-      .setOnline(identity.id, false, Date.now())
+      .setOnline(identity.id, false, clock.now())
       .catch((err: unknown) => log.warn({ err }, 'offline not recorded'))
   })
   const stopWatching = watchSlowClients({
     clients: () => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients),
     maxLagMs: settings.mqttSubscriberMaxLag,
+    now: clock.now,
     onTooSlow: (client, behindMs) => {
       slowDropped++
       log.warn(

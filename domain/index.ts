@@ -1,3 +1,4 @@
+export { type Clock, systemClock } from './clock.ts'
 export { escapeHtml } from './html-escape.ts'
 export {
   isSecretKey,

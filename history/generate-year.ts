@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { Redis } from 'ioredis'
 import pino, { type Logger } from 'pino'
 import type { Settings, SiteFile } from '../config/index.ts'
-import { VigieError } from '../domain/index.ts'
+import { systemClock, VigieError } from '../domain/index.ts'
 import { createIngest, type DeviceRegistry, hashSecret, type Ingest } from '../ingest/index.ts'
 import {
   type CustomerBook,
@@ -121,7 +121,7 @@ export async function generateYear(options: YearOptions): Promise<HistoryWorld> 
     const site = buildAirportWorld({ size, seed, secretHash: await hashSecret(historyDeviceSecret) })
     const keys = ruleKeys(prefix)
     const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
-    const ingest = createIngest({ redis: readingsRedis, settings, log, lingerMs: 1 })
+    const ingest = createIngest({ clock: systemClock, redis: readingsRedis, settings, log, lingerMs: 1 })
     const tickets = createTicketStore({ redis, keys, sla: site.sla, timelineCap })
     if ((await tickets.page({ limit: 1 })).items.length > 0)
       throw new VigieError({

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Settings } from '../config/index.ts'
-import type { DeviceKind } from '../domain/index.ts'
+import type { Clock, DeviceKind } from '../domain/index.ts'
 import { createDeadLetters } from './dead-letters.ts'
 import { createDeviceRegistry } from './device-registry.ts'
 import { createDeviceStates } from './device-state.ts'
@@ -32,16 +32,18 @@ export function createIngest({
   redis,
   settings,
   log,
+  clock,
   lingerMs,
 }: {
   redis: Redis
   settings: IngestSettings
   log: Logger
+  clock: Clock
   /** How long a reading waits for others to share its write to Redis; a few ms by default. */
   lingerMs?: number
 }) {
   const keys = ingestKeys(settings.redisPrefix)
-  const registry = createDeviceRegistry({ redis, prefix: settings.redisPrefix })
+  const registry = createDeviceRegistry({ redis, prefix: settings.redisPrefix, clock })
   const readings = createReadingLog({
     redis,
     keys,

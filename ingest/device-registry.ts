@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
 import { z } from 'zod'
 import { type Device, deviceSchema } from '../config/index.ts'
-import { VigieError } from '../domain/index.ts'
+import { type Clock, VigieError } from '../domain/index.ts'
 import { type IngestKeys, ingestKeys } from './keys.ts'
 import { generateSecret, hashSecret, verifySecret } from './secret-hash.ts'
 
@@ -17,7 +17,15 @@ export type DeviceRegistry = ReturnType<typeof createDeviceRegistry>
 
 const seedSlice = 500
 
-export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: string }) {
+export function createDeviceRegistry({
+  redis,
+  prefix,
+  clock,
+}: {
+  redis: Redis
+  prefix: string
+  clock: Clock
+}) {
   const keys: IngestKeys = ingestKeys(prefix)
   // Verified secrets, keyed by device, as an HMAC under a key that never leaves this process:
   // a reconnecting device skips scrypt unless its stored hash changed.
@@ -61,7 +69,7 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
             if (hash === undefined) return
             const record: DeviceRecord = {
               ...device,
-              createdAt: existing?.createdAt ?? new Date().toISOString(),
+              createdAt: existing?.createdAt ?? new Date(clock.now()).toISOString(),
             }
             const text = JSON.stringify(record)
             if (text === doc && hash === storedHash) return
@@ -83,7 +91,7 @@ export function createDeviceRegistry({ redis, prefix }: { redis: Redis; prefix: 
       device: Omit<Device, 'secret' | 'secretHash'>,
     ): Promise<{ device: DeviceRecord; secret: string }> => {
       const secret = generateSecret()
-      const record: DeviceRecord = { ...device, createdAt: new Date().toISOString() }
+      const record: DeviceRecord = { ...device, createdAt: new Date(clock.now()).toISOString() }
       const created = await redis.hsetnx(keys.device(device.id), 'doc', JSON.stringify(record))
       if (created === 0)
         throw new VigieError({ code: 'CONFLICT', message: `Device ${device.id} already exists` })

@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
-import { VigieError } from '../domain/index.ts'
+import { type Clock, VigieError } from '../domain/index.ts'
 import type { Ingest } from './create-ingest.ts'
 
 export type ExternalBrokerIngest = {
@@ -16,6 +16,7 @@ export type ExternalBrokerOptions = {
   url: string
   ingest: Pick<Ingest, 'accept'>
   log: Logger
+  clock: Clock
   /** The session's name on the broker: the same id on every start finds the readings queued meanwhile. */
   clientId?: string
 }
@@ -31,6 +32,7 @@ export function createExternalBrokerIngest({
   url,
   ingest,
   log,
+  clock,
   clientId = 'vigie-ingest',
 }: ExternalBrokerOptions): ExternalBrokerIngest {
   const broker = withoutCredentials(url)
@@ -46,7 +48,7 @@ export function createExternalBrokerIngest({
     try {
       // No topicAliasMaximum is offered, so the broker sends every topic in full.
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-      await ingest.accept({ topic: packet.topic, payload, receivedAt: Date.now() })
+      await ingest.accept({ topic: packet.topic, payload, receivedAt: clock.now() })
     } catch (error) {
       stalled = true
       log.error(

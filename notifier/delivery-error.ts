@@ -18,7 +18,7 @@ export function refusal(message: string, cause?: unknown) {
 }
 
 /** How long the provider asked us to wait, from a `Retry-After` of seconds or an HTTP date. */
-export function retryAfterMs(header: unknown, now = Date.now()): number | undefined {
+export function retryAfterMs(header: unknown, now: number): number | undefined {
   if (typeof header !== 'string' || header.trim() === '') return undefined
   const seconds = Number(header)
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)

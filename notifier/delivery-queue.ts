@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { escapeHtml, isVigieError } from '../domain/index.ts'
+import { type Clock, escapeHtml, isVigieError } from '../domain/index.ts'
 import type { Channel, ChannelName } from './channels.ts'
 import type { Digests } from './digests.ts'
 import { notificationKeys } from './keys.ts'
@@ -72,6 +72,7 @@ export function createDelivery({
   optedOut = async () => false,
   digests,
   closeGraceMs = 2000,
+  clock,
 }: {
   redisUrl: string
   prefix: string
@@ -90,6 +91,8 @@ export function createDelivery({
   digests?: Digests
   /** How long a stop waits for sends under way; past it they are left to BullMQ's stalled-job check. */
   closeGraceMs?: number
+  /** Queue and send times; BullMQ's own delays and retries run on Redis's clock. */
+  clock: Clock
 }) {
   // BullMQ blocks on its connections and wants them to retry forever.
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
@@ -118,7 +121,8 @@ export function createDelivery({
   async function enqueue(request: NotificationRequest, contact = 0): Promise<void> {
     const id = idOf(request, contact)
     // Visible as queued at once, held ones (quiet hours) included.
-    await store.open(recordFor(request, contact))
+    const now = clock.now()
+    await store.open(recordFor(request, contact), now)
     await queue.add(
       'deliver',
       { request, contact },
@@ -127,9 +131,7 @@ export function createDelivery({
         jobId: createHash('sha256').update(id).digest('hex').slice(0, 40),
         attempts: retry.attempts,
         backoff: { type: 'vigie' },
-        ...(request.notBefore && request.notBefore > Date.now()
-          ? { delay: request.notBefore - Date.now() }
-          : {}),
+        ...(request.notBefore && request.notBefore > now ? { delay: request.notBefore - now } : {}),
         removeOnComplete: 1000,
         removeOnFail: 5000,
       },
@@ -148,7 +150,7 @@ export function createDelivery({
     const { request, contact } = deliveryJobSchema.parse(job.data)
     const target = request.contacts[contact]
     if (!target) throw new UnrecoverableError(`no contact ${contact}`)
-    let record = await store.open(recordFor(request, contact))
+    let record = await store.open(recordFor(request, contact), clock.now())
     if (record.status !== 'queued') return // sent, delivered, failed or suppressed already: never twice
     if (target.channel !== 'email' && (await optedOut(target.to))) {
       await giveUp({ ...record, status: 'suppressed', error: 'opted out (STOP)' }, request, contact)
@@ -189,7 +191,13 @@ export function createDelivery({
         content,
         statusCallbackUrl ? { statusCallback: statusCallbackUrl } : {},
       )
-      record = { ...record, status: 'sent', providerId, sentAt: new Date().toISOString(), error: null }
+      record = {
+        ...record,
+        status: 'sent',
+        providerId,
+        sentAt: new Date(clock.now()).toISOString(),
+        error: null,
+      }
       await store.save(record)
       await onOutcome?.(record, request)
     } catch (error) {

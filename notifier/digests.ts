@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import type { Clock } from '../domain/index.ts'
 import { notificationKeys } from './keys.ts'
 
 export type DigestSettings = { limit: number; windowMs: number }
@@ -14,10 +15,12 @@ export function createDigests({
   redis,
   prefix,
   settings,
+  clock,
 }: {
   redis: Redis
   prefix: string
   settings: DigestSettings
+  clock: Clock
 }) {
   const { rate: counter, digest: list } = notificationKeys(prefix)
 
@@ -37,7 +40,7 @@ export function createDigests({
         .rpush(list(channel, to), text)
         .pexpire(list(channel, to), settings.windowMs * 10)
         .exec()
-      return { digestAt: Date.now() + left }
+      return { digestAt: clock.now() + left }
     },
 
     /** The texts folded so far, taken (a digest sends them once). */

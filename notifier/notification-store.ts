@@ -18,7 +18,7 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
     get,
 
     /** Creates the record unless it exists, indexed at `at` (when it was queued); returns it as it stands. */
-    open: async (record: Notification, at: number = Date.now()): Promise<Notification> => {
+    open: async (record: Notification, at: number): Promise<Notification> => {
       const created = await redis.set(keys.notification(record.id), JSON.stringify(record), 'NX')
       if (created === 'OK') {
         const multi = redis

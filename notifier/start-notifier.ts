@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Settings, SiteFile, Technician } from '../config/index.ts'
+import type { Clock } from '../domain/index.ts'
 import { ruleKeys, type TicketStore } from '../rules/index.ts'
 import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
 import { createChannels } from './channels.ts'
@@ -36,6 +37,7 @@ export async function startNotifier({
   tickets,
   technicianOf,
   log,
+  clock,
 }: {
   redis: Redis
   redisUrl: string
@@ -44,12 +46,13 @@ export async function startNotifier({
   tickets: TicketStore
   technicianOf: (id: string) => Promise<Technician | null>
   log: Logger
+  clock: Clock
 }) {
   const prefix = settings.redisPrefix
   const { twilioAccountSid: accountSid, twilioAuthToken: authToken } = settings
   const twilio =
     accountSid && authToken
-      ? createTwilioClient({ accountSid, authToken, apiUrl: settings.twilioApiUrl })
+      ? createTwilioClient({ accountSid, authToken, apiUrl: settings.twilioApiUrl, clock })
       : undefined
   const channels = createChannels({
     twilio,
@@ -65,8 +68,9 @@ export async function startNotifier({
     channels,
     store,
     log,
+    clock,
     ...(twilio ? { statusCallbackUrl: `${settings.publicUrl}/webhooks/twilio/status` } : {}),
-    digests: createDigests({ redis, prefix, settings: defaultDigest }),
+    digests: createDigests({ redis, prefix, settings: defaultDigest, clock }),
     optedOut: async (to) => (await redis.sismember(keys.optedOut, to)) === 1,
     onOutcome: async (notification) => {
       if (!notification.ticket) return
@@ -78,7 +82,7 @@ export async function startNotifier({
         notification.ticket,
         notification.status === 'sent' ? 'ticket.notified' : 'ticket.notification_failed',
         'notifier',
-        Date.now(),
+        clock.now(),
         notification.error ? `${what}: ${notification.error}` : what,
       )
     },
@@ -101,6 +105,7 @@ export async function startNotifier({
     enqueue: (request) => delivery.enqueue(request),
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
     logger: log,
+    now: clock.now,
   })
   delivery.start()
   await consumer.start()

@@ -1,4 +1,5 @@
 import twilio from 'twilio'
+import type { Clock } from '../domain/index.ts'
 import { retryAfterMs, transientFailure } from './delivery-error.ts'
 
 type RequestOptions = Parameters<twilio.RequestClient['request']>[0]
@@ -12,10 +13,13 @@ export function createTwilioClient({
   accountSid,
   authToken,
   apiUrl,
+  clock,
 }: {
   accountSid: string
   authToken: string
   apiUrl: string
+  /** An HTTP-date Retry-After is read against it. */
+  clock: Clock
 }) {
   const base = new URL(apiUrl)
   class RedirectingClient extends twilio.RequestClient {
@@ -26,7 +30,10 @@ export function createTwilioClient({
       uri.pathname = `${base.pathname.replace(/\/$/, '')}${uri.pathname}`
       const response = await super.request({ ...opts, uri: uri.toString() })
       if (response.statusCode === 429 || response.statusCode >= 500) {
-        const after = retryAfterMs((response.headers as Record<string, unknown> | undefined)?.['retry-after'])
+        const after = retryAfterMs(
+          (response.headers as Record<string, unknown> | undefined)?.['retry-after'],
+          clock.now(),
+        )
         throw transientFailure(
           `Twilio answered ${response.statusCode}`,
           after === undefined ? {} : { retryAfterMs: after },

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Device, Rule } from '../config/index.ts'
+import type { Clock } from '../domain/index.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { IncidentStore } from './incident-store.ts'
 import { timerMember } from './keys.ts'
@@ -33,6 +34,7 @@ export function createIncidentFlow({
   maintenance,
   autoResolveAfterClear,
   logger,
+  clock,
 }: {
   redis: Redis
   rules: Rule[]
@@ -43,6 +45,7 @@ export function createIncidentFlow({
   maintenance: MaintenanceWindows
   autoResolveAfterClear: number
   logger: Logger
+  clock: Clock
 }) {
   /** The device's unfinished tickets, over every rule that watches it. */
   async function openTicketsOf(device: DeviceWhere): Promise<Ticket[]> {
@@ -94,7 +97,7 @@ export function createIncidentFlow({
     const incident = await incidents.raise({ rule, correlationKey, ...place }, effect.at, effect.value)
     if (incident.count !== 1) return
     const { ticket, created } = await tickets.openFor(incident, effect.at)
-    if (created) await dispatcher.dispatch(ticket.id, Date.now())
+    if (created) await dispatcher.dispatch(ticket.id, clock.now())
   }
 
   async function clear(correlationKey: string, at: number, value: unknown, timers: string) {

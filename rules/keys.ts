@@ -39,6 +39,8 @@ export function ruleKeys(prefix: string) {
     /** Technicians' records by id (JSON), and where each came from: site, api or deleted. */
     technicians: `${prefix}technicians`,
     technicianOrigins: `${prefix}technician-origins`,
+    /** A technician's id by their phone, written in the same step as their record (an SMS names its sender). */
+    technicianByPhone: `${prefix}technician-by-phone`,
     /** Live technician positions (Redis GEO) and availability. */
     technicianPositions: `${prefix}technician-positions`,
     technicianAvailability: `${prefix}technician-availability`,

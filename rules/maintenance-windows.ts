@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
+import type { Clock } from '../domain/index.ts'
 import type { RuleKeys } from './keys.ts'
 
 export const maintenanceScopeSchema = z.strictObject({
@@ -43,7 +44,15 @@ export type MaintenanceWindows = ReturnType<typeof createMaintenanceWindows>
  * in one Redis hash read afresh each time: only a would-be new incident asks, which is rare, and a
  * window then takes effect in every worker at once.
  */
-export function createMaintenanceWindows({ redis, keys }: { redis: Redis; keys: RuleKeys }) {
+export function createMaintenanceWindows({
+  redis,
+  keys,
+  clock,
+}: {
+  redis: Redis
+  keys: RuleKeys
+  clock: Clock
+}) {
   /** Every window kept: an ended one stays a day, for readings that arrive late but were sent during it. */
   async function all(now: number): Promise<MaintenanceWindow[]> {
     const docs = await redis.hvals(keys.maintenanceWindows)
@@ -68,7 +77,7 @@ export function createMaintenanceWindows({ redis, keys }: { redis: Redis; keys: 
         endsAt: new Date(input.endsAt).toISOString(),
         reason: input.reason,
         createdBy: input.createdBy,
-        createdAt: new Date().toISOString(),
+        createdAt: new Date(clock.now()).toISOString(),
       }
       await redis.hset(keys.maintenanceWindows, window.id, JSON.stringify(window))
       return window
@@ -77,7 +86,7 @@ export function createMaintenanceWindows({ redis, keys }: { redis: Redis; keys: 
     /** Windows not yet ended, soonest start first. */
     list: async (filter: { site?: string; activeAt?: number } = {}): Promise<MaintenanceWindow[]> => {
       const { site, activeAt } = filter
-      const now = Date.now()
+      const now = clock.now()
       return (await all(now))
         .filter((w) => Date.parse(w.endsAt) > now)
         .filter((w) => site === undefined || w.scope.site === site)
@@ -95,6 +104,6 @@ export function createMaintenanceWindows({ redis, keys }: { redis: Redis; keys: 
 
     /** The window covering this place at this time, if any. */
     covering: async (place: Place, at: number): Promise<MaintenanceWindow | null> =>
-      (await all(Date.now())).find((w) => covers(w, place, at)) ?? null,
+      (await all(clock.now())).find((w) => covers(w, place, at)) ?? null,
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Rule, Site, SiteFile, Technician } from '../config/index.ts'
+import type { Clock } from '../domain/index.ts'
 import { createFailedWorkLog, createLease, streamKeys } from '../streams/index.ts'
 import { createDispatcher } from './dispatcher.ts'
 import { evaluateTimer } from './evaluate-reading.ts'
@@ -37,6 +38,8 @@ export type RuleWorkerOptions = {
     devicesVersionKey: string
   }
   logger: Logger
+  /** What is due (timers, offers, silence) is judged by this clock. */
+  clock: Clock
   /** Technicians and dispatch settings of the site file. */
   technicians: Technician[]
   dispatch: SiteFile['dispatch']
@@ -67,6 +70,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     deviceOf,
     log,
     logger,
+    clock,
     leaseMs = 15_000,
     blockMs = 250,
     sweepMs = 5_000,
@@ -98,9 +102,10 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     tickets,
     dispatcher,
     groups: createZoneGroupStore({ redis, keys }),
-    maintenance: createMaintenanceWindows({ redis, keys }),
+    maintenance: createMaintenanceWindows({ redis, keys, clock }),
     autoResolveAfterClear: options.autoResolveAfterClear,
     logger,
+    clock,
   })
   const siteById = new Map(sites.map((site) => [site.id, site]))
   const book = createRuleStateBook({
@@ -116,9 +121,10 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   const fresh = new Set<number>()
   let running = false
   let loop: Promise<void> | undefined
-  let lastLease = 0
-  let lastSweep = 0
-  let lastTick = 0
+  // In elapsed time (performance.now()); the first cycle renews, ticks and sweeps.
+  let lastLease = Number.NEGATIVE_INFINITY
+  let lastSweep = Number.NEGATIVE_INFINITY
+  let lastTick = Number.NEGATIVE_INFINITY
   // Where devices are changes rarely: kept until the registry's version moves, which each tick looks at,
   // instead of one lookup per device per minute (83 a second for 5,000 devices).
   const places = new Map<string, DeviceWhere | null>()
@@ -173,7 +179,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     siteOf: (id) => siteById.get(id),
     apply,
     logger,
-    now: () => Date.now(),
+    now: clock.now,
   })
 
   /** One round trip a tick: every owned shard's due timers, the due offers and the devices' version. */
@@ -315,18 +321,19 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   async function run() {
     while (running) {
       try {
-        const now = Date.now()
-        if (now - lastLease > leaseMs / 3) await renewLeases(now)
+        // Paced by elapsed time, as the lease's PX runs on Redis's clock; what is due is judged by the clock.
+        const elapsed = performance.now()
+        if (elapsed - lastLease > leaseMs / 3) await renewLeases(elapsed)
         const read = await readShards()
         if (read > 0 && read < 100) await new Promise<void>((resolve) => setTimeout(resolve, lingerMs))
         // Under load a cycle comes every few readings: timers and offers are looked at once per tick, not per cycle.
-        if (Date.now() - lastTick >= tickMs) {
-          lastTick = Date.now()
-          await onTick(lastTick)
+        if (performance.now() - lastTick >= tickMs) {
+          lastTick = performance.now()
+          await onTick(clock.now())
         }
-        if (Date.now() - lastSweep > sweepMs) {
-          await sweepSilence(Date.now())
-          lastSweep = Date.now()
+        if (performance.now() - lastSweep > sweepMs) {
+          await sweepSilence(clock.now())
+          lastSweep = performance.now()
         }
         if (owned.size === 0) await new Promise<void>((resolve) => setTimeout(resolve, blockMs))
       } catch (err) {
@@ -336,6 +343,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     }
   }
 
+  let seeding: Promise<unknown> | undefined
   return {
     incidents,
     tickets,
@@ -343,12 +351,14 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     roster,
     start: () => {
       running = true
-      void roster.seed().catch((err: unknown) => logger.error({ err }, 'technicians not seeded'))
+      // Kept, so a close waits for it rather than cutting its connection mid-write.
+      seeding = roster.seed().catch((err: unknown) => logger.error({ err }, 'technicians not seeded'))
       loop = run()
     },
     close: async () => {
       running = false
       await loop
+      await seeding
       await book.flush()
       for (const shard of owned) await leases[shard]?.release()
       owned.clear()

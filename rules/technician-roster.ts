@@ -39,6 +39,7 @@ export function createTechnicianRoster({
     originsKey: keys.technicianOrigins,
     schema: technicianRecordSchema,
     fromSiteFile: technicians,
+    lookup: { key: keys.technicianByPhone, field: 'phone' },
   })
 
   async function place(technician: Technician, { keepLive }: { keepLive: boolean }): Promise<void> {
@@ -64,6 +65,9 @@ export function createTechnicianRoster({
     },
 
     get: records.get,
+
+    /** The technician with this phone number, through the technician-by-phone index: no scan per SMS. */
+    byPhone: records.find,
 
     /** A new technician; false when the id is taken. */
     create: async (technician: Technician): Promise<boolean> => {

@@ -64,6 +64,7 @@ export async function compactFinishedTickets({
   createdBefore,
   batch = 200,
   max = 2000,
+  stopped = () => false,
 }: {
   redis: Redis
   keys: RuleKeys
@@ -72,10 +73,13 @@ export async function compactFinishedTickets({
   batch?: number
   /** Tickets looked at per call at most: a backlog (an upgrade, a year of history) is worked off over sweeps. */
   max?: number
+  /** Asked between tickets: a closing process stops here, and the next sweep goes on from the cursor. */
+  stopped?: () => boolean
 }): Promise<number> {
   let compacted = 0
   let looked = 0
   for (const status of finished) {
+    if (stopped()) break
     const from = (await redis.hget(keys.compactionCursor, status)) ?? '-inf'
     for (let start = from; looked < max; ) {
       const found = await redis.zrangebyscore(
@@ -88,7 +92,8 @@ export async function compactFinishedTickets({
         batch,
       )
       if (found.length === 0) break
-      for (let i = 0; i < found.length; i += 2) {
+      let last = start
+      for (let i = 0; i < found.length && !stopped(); i += 2) {
         looked++
         let changed = false
         await tickets.update(found[i] ?? '', (t) => {
@@ -97,11 +102,11 @@ export async function compactFinishedTickets({
           return compact
         })
         if (changed) compacted++
+        last = found[i + 1] ?? last
       }
       // Scores are creation times: the next batch starts at the last one's, ties read again harmlessly.
-      const last = found.at(-1) ?? start
       await redis.hset(keys.compactionCursor, status, last)
-      if (found.length < batch * 2 || last === start) break
+      if (stopped() || found.length < batch * 2 || last === start) break
       start = last
     }
   }

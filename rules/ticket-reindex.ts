@@ -10,29 +10,72 @@ export const ticketIndexVersion = '1'
 const weekMs = 7 * 86_400_000
 const batch = 500
 
+/** The keys a build writes beside the documents: cleared before a build that follows a dead one. */
+async function clearDerived(redis: Redis, keys: RuleKeys): Promise<void> {
+  await redis.del(keys.ticketCounts, keys.technicianLoads, keys.ticketSites)
+  for (const pattern of [keys.ticketsBy('status', '*'), keys.kpiAggregate('*', '*'), keys.offersOf('*')]) {
+    // Each family's prefix, then every key of it; SCAN keeps Redis answering others meanwhile.
+    const match = `${pattern.slice(0, pattern.indexOf('*'))}*`
+    let cursor = '0'
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000)
+      cursor = next
+      if (found.length > 0) await redis.unlink(...found)
+    } while (cursor !== '0')
+  }
+}
+
 /**
  * Builds the ticket indexes, counters and KPI sums of a deployment that predates them, from its tickets,
- * once: the first process to start claims the build, the others go on. A ticket changed during the
- * build may count twice in the sums; the build takes seconds on a year of tickets, before any role starts.
+ * once: the first process to start claims the build (a claim it renews as it goes), the others wait for it.
+ * A build whose process died leaves a mark that the next claimant sees: it clears what was half written and
+ * builds again. A ticket changed during the build may count twice in the sums; the build takes seconds on
+ * a year of tickets, before any role starts.
  */
 export async function ensureTicketIndexes({
   redis,
   keys,
   tickets,
   logger,
+  claimMs = 30_000,
+  pollMs = 250,
 }: {
   redis: Redis
   keys: RuleKeys
   tickets: Pick<TicketStore, 'update'>
   logger: Logger
+  /** How long a builder's claim lasts without renewal: a dead builder's is taken over after it. */
+  claimMs?: number
+  pollMs?: number
 }): Promise<{ built: number } | null> {
-  // Counters already kept mean the stores wrote the indexes from the first ticket on: only the mark is missing.
-  if ((await redis.exists(keys.ticketCounts)) === 1) {
-    await redis.set(keys.ticketIndexVersion, ticketIndexVersion, 'NX')
-    return null
+  const buildMark = `${keys.ticketIndexVersion}:build-started`
+  for (;;) {
+    const mark = await redis.get(keys.ticketIndexVersion)
+    if (mark === ticketIndexVersion) return null
+    // A claim without a lifetime (an earlier vigie's) outlives its builder: it is taken as dead.
+    if (mark === 'building' && (await redis.pttl(keys.ticketIndexVersion)) === -1) {
+      await redis.multi().set(buildMark, '1').del(keys.ticketIndexVersion).exec()
+      continue
+    }
+    if (mark === null) {
+      // Counters kept, and no build begun: the stores wrote the indexes from the first ticket on.
+      const [counted, begun] = await Promise.all([redis.exists(keys.ticketCounts), redis.exists(buildMark)])
+      if (counted === 1 && begun === 0) {
+        await redis.set(keys.ticketIndexVersion, ticketIndexVersion, 'NX')
+        return null
+      }
+      if ((await redis.set(keys.ticketIndexVersion, 'building', 'PX', claimMs, 'NX')) === 'OK') {
+        if (begun === 1) {
+          logger.warn('an earlier ticket index build did not finish: clearing it and building again')
+          await clearDerived(redis, keys)
+        }
+        await redis.set(buildMark, '1')
+        break
+      }
+    }
+    // Another process builds: its result, or its claim lapsing, is seen at the next look.
+    await new Promise<void>((resolve) => setTimeout(resolve, pollMs))
   }
-  const claimed = await redis.set(keys.ticketIndexVersion, 'building', 'NX')
-  if (claimed !== 'OK') return null
   const started = performance.now()
   // Per correlation key, the tickets resolved so far: a later ticket within a week marks them revisited.
   const resolvedOf = new Map<string, { id: string; resolvedAt: number }[]>()
@@ -65,11 +108,14 @@ export async function ensureTicketIndexes({
       built++
     }
     await pipeline.exec()
+    await redis.pexpire(keys.ticketIndexVersion, claimMs)
   }
   // Through the store's swap, so the sums move as they would have when the repeat was opened.
-  for (const [id, by] of revisits)
+  for (const [n, [id, by]] of revisits.entries()) {
     await tickets.update(id, (t) => (t.revisitedBy === undefined ? { ...t, revisitedBy: by } : t))
-  await redis.set(keys.ticketIndexVersion, ticketIndexVersion)
+    if (n % 500 === 499) await redis.pexpire(keys.ticketIndexVersion, claimMs)
+  }
+  await redis.multi().set(keys.ticketIndexVersion, ticketIndexVersion).del(buildMark).exec()
   if (built > 0)
     logger.info(
       { tickets: built, revisits: revisits.length, ms: Math.round(performance.now() - started) },

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { type Config, describeIssue, deviceSchema, flattenIssues } from '../config/index.ts'
-import { isVigieError } from '../domain/index.ts'
+import { isVigieError, systemClock } from '../domain/index.ts'
 import { createIngest, type DeviceRecord } from '../ingest/index.ts'
 import { createLogger } from './logger.ts'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
@@ -59,7 +59,12 @@ export async function runDevicesCommand({ args, readConfig }: DevicesCommandOpti
     return 1
   }
   try {
-    const ingest = createIngest({ redis: connection.redis, settings: config.settings, log })
+    const ingest = createIngest({
+      redis: connection.redis,
+      settings: config.settings,
+      log,
+      clock: systemClock,
+    })
     if (parsed.action === 'list') {
       const records = await Promise.all((await ingest.registry.list()).map((id) => ingest.registry.get(id)))
       console.log(formatTable(records.filter((record) => record !== null)))

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { replayReadings } from '../api/index.ts'
 import type { Config } from '../config/index.ts'
+import { systemClock } from '../domain/index.ts'
 
 export const rulesUsage = `Usage: npm run vigie -- rules test --readings <file.ndjson> [--until <ISO time>] [--json]
 
@@ -70,7 +71,12 @@ export async function runRulesCommand({
     }
   }
   const config = readConfig()
-  const result = replayReadings({ world: config.site, readings, ...(until === undefined ? {} : { until }) })
+  const result = replayReadings({
+    world: config.site,
+    readings,
+    now: systemClock.now(),
+    ...(until === undefined ? {} : { until }),
+  })
   // Positions in the result count JSON lines only; map them back to file lines for the reader.
   const rejected = [
     ...unreadable,

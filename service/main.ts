@@ -11,6 +11,7 @@ import {
   loadConfig,
   takesConnections,
 } from '../config/index.ts'
+import { systemClock } from '../domain/index.ts'
 import { createLogger } from './logger.ts'
 import type { RunningService } from './start-service.ts'
 import { startWorkersChild } from './workers-child.ts'
@@ -128,7 +129,8 @@ async function main(): Promise<void> {
     (workersProcess === 'yes' || (workersProcess === 'auto' && availableParallelism() > 1))
   if (splitWorkers) config.settings.roles = roles.filter((role) => role !== 'workers')
   const { startService } = await import('./start-service.ts')
-  service = await startService({ config, log }).catch((err: unknown) => {
+  // The rule workers' child process comes through here too: every process runs on the system clock.
+  service = await startService({ config, log, clock: systemClock }).catch((err: unknown) => {
     log.fatal({ err, hint: hintFor(err) }, 'start failed')
     process.exit(1)
   })

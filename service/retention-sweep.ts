@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createLease } from '../streams/index.ts'
+import { trimStreamBefore } from './trim-stream.ts'
 
 export type RetentionSweepOptions = {
   redis: Redis
@@ -15,7 +16,10 @@ export type RetentionSweepOptions = {
   readingsMaxAge: number
   eventsMaxAge: number
   /** Compacts the finished tickets created before a time (rules/ticket-compaction.ts), after TICKETS_COMPACT_AFTER. */
-  compactTickets?: { after: number; run: (createdBefore: number) => Promise<number> }
+  compactTickets?: {
+    after: number
+    run: (options: { createdBefore: number; stopped: () => boolean }) => Promise<number>
+  }
   logger: Logger
   now?: () => number
   everyMs?: number
@@ -35,6 +39,9 @@ export function createRetentionSweep(options: RetentionSweepOptions) {
   const me = randomUUID()
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> | undefined
+  // A close ends a sweep between two steps: a backlog (a year's first sweep) is not worth a late stop.
+  let closing = false
+  const stopped = () => closing
 
   /** One sweep at `at`; answers how many entries went. */
   async function sweepOnce(at = now()): Promise<{ readings: number; events: number; tickets: number }> {
@@ -49,16 +56,21 @@ export function createRetentionSweep(options: RetentionSweepOptions) {
         readings += Number(removed)
       }
     }
-    await trim(options.shardKeys, readingsBefore)
+    for (const key of options.shardKeys)
+      readings += await trimStreamBefore({ redis, key, minId: readingsBefore, stopped })
     let cursor = '0'
     do {
       const [next, ids] = await redis.sscan(options.deviceIdsKey, cursor, 'COUNT', slice)
       cursor = next
+      // Each device's stream is capped by count, so one XTRIM of it is bounded work.
       if (ids.length > 0) await trim(ids.map(options.deviceReadingsKey), readingsBefore)
-    } while (cursor !== '0')
-    const events = Number(await redis.xtrim(options.eventsKey, 'MINID', eventsBefore))
+    } while (cursor !== '0' && !closing)
+    const events = await trimStreamBefore({ redis, key: options.eventsKey, minId: eventsBefore, stopped })
     const { compactTickets } = options
-    const tickets = compactTickets ? await compactTickets.run(at - compactTickets.after) : 0
+    const tickets =
+      compactTickets && !closing
+        ? await compactTickets.run({ createdBefore: at - compactTickets.after, stopped })
+        : 0
     return { readings, events, tickets }
   }
 
@@ -81,6 +93,7 @@ export function createRetentionSweep(options: RetentionSweepOptions) {
       timer.unref()
     },
     close: async () => {
+      closing = true
       clearInterval(timer)
       await running
     },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { buildApi, createLiveEvents, createReadiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
+import { type Clock, systemClock } from '../domain/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
 import {
   createCustomerBook,
@@ -45,9 +46,12 @@ export type RunningService = {
 export async function startService({
   config,
   log,
+  clock = systemClock,
 }: {
   config: Config
   log: Logger
+  /** Where every role reads the time; tests pass one they move by hand. */
+  clock?: Clock
 }): Promise<RunningService> {
   const { settings, site } = config
   const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
@@ -70,7 +74,7 @@ export async function startService({
     lifecycle.add('ingest-redis', async () => {
       await ingestRedis.quit()
     })
-    const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }) })
+    const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }), clock })
     const seeded = await ingest.registry.seed(site.devices)
     log.info(
       { devices: site.devices.length, written: seeded.written },
@@ -96,6 +100,7 @@ export async function startService({
         url: settings.mqttExternalUrl,
         ingest,
         log: log.child({ part: 'external-broker' }),
+        clock,
       })
       lifecycle.add('broker', external.close)
       await external.start()
@@ -106,6 +111,7 @@ export async function startService({
         mqttAccounts: site.mqttAccounts,
         ingest,
         log: log.child({ part: 'broker' }),
+        clock,
       })
       ;({ mqttPort } = await broker.listen())
       lifecycle.add('broker', broker.close)
@@ -133,6 +139,7 @@ export async function startService({
           devicesVersionKey: ingest.keys.devicesVersion,
         },
         logger: log.child({ part: 'rules' }),
+        clock,
         technicians: site.technicians,
         dispatch: site.dispatch,
         sla: site.sla,
@@ -153,8 +160,9 @@ export async function startService({
         eventsMaxAge: settings.eventsMaxAge,
         compactTickets: {
           after: settings.ticketsCompactAfter,
-          run: (createdBefore) =>
+          run: ({ createdBefore, stopped }) =>
             compactFinishedTickets({
+              stopped,
               redis: connection.redis,
               keys: ruleKeys(settings.redisPrefix),
               tickets: worker.tickets,
@@ -162,6 +170,7 @@ export async function startService({
             }),
         },
         logger: log.child({ part: 'retention' }),
+        now: clock.now,
       })
       sweep.start()
       lifecycle.add('retention', sweep.close)
@@ -178,6 +187,7 @@ export async function startService({
         tickets: createTicketStore({ redis: connection.redis, keys, sla: site.sla, timelineCap }),
         technicianOf: (id) => roster.get(id),
         log: log.child({ part: 'notifier' }),
+        clock,
       })
       lifecycle.add('notifier', notifier.close)
     }
@@ -216,6 +226,7 @@ export async function startService({
       })
       lifecycle.add('queue-counts', queueCounts.close)
       const app = await buildApi({
+        clock,
         live,
         metrics: {
           redis: connection.redis,
@@ -239,7 +250,7 @@ export async function startService({
         tickets,
         roster,
         customers,
-        maintenance: createMaintenanceWindows({ redis: connection.redis, keys }),
+        maintenance: createMaintenanceWindows({ redis: connection.redis, keys, clock }),
         engage: {
           notifications,
           links: await createLinkSigner({

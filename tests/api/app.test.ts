@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
-import { VigieError } from '../../domain/index.ts'
+import { systemClock, VigieError } from '../../domain/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
 import { openTestRedis, testRedisUrl } from '../support/redis.ts'
 
@@ -26,6 +26,7 @@ beforeAll(async () => {
   // A second check the test can turn off by closing its client, as when Redis goes away.
   readiness.add('queue', async () => (downClient ? (await downClient.ping()) === 'PONG' : true))
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [
       { name: 'console', keyHash: hashApiKey(keys.dispatcher), role: 'dispatcher' },

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createLiveEvents, createReadiness, type LiveEvents } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
 import { rawSocket, recordUntilClosed } from '../support/raw-http.ts'
 import { openTestRedis, testRedisUrl } from '../support/redis.ts'
@@ -27,6 +28,7 @@ beforeAll(async () => {
   })
   live.start()
   app = await buildApi({
+    clock: systemClock,
     log,
     apiKeys: [],
     adminKey,

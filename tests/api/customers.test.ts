@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { type CustomerBook, createCustomerBook } from '../../notifier/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -35,6 +36,7 @@ beforeAll(async () => {
   book = createCustomerBook({ redis, prefix, customers: site.customers })
   await book.seed()
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [
       { name: 'wall', keyHash: hashApiKey(keys.viewer), role: 'viewer' },

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import type { DeviceKind } from '../../domain/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -20,6 +21,7 @@ beforeEach(async () => {
   ;({ redis, prefix } = await openTestRedis())
   const log = createLogger({ level: 'silent' })
   ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: prefix,
@@ -31,6 +33,7 @@ beforeEach(async () => {
     log,
   })
   app = await buildApi({
+    clock: systemClock,
     log,
     apiKeys: [{ name: 'console', keyHash: hashApiKey(keys.dispatcher), role: 'dispatcher' }],
     adminKey: keys.admin,

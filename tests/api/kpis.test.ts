@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIncidentStore, createTicketStore, ruleKeys } from '../../rules/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -63,6 +64,7 @@ beforeAll(async () => {
   await open('door-forced', 'door-gate-1', t0 + 180 * min)
 
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [{ name: 'wall', keyHash: hashApiKey(viewer), role: 'viewer' }],
     readiness: createReadiness(),

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { buildApi, createLiveEvents, createReadiness, hashApiKey, type LiveEvents } from '../../api/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
 import { openTestRedis, testRedisUrl } from '../support/redis.ts'
 
@@ -23,6 +24,7 @@ beforeAll(async () => {
   live = createLiveEvents({ redis: await openClient(testRedisUrl(), 5000), eventsKey, log })
   live.start()
   app = await buildApi({
+    clock: systemClock,
     log,
     apiKeys: [{ name: 'wall', keyHash: hashApiKey(viewer), role: 'viewer' }],
     readiness: createReadiness(),

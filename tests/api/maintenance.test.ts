@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createMaintenanceWindows, type MaintenanceWindows, ruleKeys } from '../../rules/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -17,8 +18,9 @@ let maintenance: MaintenanceWindows
 beforeAll(async () => {
   const opened = await openTestRedis()
   redis = opened.redis
-  maintenance = createMaintenanceWindows({ redis, keys: ruleKeys(opened.prefix) })
+  maintenance = createMaintenanceWindows({ clock: systemClock, redis, keys: ruleKeys(opened.prefix) })
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [
       { name: 'wall', keyHash: hashApiKey(keys.viewer), role: 'viewer' },

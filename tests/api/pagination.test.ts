@@ -133,7 +133,7 @@ describe('GET /api/notifications pages', () => {
     const opened: string[] = []
     for (let i = 0; i < 25; i++) {
       const id = `page-note-${String(i).padStart(2, '0')}`
-      await api.notifications.open(notification(id, i % 5 === 0 ? 'ticket-five' : `ticket-${i}`))
+      await api.notifications.open(notification(id, i % 5 === 0 ? 'ticket-five' : `ticket-${i}`), Date.now())
       opened.push(id)
     }
     const { sizes, ids } = await pages('/api/notifications', 10)
@@ -142,7 +142,7 @@ describe('GET /api/notifications pages', () => {
     expect(ids).toEqual(opened.toReversed())
 
     const first = await get('/api/notifications?limit=10')
-    await api.notifications.open(notification('page-note-late', 'ticket-late'))
+    await api.notifications.open(notification('page-note-late', 'ticket-late'), Date.now())
     const second = await get(`/api/notifications?limit=10&cursor=${first.next}`)
     expect(second.items.map((n) => n.id)).toEqual(opened.toReversed().slice(10, 20))
     expect((await get('/api/notifications?limit=1')).items[0]?.id).toBe('page-note-late')
@@ -153,7 +153,7 @@ describe('GET /api/notifications pages', () => {
   })
 
   it('masks the recipient on the all-tickets list too', async () => {
-    await api.notifications.open(notification('page-note-masked', 'ticket-masked'))
+    await api.notifications.open(notification('page-note-masked', 'ticket-masked'), Date.now())
     const [latest] = (await get<Notification>('/api/notifications?limit=1')).items
     expect(latest).toMatchObject({ id: 'page-note-masked', to: '+33•••••••01' })
   })

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createLogger } from '../../service/index.ts'
 
 const viewerKey = 'viewer-key-for-rules-0123'
@@ -11,6 +12,7 @@ let app: FastifyInstance
 beforeAll(async () => {
   const { site } = loadConfig({ env: {} })
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [{ name: 'wall', keyHash: hashApiKey(viewerKey), role: 'viewer' }],
     readiness: createReadiness(),

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import {
   createLinkSigner,
   createNotificationStore,
@@ -51,6 +52,7 @@ beforeAll(async () => {
   })
   links = await createLinkSigner({ redis, key: `${opened.prefix}link-secret` })
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [],
     readiness: createReadiness(),

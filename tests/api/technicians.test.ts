@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import {
   createDispatcher,
   createIncidentStore,
@@ -54,6 +55,7 @@ beforeAll(async () => {
     placeOf: async () => spot,
   })
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [
       { name: 'console', keyHash: hashApiKey(keys.dispatcher), role: 'dispatcher' },

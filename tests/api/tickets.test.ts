@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIncidentStore, createTicketStore, ruleKeys, type Ticket } from '../../rules/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -36,6 +37,7 @@ beforeAll(async () => {
   const incident = await incidents.raise(place, Date.now(), true)
   ;({ ticket } = await tickets.openFor(incident, Date.now()))
   app = await buildApi({
+    clock: systemClock,
     log: createLogger({ level: 'silent' }),
     apiKeys: [
       { name: 'wall', keyHash: hashApiKey(keys.viewer), role: 'viewer' },

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { buildApi, createReadiness, hashApiKey } from '../../api/index.ts'
 import type { Role } from '../../config/index.ts'
 import { loadConfig } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
 import {
   type CustomerBook,
@@ -65,6 +66,7 @@ export async function buildWholeApi(): Promise<WholeApi> {
   const log = createLogger({ level: 'silent' })
   const keys = ruleKeys(prefix)
   const ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: prefix,
@@ -79,12 +81,13 @@ export async function buildWholeApi(): Promise<WholeApi> {
   const tickets = createTicketStore({ redis, keys, sla: site.sla })
   const roster = createTechnicianRoster({ redis, keys, technicians: site.technicians })
   await roster.seed()
-  const maintenance = createMaintenanceWindows({ redis, keys })
+  const maintenance = createMaintenanceWindows({ clock: systemClock, redis, keys })
   const notifications = createNotificationStore({ redis, keys: notificationKeys(prefix) })
   const links = await createLinkSigner({ redis, key: `${prefix}link-key` })
   const customers = createCustomerBook({ redis, prefix, customers: site.customers })
   await customers.seed()
   const app = await buildApi({
+    clock: systemClock,
     log,
     apiKeys: [
       { name: 'wall', keyHash: hashApiKey(roleKeys.viewer), role: 'viewer' },

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness } from '../../api/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { type BrokerHarness, startBrokerHarness } from '../support/broker-harness.ts'
 import { makeTempDir } from '../support/temp-files.ts'
@@ -60,6 +61,7 @@ describe('MQTT over WebSocket at /mqtt', () => {
   beforeAll(async () => {
     harness = await startBrokerHarness()
     app = await buildApi({
+      clock: systemClock,
       log: createLogger({ level: 'silent' }),
       apiKeys: [],
       readiness: createReadiness(),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -16,6 +17,7 @@ beforeEach(async () => {
   redis = fresh.redis
   env = { REDIS_URL: fresh.url, REDIS_PREFIX: fresh.prefix }
   ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: fresh.prefix,

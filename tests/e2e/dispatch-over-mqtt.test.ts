@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createManualClock } from '../support/manual-clock.ts'
 import { startTestService, type TestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -12,7 +13,7 @@ technicians:
   - { id: tech-c, name: C, phone: "+33600000003", skills: [security, hvac], location: { lat: 49.006, lon: 2.57 } }
 rules: [{ id: door-forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }]
 dispatch:
-  offerTimeout: 1s
+  offerTimeout: 10m
   maxOffers: 3
   travelSpeedKmh: 5
   supervisors: [{ id: duty, name: Duty manager, phone: "+33600000999" }]
@@ -25,9 +26,11 @@ type TicketView = {
 }
 
 let world: TestService
+// Offers expire when the test moves this clock, not after ten minutes of the wall clock.
+const clock = createManualClock()
 
 beforeAll(async () => {
-  world = await startTestService({ site: siteFile })
+  world = await startTestService({ site: siteFile, clock })
 })
 afterAll(async () => {
   await world?.close()
@@ -49,7 +52,8 @@ describe('dispatch, readings in over MQTT and offers out through the API', () =>
     const declined = await world.api<TicketView>(`/api/tickets/${first.id}/decline`, { method: 'POST' })
     expect(declined).toMatchObject({ status: 'assigned', offer: { technician: 'tech-c' } })
 
-    // Nobody answers tech-c's offer within the 1 s timeout; tech-a lacks the skill: the supervisors.
+    // Nobody answers tech-c's offer within the 10 minutes; tech-a lacks the skill: the supervisors.
+    clock.advance(10 * 60_000)
     const escalated = await waitFor(
       async () => {
         const ticket = await world.api<TicketView>(`/api/tickets/${first.id}`)

@@ -1,5 +1,6 @@
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest } from '../../ingest/index.ts'
 import { createLogger, findFreePort } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -53,6 +54,7 @@ describe('QoS 1 means durable', () => {
     const second = spawnService({ args, env })
     await second.waitForLine(/"msg":"vigie started"/)
     const ingest = createIngest({
+      clock: systemClock,
       redis,
       settings: {
         redisPrefix: prefix,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
 import { createLogger, findFreePort, openClient, startRedisServer } from '../../service/index.ts'
 import { makeTempDir } from '../support/temp-files.ts'
@@ -27,6 +28,7 @@ beforeAll(async () => {
     await server.stop()
   }
   ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: prefix,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Device } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type DeviceRegistry, hashSecret } from '../../ingest/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -11,6 +12,7 @@ let sharedHash: string
 beforeAll(async () => {
   opened = await openTestRedis()
   registry = createIngest({
+    clock: systemClock,
     redis: opened.redis,
     settings: {
       redisPrefix: opened.prefix,

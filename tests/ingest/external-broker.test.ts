@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Device } from '../../config/index.ts'
-import { isVigieError } from '../../domain/index.ts'
+import { isVigieError, systemClock } from '../../domain/index.ts'
 import {
   createExternalBrokerIngest,
   createIngest,
@@ -48,6 +48,7 @@ async function setUp(): Promise<Setup> {
   cleanups.push(() => redis.quit())
   const { log, lines } = capturedLogger()
   const ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: prefix,
@@ -67,7 +68,7 @@ async function setUp(): Promise<Setup> {
     redis,
     logs: lines,
     external: (clientId = session) => {
-      const external = createExternalBrokerIngest({ url, ingest, log, clientId })
+      const external = createExternalBrokerIngest({ clock: systemClock, url, ingest, log, clientId })
       cleanups.push(() => external.close())
       return external
     },
@@ -238,7 +239,7 @@ describe('external-broker ingest', () => {
     let restartable = await startMosquitto()
     cleanups.push(() => restartable.stop())
     const { log, lines } = capturedLogger()
-    const listener = createExternalBrokerIngest({ url: restartable.url, ingest, log })
+    const listener = createExternalBrokerIngest({ clock: systemClock, url: restartable.url, ingest, log })
     cleanups.push(() => listener.close())
     await listener.start()
 
@@ -261,6 +262,7 @@ describe('external-broker ingest', () => {
     const { log, lines } = capturedLogger()
     const port = await findFreePort()
     const listener = createExternalBrokerIngest({
+      clock: systemClock,
       url: `mqtt://vigie:${password}@127.0.0.1:${port}`,
       ingest,
       log,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
@@ -12,6 +13,7 @@ beforeAll(async () => {
   redis = opened.redis
   close = () => opened.redis.quit()
   ingest = createIngest({
+    clock: systemClock,
     redis: opened.redis,
     settings: {
       redisPrefix: opened.prefix,

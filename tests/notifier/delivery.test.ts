@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { type AddressInfo, createServer } from 'node:net'
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { systemClock } from '../../domain/index.ts'
 import {
   backoffDelay,
   createChannels,
@@ -40,6 +41,7 @@ async function openDelivery({ retry, digests }: { retry: RetrySettings; digests?
   const opened = await openTestRedis()
   const ownStore = createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) })
   const started = createDelivery({
+    clock: systemClock,
     redisUrl: opened.url,
     prefix: opened.prefix,
     channels,
@@ -47,7 +49,14 @@ async function openDelivery({ retry, digests }: { retry: RetrySettings; digests?
     log: createLogger({ level: 'silent' }),
     retry,
     ...(digests
-      ? { digests: createDigests({ redis: opened.redis, prefix: opened.prefix, settings: digests }) }
+      ? {
+          digests: createDigests({
+            clock: systemClock,
+            redis: opened.redis,
+            prefix: opened.prefix,
+            settings: digests,
+          }),
+        }
       : {}),
   })
   started.start()
@@ -59,6 +68,7 @@ beforeEach(async () => {
   smtp = await startSmtpServer()
   channels = createChannels({
     twilio: createTwilioClient({
+      clock: systemClock,
       accountSid,
       authToken: 'test-auth-token-0123456789',
       apiUrl: twilioServer.url,
@@ -249,6 +259,7 @@ describe('delivery', () => {
       mailFrom: 'vigie <vigie@test.example>',
     })
     const stuck = createDelivery({
+      clock: systemClock,
       redisUrl: opened.url,
       prefix: opened.prefix,
       channels: muteChannels,

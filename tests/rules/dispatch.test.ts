@@ -4,6 +4,7 @@ import { type Device, loadConfig, ruleSchema, type Technician } from '../../conf
 import { createIngest, type Ingest, shardOf } from '../../ingest/index.ts'
 import { createRuleWorker, type Ticket, vigieEventSchema } from '../../rules/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
+import { createManualClock, type ManualClock } from '../support/manual-clock.ts'
 import { openTestRedis, testRedisUrl } from '../support/redis.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -44,8 +45,11 @@ let ingest: Ingest
 let worker: ReturnType<typeof createRuleWorker>
 let workerRedis: Redis
 let prefix = ''
+// Offers expire when the test moves the clock, not after minutes of the wall clock.
+let clock: ManualClock
 
 beforeEach(async () => {
+  clock = createManualClock()
   const opened = await openTestRedis()
   redis = opened.redis
   prefix = opened.prefix
@@ -56,10 +60,11 @@ beforeEach(async () => {
     deviceReadingsRetention: 100,
     deadLetterRetention: 100,
   }
-  ingest = createIngest({ redis, settings, log: createLogger({ level: 'silent' }) })
+  ingest = createIngest({ clock, redis, settings, log: createLogger({ level: 'silent' }) })
   await ingest.registry.seed([door])
   workerRedis = await openClient(testRedisUrl(), 5000)
   worker = createRuleWorker({
+    clock,
     redis: workerRedis,
     prefix: opened.prefix,
     rules: [rule],
@@ -74,7 +79,7 @@ beforeEach(async () => {
     },
     logger: createLogger({ level: 'silent' }),
     technicians,
-    dispatch: { ...site.dispatch, offerTimeout: 400, maxOffers: 2 },
+    dispatch: { ...site.dispatch, offerTimeout: 5 * 60_000, maxOffers: 2 },
     sla: site.sla,
     autoResolveAfterClear: 60_000,
     blockMs: 50,
@@ -91,7 +96,7 @@ async function forcedDoorTicket(): Promise<Ticket> {
   await ingest.accept({
     topic: 'devices/door-9/telemetry',
     payload: Buffer.from(JSON.stringify({ type: 'door', open: true })),
-    receivedAt: Date.now(),
+    receivedAt: clock.now(),
   })
   const [ticket] = await waitFor(
     async () => {
@@ -117,9 +122,11 @@ describe('dispatch', () => {
 
   it('moves the offer on after a decline, and escalates when the last one expires unanswered', async () => {
     const ticket = await forcedDoorTicket()
-    const declined = await worker.dispatcher.decline(ticket.id, 'tech-b', Date.now())
+    const declined = await worker.dispatcher.decline(ticket.id, 'tech-b', clock.now())
     expect(declined).toMatchObject({ status: 'assigned', assignee: 'tech-c' })
     expect(offers(declined).map((o) => o?.split(' ')[0])).toEqual(['tech-b', 'tech-c'])
+
+    clock.advance(5 * 60_000)
 
     const escalated = await waitFor(
       async () => {
@@ -164,11 +171,11 @@ describe('dispatch', () => {
     const ticket = await forcedDoorTicket()
     // Someone the offer is not for can neither accept nor decline it (issue 15).
     const notYours = { code: 'CONFLICT', message: expect.stringContaining('no longer offered to you') }
-    await expect(worker.dispatcher.accept(ticket.id, 'tech-c', Date.now())).rejects.toMatchObject(notYours)
-    await expect(worker.dispatcher.decline(ticket.id, 'tech-c', Date.now())).rejects.toMatchObject(notYours)
+    await expect(worker.dispatcher.accept(ticket.id, 'tech-c', clock.now())).rejects.toMatchObject(notYours)
+    await expect(worker.dispatcher.decline(ticket.id, 'tech-c', clock.now())).rejects.toMatchObject(notYours)
     expect(ticket.offer?.code).toMatch(/^[0-9A-Z]{3}$/)
     expect(await redis.smembers(`${prefix}offers-of:tech-b`)).toEqual([ticket.id])
-    const accepted = await worker.dispatcher.accept(ticket.id, 'tech-b', Date.now())
+    const accepted = await worker.dispatcher.accept(ticket.id, 'tech-b', clock.now())
     expect(accepted).toMatchObject({ status: 'acknowledged', assignee: 'tech-b', offer: null })
     expect(await redis.zrange(`${prefix}offer-timers`, 0, -1)).toEqual([])
     expect(await redis.smembers(`${prefix}offers-of:tech-b`)).toEqual([])

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Device, loadConfig, type Rule, ruleSchema } from '../../config/index.ts'
+import { type Clock, systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest, shardOf } from '../../ingest/index.ts'
 import { createRuleWorker } from '../../rules/index.ts'
 import { createLogger, openClient } from '../../service/index.ts'
+import { createManualClock } from '../support/manual-clock.ts'
 import { openTestRedis, testRedisUrl } from '../support/redis.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -56,11 +58,14 @@ const workers: WorkerHandle[] = []
 
 function startWorker({
   deviceOf = (id: string) => ingest.registry.get(id),
+  clock = systemClock,
 }: {
   deviceOf?: (id: string) => ReturnType<Ingest['registry']['get']>
+  clock?: Clock
 } = {}): Promise<WorkerHandle> {
   return openClient(testRedisUrl(), 5000).then((connection) => {
     const worker = createRuleWorker({
+      clock,
       redis: connection,
       prefix,
       rules,
@@ -100,16 +105,17 @@ function startWorker({
   })
 }
 
-const send = (device: string, reading: Record<string, unknown>) =>
+const send = (device: string, reading: Record<string, unknown>, receivedAt = Date.now()) =>
   ingest.accept({
     topic: `devices/${device}/telemetry`,
     payload: Buffer.from(JSON.stringify(reading)),
-    receivedAt: Date.now(),
+    receivedAt,
   })
 
 beforeEach(async () => {
   ;({ redis, prefix } = await openTestRedis())
   ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: prefix,
@@ -181,14 +187,17 @@ describe('the rule worker', () => {
   })
 
   it('fires a for: rule on time even when the worker restarts during the period', async () => {
-    const first = await startWorker()
-    await send('temp-1', { type: 'temperature', celsius: 27 })
+    const clock = createManualClock()
+    const first = await startWorker({ clock })
+    await send('temp-1', { type: 'temperature', celsius: 27 }, clock.now())
     await waitFor(
       async () => (await redis.zcard(`${prefix}rule-timers:${shardOf('temp-1', shards)}`)) === 1,
       { what: 'the timer' },
     )
     await first.close()
-    const second = await startWorker()
+    const second = await startWorker({ clock })
+    // The period ends by the clock both workers read, while the second holds the timer.
+    clock.advance(1500)
     const [incident] = await waitFor(
       async () => {
         const list = (await second.incidents.list(10)).filter((i) => i.rule === 'hot')

@@ -92,4 +92,51 @@ describe('a deployment that predates the ticket indexes', () => {
     expect(await redis.get(keys.ticketIndexVersion)).toBe(ticketIndexVersion)
     await redis.quit()
   })
+
+  it('is built by one of two processes starting together, and rebuilt whole after a builder died halfway', async () => {
+    const { redis, prefix, keys, tickets, open } = await doorTickets()
+    const a = await open('door-1', t0)
+    await tickets.act(a, 'ack', 'tech-a', t0 + 5 * min)
+    await open('door-2', t0 + 10 * min)
+    const kept = {
+      loads: await tickets.loads(),
+      counts: await tickets.counts(),
+      kpis: await tickets.kpis({}),
+    }
+    const strip = async () => {
+      const derived = [keys.ticketCounts, keys.technicianLoads, keys.ticketSites, keys.ticketIndexVersion]
+      for (const pattern of [`${prefix}kpi:*`, `${prefix}tickets-by:*`, `${prefix}offers-of:*`])
+        derived.push(...(await redis.keys(pattern)))
+      await redis.del(...derived)
+    }
+    const logger = createLogger({ level: 'silent' })
+    const ensure = () => ensureTicketIndexes({ redis, keys, tickets, logger, claimMs: 2000, pollMs: 20 })
+
+    await strip()
+    // Each answers only once the indexes are there: the one that did not build waited for the other.
+    const settled = () =>
+      ensure().then(async (built) => ({ built, mark: await redis.get(keys.ticketIndexVersion) }))
+    const both = await Promise.all([settled(), settled()])
+    expect(both.map((r) => r.mark)).toEqual([ticketIndexVersion, ticketIndexVersion])
+    expect(both.filter((r) => r.built !== null).map((r) => r.built)).toEqual([{ built: 2 }])
+    expect({
+      loads: await tickets.loads(),
+      counts: await tickets.counts(),
+      kpis: await tickets.kpis({}),
+    }).toEqual(kept)
+
+    // A builder that died after writing part of the counters: its claim lapses, its mark stays.
+    await strip()
+    await redis.hincrby(keys.ticketCounts, 'status:acknowledged', 7)
+    await redis.set(`${keys.ticketIndexVersion}:build-started`, '1')
+    await redis.set(keys.ticketIndexVersion, 'building', 'PX', 150)
+    expect(await ensure()).toEqual({ built: 2 })
+    expect({
+      loads: await tickets.loads(),
+      counts: await tickets.counts(),
+      kpis: await tickets.kpis({}),
+    }).toEqual(kept)
+    expect(await redis.exists(`${keys.ticketIndexVersion}:build-started`)).toBe(0)
+    await redis.quit()
+  })
 })

@@ -12,19 +12,21 @@ import {
 } from '../../streams/index.ts'
 import { startFullableRedis } from '../support/full-redis.ts'
 import { openTestRedis } from '../support/redis.ts'
+import { spawnService } from '../support/service-process.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 const group = 'g'
 const log = createLogger({ level: 'silent' })
 let redis: Redis
 let url: string
+let prefix: string
 let stream: string
 let failedWork: FailedWorkLog
 const started: StreamConsumer[] = []
 
 beforeEach(async () => {
   const opened = await openTestRedis()
-  ;({ redis, url } = opened)
+  ;({ redis, url, prefix } = opened)
   stream = `${opened.prefix}events`
   failedWork = createFailedWorkLog({ redis, keys: streamKeys(opened.prefix) })
   await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM')
@@ -160,6 +162,48 @@ describe('the stream consumer', () => {
     // Not before they had been idle 200 ms: a live consumer's entries are its own.
     expect(Math.min(...handled.map((h) => h.at)) - deliveredAt).toBeGreaterThan(150)
     expect(begun).toEqual([ids[0]])
+  })
+
+  it('finishes, once each, the batch of a consumer process killed mid-batch', async () => {
+    const ids = await addEntries('one', 'two', 'three', 'four', 'five')
+    const stuck = spawnService({
+      args: ['--import', 'tsx', 'tests/support/stuck-consumer.ts'],
+      env: { REDIS_URL: url, STREAM: stream, GROUP: group, PREFIX: prefix },
+    })
+    try {
+      const line = await stuck.waitForLine(/^stuck on \S+ as \S+$/)
+      const name = line.split(' as ')[1]
+      // The whole batch is pending under the process: read, none acknowledged.
+      await waitFor(
+        async () => {
+          const [count, , , consumers] = (await redis.xpending(stream, group)) as [
+            number,
+            string,
+            string,
+            [string, string][],
+          ]
+          return count === ids.length && consumers[0]?.[0] === name
+        },
+        { what: "the batch pending under the child's consumer" },
+      )
+      expect(line).toBe(`stuck on ${ids[0]} as ${name}`)
+    } finally {
+      expect(await stuck.stop('SIGKILL')).toBe('SIGKILL')
+    }
+
+    const handled: { id: string; deliveries: number }[] = []
+    await startConsumer({
+      claimIdleMs: 200,
+      handle: async ({ id, deliveries }) => {
+        handled.push({ id, deliveries })
+      },
+    })
+    await waitFor(async () => handled.length >= ids.length && (await pendingCount()) === 0, {
+      what: "the dead process's batch finished here",
+    })
+    // Delivered once to the dead process, once here; none twice here, none given up.
+    expect(handled).toEqual(ids.map((id) => ({ id, deliveries: 2 })))
+    expect((await failedWork.page({ limit: 10 })).items).toEqual([])
   })
 
   it('gives up, without handling it again, an entry whose earlier handlers all died on it', async () => {

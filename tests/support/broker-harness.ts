@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { type Broker, type BrokerSettings, createBroker } from '../../broker/index.ts'
 import type { Device, MqttAccount } from '../../config/index.ts'
+import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from './redis.ts'
@@ -41,6 +42,7 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
   const { redis, prefix } = await openTestRedis()
   const log = createLogger({ level: 'silent' })
   const ingest = createIngest({
+    clock: systemClock,
     redis,
     settings: {
       redisPrefix: prefix,
@@ -53,6 +55,7 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
   })
   await ingest.registry.seed(testDevices)
   const broker = await createBroker({
+    clock: systemClock,
     settings: {
       bindHost: '127.0.0.1',
       mqttPort: 0,

@@ -1,5 +1,6 @@
 import mqtt from 'mqtt'
 import { loadConfig } from '../../config/index.ts'
+import { type Clock, systemClock } from '../../domain/index.ts'
 import { createLogger, findFreePort, type RunningService, startService } from '../../service/index.ts'
 import { openTestRedis } from './redis.ts'
 import { writeTempFile } from './temp-files.ts'
@@ -12,10 +13,13 @@ export async function startTestService({
   site,
   env = {},
   adminKey = 'test-service-admin-key-0123456',
+  clock = systemClock,
 }: {
   site: string
   env?: Record<string, string>
   adminKey?: string
+  /** Every role's clock: a manual one (manual-clock.ts) makes timers fire when the test moves it. */
+  clock?: Clock
 }) {
   const { url, prefix, redis } = await openTestRedis()
   await redis.quit()
@@ -34,7 +38,11 @@ export async function startTestService({
       ...env,
     },
   })
-  const service: RunningService = await startService({ config, log: createLogger({ level: 'silent' }) })
+  const service: RunningService = await startService({
+    config,
+    log: createLogger({ level: 'silent' }),
+    clock,
+  })
 
   /** The API as an admin; a failed answer throws with its status and body. */
   async function api<T>(
