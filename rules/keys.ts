@@ -34,6 +34,8 @@ export function ruleKeys(prefix: string) {
     compactionCursor: `${prefix}ticket-compaction`,
     /** Which layout of the indexes above is built; absent on a deployment that predates them. */
     ticketIndexVersion: `${prefix}ticket-index-version`,
+    /** Set while a build runs, so the next claimant of a build whose process died clears it first. */
+    ticketIndexBuildMark: `${prefix}ticket-index-version:build-started`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
     openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
     /** Technicians' records by id (JSON), and where each came from: site, api or deleted. */
@@ -56,6 +58,9 @@ export function ruleKeys(prefix: string) {
 }
 
 export const consumerGroup = 'rules'
+
+/** A device's correlation key under a rule (a zone's is groupKeyOf's): its incidents and tickets go by it. */
+export const deviceCorrelationKey = (ruleId: string, deviceId: string): string => `${ruleId}:${deviceId}`
 
 /** What a shard's timer is for: a rule's `for:` on a device, or checking that a cleared incident stayed clear. */
 export type TimerTarget =

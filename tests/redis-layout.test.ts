@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { apiRedisKeys } from '../api/index.ts'
 import { createNotificationStore, notificationKeys } from '../notifier/index.ts'
-import { createIncidentStore, offerTimerMember, ruleKeys, timerMember } from '../rules/index.ts'
+import {
+  createIncidentStore,
+  deviceCorrelationKey,
+  offerTimerMember,
+  ruleKeys,
+  timerMember,
+} from '../rules/index.ts'
 import { serviceKeys } from '../service/index.ts'
 import { openTestRedis } from './support/redis.ts'
 
@@ -87,6 +93,7 @@ describe('Redis keys', () => {
     expect(apiRedisKeys(p).rateLimit).toBe('vigie:rate-limit:')
     expect(serviceKeys(p).retentionLease).toBe('vigie:retention-lease')
     expect(ruleKeys(p).lease(3)).toBe('vigie:rules-lease:3')
+    expect(ruleKeys(p).ticketIndexBuildMark).toBe('vigie:ticket-index-version:build-started')
   })
 
   it('encode sorted-set members one way, read back the same', () => {
@@ -100,6 +107,7 @@ describe('Redis keys', () => {
       device: 'door-1',
     })
     expect(timerMember.read('resolve|r:door-1')).toEqual({ kind: 'resolve', correlationKey: 'r:door-1' })
+    expect(deviceCorrelationKey('door-held-open', 'door-1')).toBe('door-held-open:door-1')
     expect(offerTimerMember.of('t-1', 'tech-amina')).toBe('t-1|tech-amina')
     expect(offerTimerMember.read('t-1|tech-amina')).toEqual({ ticket: 't-1', technician: 'tech-amina' })
   })
