@@ -1,16 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { VigieError } from '../domain/index.ts'
-import type { DeviceRecord, Ingest } from '../ingest/index.ts'
+import { readingSchema, VigieError } from '../domain/index.ts'
+import { type DeviceRecord, deadLetterSchema, type Ingest } from '../ingest/index.ts'
 import {
   type DeviceView,
-  deadLetterSchema,
   deviceDetailSchema,
   deviceIdSchema,
   deviceViewSchema,
   newDeviceSchema,
-  readingSchema,
 } from './device-schemas.ts'
 import { cursorSchema, limitSchema, nextCursor, streamPosition } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'

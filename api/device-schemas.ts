@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { deviceSchema, locationSchema } from '../config/index.ts'
-import { readingPayloadSchemas } from '../domain/index.ts'
+import { readingSchema } from '../domain/index.ts'
 
 // The site file's device schema is the single source of a device's fields.
 const deviceFields = deviceSchema.shape
@@ -24,17 +24,6 @@ export const deviceViewSchema = z.object({
 })
 export type DeviceView = z.infer<typeof deviceViewSchema>
 
-// Not re-checked as ISO: a device may date a reading past year 9999 ("+255479-…"), which must still list.
-const served = { device: z.string(), ts: z.string().meta({ format: 'date-time' }) }
-
-/** DESIGN.md § HTTP API: a reading is { device, type, ts, seq?, ...the payload's fields }. */
-export const readingSchema = z.discriminatedUnion('type', [
-  readingPayloadSchemas.temperature.extend(served),
-  readingPayloadSchemas.door.extend(served),
-  readingPayloadSchemas.aed.extend(served),
-  readingPayloadSchemas.heartbeat.extend(served),
-])
-
 export const deviceDetailSchema = deviceViewSchema.extend({
   online: z.boolean(),
   lastSeen: z.iso.datetime().nullable(),
@@ -42,13 +31,4 @@ export const deviceDetailSchema = deviceViewSchema.extend({
   latest: readingSchema.nullable(),
   latestByType: z.record(z.string(), readingSchema),
   deadLetters: z.number().int().min(0),
-})
-
-/** DESIGN.md § HTTP API: a dead letter, its payload cut to 1 KiB. */
-export const deadLetterSchema = z.object({
-  device: z.string(),
-  topic: z.string(),
-  reason: z.string(),
-  receivedAt: z.iso.datetime(),
-  payload: z.string(),
 })

@@ -1,6 +1,7 @@
 export { type ApiKeyVerifier, createApiKeyVerifier, hashApiKey, type Principal } from './api-key-auth.ts'
 export { type ApiOptions, buildApi } from './build-api.ts'
 export { toVigieError } from './error-handler.ts'
+export { type ApiRedisKeys, apiRedisKeys } from './keys.ts'
 export { createLiveEvents, type LiveEvents } from './live-events.ts'
 export { createReadiness, type Readiness } from './readiness.ts'
 export { type ReplayResult, replayReadings } from './replay-readings.ts'

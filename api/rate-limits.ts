@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 import { z } from 'zod'
 import type { Settings } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
+import { apiRedisKeys } from './keys.ts'
 
 export type RateLimitSettings = Pick<
   Settings,
@@ -65,7 +66,7 @@ export async function registerRateLimits(
     max: settings.rateLimitAuthFailures,
     timeWindow: settings.rateLimitWindow,
     keyGenerator: (request) => `auth-failures:${addressOf(request)}`,
-    ...(store ? { redis: store.redis, nameSpace: `${store.prefix}rate-limit:` } : {}),
+    ...(store ? { redis: store.redis, nameSpace: apiRedisKeys(store.prefix).rateLimit } : {}),
     // Redis down: let requests through rather than refuse every one.
     skipOnError: true,
     errorResponseBuilder: (_request, context) => limited(`Too many requests; retry in ${context.after}`),

@@ -5,8 +5,9 @@ import twilio from 'twilio'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
 import { type Clock, escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
-import type { NotificationStore } from '../notifier/index.ts'
+import { type NotificationStore, notificationKeys } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
+import { apiRedisKeys } from './keys.ts'
 import { chooseOffer, readOfferReply } from './offer-replies.ts'
 import {
   gatherSchema,
@@ -49,6 +50,9 @@ const rememberReceipts = 7 * 86_400
 export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebhookOptions): void {
   const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world, clock } =
     options
+  const keys = apiRedisKeys(prefix)
+  // Opt-outs and pending surveys are the notifier's: it reads them before each send.
+  const notifierKeys = notificationKeys(prefix)
   void app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -87,7 +91,7 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     /** True the first time this signed request is seen; Twilio retries, and an attacker may replay. */
     const firstTime = async (signature: string, seconds: number) => {
       const seen = createHash('sha256').update(signature).digest('hex')
-      return (await redis.set(`${prefix}webhook-seen:${seen}`, '1', 'EX', seconds, 'NX')) === 'OK'
+      return (await redis.set(keys.webhookSeen(seen), '1', 'EX', seconds, 'NX')) === 'OK'
     }
 
     /** Accepts or declines as the technician: refused, with why, unless they hold the offer now. */
@@ -114,18 +118,18 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
       const from = form.From
       const said = readOfferReply(form.Body)
       if (said.word === 'STOP') {
-        await redis.sadd(`${prefix}opted-out`, from)
+        await redis.sadd(notifierKeys.optedOut, from)
         return xml('')
       }
       if (said.word === 'START') {
-        await redis.srem(`${prefix}opted-out`, from)
+        await redis.srem(notifierKeys.optedOut, from)
         return xml('')
       }
       const technician = await roster.byPhone(from)
       const offers = technician ? await tickets.offersOf(technician.id) : []
       if (offers.length === 0 && /^[1-5]$/.test(said.word)) {
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
-        const surveyed = await redis.getdel(`${prefix}survey-pending:${from}`)
+        const surveyed = await redis.getdel(notifierKeys.surveyPending(from))
         if (surveyed) {
           await tickets.note(surveyed, 'ticket.survey_answered', 'customer', clock.now(), said.word)
           return xml('<Message>Merci ! Thank you!</Message>')

@@ -26,6 +26,21 @@ export const clockRangeSchema = z.string().transform((text, ctx): ClockRange => 
   return { from, to, text }
 })
 
+/** A range as stored once parsed (a technician's shift, a customer's quiet hours, read back from Redis). */
+export const clockRangeValueSchema = z.strictObject({
+  from: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60),
+  to: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60),
+  text: z.string(),
+})
+
 /** True when the local minute of the day falls inside the range. */
 export function isWithinClockRange(range: ClockRange, minuteOfDay: number): boolean {
   return range.from < range.to

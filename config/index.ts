@@ -6,9 +6,11 @@ export { type Config, demoSitePath, type LoadConfigOptions, loadConfig } from '.
 export {
   type Contact,
   type Customer,
+  customerRecordSchema,
   customerSchema,
   type Supervisor,
   type Technician,
+  technicianRecordSchema,
   technicianSchema,
   weekdays,
 } from './people-schema.ts'

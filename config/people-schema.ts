@@ -1,8 +1,12 @@
 import { z } from 'zod'
-import { clockRangeSchema } from './clock-range.ts'
+import { type ClockRange, clockRangeSchema, clockRangeValueSchema } from './clock-range.ts'
 import { emailSchema, idSchema, languageSchema, locationSchema, phoneSchema } from './value-schemas.ts'
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const
+
+// A shift's hours as written in the site file or an API body, or as stored once parsed.
+const shiftOf = (hours: z.ZodType<ClockRange>) =>
+  z.strictObject({ days: z.array(z.enum(weekdays)).min(1), hours })
 
 export const technicianSchema = z.strictObject({
   id: idSchema,
@@ -12,15 +16,15 @@ export const technicianSchema = z.strictObject({
   language: languageSchema.default('en'),
   skills: z.array(z.string().min(1)).min(1),
   location: locationSchema.optional(),
-  shift: z
-    .strictObject({
-      days: z.array(z.enum(weekdays)).min(1),
-      hours: clockRangeSchema,
-    })
-    .optional(),
+  shift: shiftOf(clockRangeSchema).optional(),
   available: z.boolean().default(true),
 })
 export type Technician = z.infer<typeof technicianSchema>
+
+/** A technician as stored in Redis: the shift's hours already parsed. */
+export const technicianRecordSchema = technicianSchema.extend({
+  shift: shiftOf(clockRangeValueSchema).optional(),
+})
 
 export const supervisorSchema = z.strictObject({
   id: idSchema,
@@ -59,3 +63,6 @@ export const customerSchema = z.strictObject({
   quietHours: clockRangeSchema.optional(),
 })
 export type Customer = z.infer<typeof customerSchema>
+
+/** A customer as stored in Redis: the quiet hours already parsed. */
+export const customerRecordSchema = customerSchema.extend({ quietHours: clockRangeValueSchema.optional() })

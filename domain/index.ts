@@ -18,6 +18,7 @@ export {
   readingFieldsOf,
   readingPayloadSchema,
   readingPayloadSchemas,
+  readingSchema,
   readingTypesByKind,
 } from './readings.ts'
 export {

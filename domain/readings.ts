@@ -76,9 +76,15 @@ export function readingFieldsOf(kind: DeviceKind): string[] {
   return [...fields]
 }
 
-/** A validated reading as stored and served: the payload, its device, and `ts` as ISO-8601. */
-export type Reading = ReadingPayload extends infer P
-  ? P extends ReadingPayload
-    ? Omit<P, 'ts'> & { device: string; ts: string }
-    : never
-  : never
+// Not re-checked as ISO: a device may date a reading past year 9999 ("+255479-…"), which must still list.
+const stored = { device: z.string(), ts: z.string().meta({ format: 'date-time' }) }
+
+/** DESIGN.md § HTTP API: a validated reading as stored and served, { device, type, ts, seq?, ...the payload's fields }. */
+export const readingSchema = z.discriminatedUnion('type', [
+  readingPayloadSchemas.temperature.extend(stored),
+  readingPayloadSchemas.door.extend(stored),
+  readingPayloadSchemas.aed.extend(stored),
+  readingPayloadSchemas.heartbeat.extend(stored),
+])
+
+export type Reading = z.infer<typeof readingSchema>

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import {
   codeOf,
   nextStatus,
+  offerTimerMember,
   type Ticket,
   type TicketEventType,
   type TicketStore,
@@ -59,7 +60,7 @@ export function createOfferMoves({
             },
       )
       if (updated.offer?.technician === technician)
-        await redis.zadd(offerTimersKey, expiresAt, `${ticketId}|${technician}`)
+        await redis.zadd(offerTimersKey, expiresAt, offerTimerMember.of(ticketId, technician))
       return updated
     },
 
@@ -82,7 +83,7 @@ export function createOfferMoves({
               timeline: [...t.timeline, entry(at, type, by, technician)],
             },
       )
-      await redis.zrem(offerTimersKey, `${ticketId}|${technician}`)
+      await redis.zrem(offerTimersKey, offerTimerMember.of(ticketId, technician))
       return updated
     },
 

@@ -1,5 +1,5 @@
 import type { Device, Rule } from '../config/index.ts'
-import { groupKeyOf } from '../rules/index.ts'
+import { deviceCorrelationKey, groupKeyOf } from '../rules/index.ts'
 import type { LifeStep, OpenStage } from './life-steps.ts'
 import { createRandom, type Random } from './seeded-random.ts'
 import { type LifePlan, type LifeWorld, planLife } from './ticket-life.ts'
@@ -79,7 +79,7 @@ export function createYearPlanner({
   const weights = Object.fromEntries(rules.map((rule) => [rule.id, ruleWeights[rule.id] ?? otherRuleWeight]))
   const keyOf = (rule: Rule, place: Place) =>
     place.device
-      ? `${rule.id}:${place.device.id}`
+      ? deviceCorrelationKey(rule.id, place.device.id)
       : (groupKeyOf(rule, { site: index.site.id, zone: place.zone ?? undefined }) ?? rule.id)
 
   /** A rule and a place whose key is free at `at`: the first tries are random, then any free one. */

@@ -1,15 +1,17 @@
 import type { Redis } from 'ioredis'
+import { z } from 'zod'
 import type { IngestKeys } from './keys.ts'
 import { readStreamPage } from './stream-page.ts'
 
-/** Bad input kept with its reason (DESIGN.md § HTTP API: dead letter). */
-export type DeadLetter = {
-  device: string
-  topic: string
-  reason: string
-  receivedAt: string
-  payload: string
-}
+/** Bad input kept with its reason (DESIGN.md § HTTP API: a dead letter, its payload cut to 1 KiB). */
+export const deadLetterSchema = z.object({
+  device: z.string(),
+  topic: z.string(),
+  reason: z.string(),
+  receivedAt: z.iso.datetime(),
+  payload: z.string(),
+})
+export type DeadLetter = z.infer<typeof deadLetterSchema>
 
 const payloadLimit = 1024
 
@@ -54,7 +56,7 @@ export function createDeadLetters({
     list: async ({ device, limit }: { device?: string; limit: number }): Promise<DeadLetter[]> => {
       const key = device === undefined ? keys.deadLetters : keys.deviceDeadLetters(device)
       const entries = await redis.xrevrange(key, '+', '-', 'COUNT', limit)
-      return entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as DeadLetter)
+      return entries.map(([, fields]) => deadLetterSchema.parse(JSON.parse(fields[1] ?? 'null')))
     },
 
     /** Newest first, from before a stream id; one device's, or everyone's. */
@@ -66,8 +68,9 @@ export function createDeadLetters({
       limit: number
       before?: string | undefined
     }) =>
-      readStreamPage<DeadLetter>(
+      readStreamPage(
         redis,
+        deadLetterSchema,
         device === undefined ? keys.deadLetters : keys.deviceDeadLetters(device),
         range,
       ),

@@ -1,12 +1,17 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
-import type { Device } from '../config/index.ts'
+import { z } from 'zod'
+import { type Device, deviceSchema } from '../config/index.ts'
 import { type Clock, VigieError } from '../domain/index.ts'
 import { type IngestKeys, ingestKeys } from './keys.ts'
 import { generateSecret, hashSecret, verifySecret } from './secret-hash.ts'
 
-/** A device as the service knows it; its secret is only ever stored hashed. */
-export type DeviceRecord = Omit<Device, 'secret' | 'secretHash'> & { createdAt: string }
+/** A device as the service knows it; its secret is only ever stored hashed, beside this document. */
+export const deviceRecordSchema = z
+  .object(deviceSchema.shape)
+  .omit({ secret: true, secretHash: true })
+  .extend({ createdAt: z.string() })
+export type DeviceRecord = z.infer<typeof deviceRecordSchema>
 
 export type DeviceRegistry = ReturnType<typeof createDeviceRegistry>
 
@@ -33,7 +38,7 @@ export function createDeviceRegistry({
   async function readRecord(id: string): Promise<{ record: DeviceRecord; secretHash: string } | null> {
     const [doc, secretHash] = await redis.hmget(keys.device(id), 'doc', 'secretHash')
     if (!doc || !secretHash) return null
-    return { record: JSON.parse(doc) as DeviceRecord, secretHash }
+    return { record: deviceRecordSchema.parse(JSON.parse(doc)), secretHash }
   }
 
   const writeInto = (multi: ChainableCommander, id: string, doc: string, secretHash: string) =>
@@ -55,7 +60,7 @@ export function createDeviceRegistry({
         await Promise.all(
           slice.map(async ({ secret, secretHash, ...device }, i) => {
             const [doc, storedHash] = (replies[i]?.[1] ?? []) as (string | null)[]
-            const existing = doc ? (JSON.parse(doc) as DeviceRecord) : null
+            const existing = doc ? deviceRecordSchema.parse(JSON.parse(doc)) : null
             let hash = secretHash
             if (hash === undefined && secret !== undefined) {
               const unchanged = storedHash && (await verifySecret(secret, storedHash))

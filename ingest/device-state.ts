@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Reading } from '../domain/index.ts'
+import { type Reading, readingSchema } from '../domain/index.ts'
 import type { IngestKeys } from './keys.ts'
 
 export type DeviceState = {
@@ -24,13 +24,13 @@ export function createDeviceStates({ redis, keys }: { redis: Redis; keys: Ingest
       const time = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null)
       const latestByType: Record<string, Reading> = {}
       for (const [field, value] of Object.entries(fields)) {
-        if (field.startsWith('type:')) latestByType[field.slice(5)] = JSON.parse(value) as Reading
+        if (field.startsWith('type:')) latestByType[field.slice(5)] = readingSchema.parse(JSON.parse(value))
       }
       return {
         online: fields.online === '1',
         statusAt: time(fields.statusAt),
         lastSeen: time(fields.lastSeen),
-        latest: fields.last ? (JSON.parse(fields.last) as Reading) : null,
+        latest: fields.last ? readingSchema.parse(JSON.parse(fields.last)) : null,
         latestByType,
       }
     },

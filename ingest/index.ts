@@ -5,7 +5,7 @@ export {
   type IngestOutcome,
   type IngestSettings,
 } from './create-ingest.ts'
-export type { DeadLetter } from './dead-letters.ts'
+export { type DeadLetter, deadLetterSchema } from './dead-letters.ts'
 export type { DeviceRecord, DeviceRegistry } from './device-registry.ts'
 export type { DeviceState } from './device-state.ts'
 export {

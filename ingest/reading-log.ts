@@ -1,45 +1,15 @@
+import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
-import type { Reading } from '../domain/index.ts'
+import { type Reading, readingSchema } from '../domain/index.ts'
 import { type IngestKeys, shardOf } from './keys.ts'
 import { readStreamPage } from './stream-page.ts'
 
-// One round trip for a batch of readings, each atomic: drop a redelivered seq, append to the shard log and
-// the device's recent readings, update latest state and last-seen. Seqs are remembered per device, the
-// last 64 to 96.
-// KEYS: lastSeen, stats, then shard, seqs, state, deviceReadings per reading;
-// ARGV: maxLen, deviceMaxLen, then seq, reading, receivedAt, deviceId, type per reading.
-const appendScript = `
-local results = {}
-local n = (#KEYS - 2) / 4
-local stored = 0
-for i = 0, n - 1 do
-  local k, a = 2 + i * 4, 2 + i * 5
-  local seq, reading, at = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local fresh = true
-  if seq ~= '' then
-    -- NX adds a seq not seen yet and answers 0 for a redelivered one: one call for the check and the add.
-    if redis.call('ZADD', KEYS[k + 2], 'NX', at, seq) == 0 then
-      fresh = false
-    elseif redis.call('ZCARD', KEYS[k + 2]) > 96 then
-      -- Trimmed back to 64 once in 32 readings: a trim is a write the AOF records, a ZCARD is not.
-      redis.call('ZREMRANGEBYRANK', KEYS[k + 2], 0, -65)
-    end
-  end
-  if fresh then
-    redis.call('XADD', KEYS[k + 1], 'MAXLEN', '~', ARGV[1], '*', 'r', reading)
-    redis.call('XADD', KEYS[k + 4], 'MAXLEN', '~', ARGV[2], '*', 'r', reading)
-    redis.call('HSET', KEYS[k + 3], 'lastSeen', at, 'last', reading, 'type:' .. ARGV[a + 5], reading)
-    redis.call('ZADD', KEYS[1], at, ARGV[a + 4])
-    stored = stored + 1
-  end
-  results[i + 1] = fresh and 1 or 0
-end
-if stored > 0 then redis.call('HINCRBY', KEYS[2], 'readings', stored) end
-return results
-`
+// One round trip for a batch of readings, each atomic (see the script's header).
+const appendScript = readFileSync(new URL('./scripts/append-readings.lua', import.meta.url), 'utf8')
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    /** ingest/scripts/append-readings.lua: numberOfKeys, then its KEYS and ARGV. */
     vigieAppendReadings(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Result<number[], Context>
   }
 }
@@ -128,11 +98,11 @@ export function createReadingLog({
     /** Newest first. */
     recent: async (deviceId: string, limit: number): Promise<Reading[]> => {
       const entries = await redis.xrevrange(keys.deviceReadings(deviceId), '+', '-', 'COUNT', limit)
-      return entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as Reading)
+      return entries.map(([, fields]) => readingSchema.parse(JSON.parse(fields[1] ?? 'null')))
     },
 
     /** Newest first, from before a stream id. */
     page: (deviceId: string, range: { limit: number; before?: string | undefined }) =>
-      readStreamPage<Reading>(redis, keys.deviceReadings(deviceId), range),
+      readStreamPage(redis, readingSchema, keys.deviceReadings(deviceId), range),
   }
 }

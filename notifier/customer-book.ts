@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
-import type { Customer } from '../config/index.ts'
+import { type Customer, customerRecordSchema } from '../config/index.ts'
 import { createSeededRecords } from '../rules/index.ts'
+import { notificationKeys } from './keys.ts'
 
 export type CustomerBook = ReturnType<typeof createCustomerBook>
 
@@ -15,10 +16,12 @@ export function createCustomerBook({
   /** The site file's: they seed the book, unless the API created, changed or deleted them since. */
   customers: Customer[]
 }) {
+  const keys = notificationKeys(prefix)
   const records = createSeededRecords({
     redis,
-    key: `${prefix}customers`,
-    originsKey: `${prefix}customer-origins`,
+    key: keys.customers,
+    originsKey: keys.customerOrigins,
+    schema: customerRecordSchema,
     fromSiteFile: customers,
     groupsOf: ({ subscribes: s }) => [
       ...(s.sites ?? []).map((id) => `site:${id}`),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { type Clock, escapeHtml, isVigieError } from '../domain/index.ts'
 import type { Channel, ChannelName } from './channels.ts'
 import type { Digests } from './digests.ts'
+import { notificationKeys } from './keys.ts'
 import {
   type DeliveryJob,
   deliveryJobSchema,
@@ -96,7 +97,7 @@ export function createDelivery({
   // BullMQ blocks on its connections and wants them to retry forever.
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
   const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null })
-  const bullPrefix = `${prefix}bull`
+  const bullPrefix = notificationKeys(prefix).bull
   const queue = new Queue<DeliveryJob>(queueName, { connection, prefix: bullPrefix })
   const idOf = (request: NotificationRequest, contact: number) =>
     `${request.key}|${request.contacts[contact]?.channel ?? 'none'}`
@@ -260,7 +261,7 @@ export type Delivery = ReturnType<typeof createDelivery>
 /** The delivery queue's job counts, for /metrics in a process that does not deliver (the API). */
 export function createDeliveryQueueCounts({ redisUrl, prefix }: { redisUrl: string; prefix: string }) {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
-  const queue = new Queue(queueName, { connection, prefix: `${prefix}bull` })
+  const queue = new Queue(queueName, { connection, prefix: notificationKeys(prefix).bull })
   return {
     counts: async (): Promise<Record<string, number>> =>
       queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'completed'),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Clock } from '../domain/index.ts'
+import { notificationKeys } from './keys.ts'
 
 export type DigestSettings = { limit: number; windowMs: number }
 
@@ -21,8 +22,7 @@ export function createDigests({
   settings: DigestSettings
   clock: Clock
 }) {
-  const counter = (channel: string, to: string) => `${prefix}rate:${channel}:${to}`
-  const list = (channel: string, to: string) => `${prefix}digest:${channel}:${to}`
+  const { rate: counter, digest: list } = notificationKeys(prefix)
 
   return {
     /** 'send' now, or the time its digest goes (the text is kept for it). */

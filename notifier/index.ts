@@ -12,13 +12,14 @@ export {
 } from './delivery-queue.ts'
 export { createDigests, type DigestSettings, type Digests, defaultDigest } from './digests.ts'
 export { createEventConsumer } from './event-consumer.ts'
+export { type NotificationKeys, notificationKeys } from './keys.ts'
 export {
   type Notification,
   type NotificationRequest,
   notificationRequestSchema,
   notificationSchema,
 } from './notification-schema.ts'
-export { createNotificationStore, type NotificationStore, notificationKeys } from './notification-store.ts'
+export { createNotificationStore, type NotificationStore } from './notification-store.ts'
 export { createLinkSigner, type LinkPayload, type LinkSigner } from './signed-links.ts'
 export { createStaffNotices, type StaffNotices } from './staff-notices.ts'
 export { startNotifier } from './start-notifier.ts'

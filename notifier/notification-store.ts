@@ -1,25 +1,10 @@
 import type { Redis } from 'ioredis'
 import { type Page, readSortedSetPage, type SortedSetPosition } from '../rules/index.ts'
-import type { Notification } from './notification-schema.ts'
+import type { NotificationKeys } from './keys.ts'
+import { type Notification, notificationSchema } from './notification-schema.ts'
 
 // Older notifications stay readable by ticket; the all-tickets list keeps only the newest.
 const recentKept = 10_000
-
-export type NotificationKeys = ReturnType<typeof notificationKeys>
-
-export function notificationKeys(prefix: string) {
-  return {
-    notification: (id: string) => `${prefix}notification:${id}`,
-    /** A ticket's notifications by creation time. */
-    ofTicket: (ticket: string) => `${prefix}notifications-of:${ticket}`,
-    /** The newest notifications of every ticket (and digests) by creation time, for the messages panel. */
-    recent: `${prefix}notifications-recent`,
-    /** The provider's message id → our notification id, for delivery status callbacks. */
-    byProviderId: (providerId: string) => `${prefix}notification-by-provider:${providerId}`,
-    /** Outcomes counted for /metrics: field = status. */
-    outcomes: `${prefix}notification-outcomes`,
-  }
-}
 
 export type NotificationStore = ReturnType<typeof createNotificationStore>
 
@@ -27,7 +12,7 @@ export type NotificationStore = ReturnType<typeof createNotificationStore>
 export function createNotificationStore({ redis, keys }: { redis: Redis; keys: NotificationKeys }) {
   const get = async (id: string): Promise<Notification | null> => {
     const doc = await redis.get(keys.notification(id))
-    return doc ? (JSON.parse(doc) as Notification) : null
+    return doc ? notificationSchema.parse(JSON.parse(doc)) : null
   }
   return {
     get,
@@ -80,14 +65,16 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
         after,
         load: async (ids) =>
           (await redis.mget(ids.map(keys.notification))).map((doc) =>
-            doc ? (JSON.parse(doc) as Notification) : null,
+            doc ? notificationSchema.parse(JSON.parse(doc)) : null,
           ),
       }),
 
     ofTicket: async (ticket: string): Promise<Notification[]> => {
       const ids = await redis.zrange(keys.ofTicket(ticket), 0, -1)
       const docs = ids.length ? await redis.mget(ids.map(keys.notification)) : []
-      return docs.filter((doc): doc is string => doc !== null).map((doc) => JSON.parse(doc) as Notification)
+      return docs
+        .filter((doc): doc is string => doc !== null)
+        .map((doc) => notificationSchema.parse(JSON.parse(doc)))
     },
   }
 }

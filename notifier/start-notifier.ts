@@ -10,7 +10,8 @@ import { createCustomerNotices } from './customer-notices.ts'
 import { createDelivery } from './delivery-queue.ts'
 import { createDigests, defaultDigest } from './digests.ts'
 import { createEventConsumer } from './event-consumer.ts'
-import { createNotificationStore, notificationKeys } from './notification-store.ts'
+import { notificationKeys } from './keys.ts'
+import { createNotificationStore } from './notification-store.ts'
 import { createLinkSigner } from './signed-links.ts'
 import { createStaffNotices } from './staff-notices.ts'
 import { createTwilioClient } from './twilio-client.ts'
@@ -59,7 +60,8 @@ export async function startNotifier({
     smtpUrl: settings.smtpUrl,
     mailFrom: settings.mailFrom,
   })
-  const store = createNotificationStore({ redis, keys: notificationKeys(prefix) })
+  const keys = notificationKeys(prefix)
+  const store = createNotificationStore({ redis, keys })
   const delivery = createDelivery({
     redisUrl,
     prefix,
@@ -69,12 +71,12 @@ export async function startNotifier({
     clock,
     ...(twilio ? { statusCallbackUrl: `${settings.publicUrl}/webhooks/twilio/status` } : {}),
     digests: createDigests({ redis, prefix, settings: defaultDigest, clock }),
-    optedOut: async (to) => (await redis.sismember(`${prefix}opted-out`, to)) === 1,
+    optedOut: async (to) => (await redis.sismember(keys.optedOut, to)) === 1,
     onOutcome: async (notification) => {
       if (!notification.ticket) return
       // The survey's answer comes back as an SMS from this number: it is filed on this ticket.
       if (notification.template === 'survey' && notification.status === 'sent')
-        await redis.set(`${prefix}survey-pending:${notification.to}`, notification.ticket, 'EX', 7 * 86_400)
+        await redis.set(keys.surveyPending(notification.to), notification.ticket, 'EX', 7 * 86_400)
       const what = `${notification.channel} to ${notification.recipient} (${notification.template})`
       await tickets.note(
         notification.ticket,
@@ -95,7 +97,7 @@ export async function startNotifier({
         world: site,
         technicianOf,
         offersOf: (technician) => tickets.offersOf(technician),
-        links: await createLinkSigner({ redis, key: `${prefix}link-secret` }),
+        links: await createLinkSigner({ redis, key: keys.linkSecret }),
         publicUrl: settings.publicUrl,
       }),
       createCustomerNotices({ world: site, customers: customerBook.subscribedTo }),

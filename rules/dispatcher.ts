@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Location, Rule, Site, SiteFile } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
-import type { RuleKeys } from './keys.ts'
+import { offerTimerMember, type RuleKeys } from './keys.ts'
 import { offerCode } from './offer-codes.ts'
 import { type Ticket, type TicketEventType, timelineEntry } from './record-schemas.ts'
 import type { TechnicianRoster } from './technician-roster.ts'
@@ -110,7 +110,7 @@ export function createDispatcher({
       }
     })
     if (updated.offer?.technician === best.technician.id) {
-      await redis.zadd(keys.offerTimers, expiresAt, `${ticketId}|${best.technician.id}`)
+      await redis.zadd(keys.offerTimers, expiresAt, offerTimerMember.of(ticketId, best.technician.id))
     }
     return updated
   }
@@ -138,7 +138,7 @@ export function createDispatcher({
         timeline: [...t.timeline, timelineEntry(now, type, by, technician)],
       }
     })
-    await redis.zrem(keys.offerTimers, `${ticketId}|${technician}`)
+    await redis.zrem(keys.offerTimers, offerTimerMember.of(ticketId, technician))
     return (
       (await dispatch(ticketId, now)) ??
       (await tickets.get(ticketId)) ??
@@ -167,7 +167,7 @@ export function createDispatcher({
           timeline: [...t.timeline, timelineEntry(now, 'ticket.acknowledged', by, note)],
         }
       })
-      await redis.zrem(keys.offerTimers, `${ticketId}|${ticket.assignee}`)
+      await redis.zrem(keys.offerTimers, offerTimerMember.of(ticketId, ticket.assignee ?? by))
       return ticket
     },
 
@@ -192,8 +192,8 @@ export function createDispatcher({
     expireOffers: async (now: number, due: string[]): Promise<void> => {
       for (const member of due) {
         if ((await redis.zrem(keys.offerTimers, member)) !== 1) continue
-        const [ticketId = '', technician = ''] = member.split('|')
-        await withdraw(ticketId, technician, now, 'ticket.offer_expired', 'dispatch')
+        const { ticket, technician } = offerTimerMember.read(member)
+        await withdraw(ticket, technician, now, 'ticket.offer_expired', 'dispatch')
       }
     },
   }

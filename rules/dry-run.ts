@@ -1,6 +1,7 @@
 import type { Rule, Severity, SiteFile } from '../config/index.ts'
 import type { Reading } from '../domain/index.ts'
 import { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
+import { deviceCorrelationKey } from './keys.ts'
 import { ruleMatches } from './rule-matcher.ts'
 import { idleState, type RuleEffect, type RuleState } from './rule-state.ts'
 import { applyMember, type GroupMembers, groupKeyOf } from './zone-groups.ts'
@@ -96,7 +97,7 @@ export function dryRun({ world, readings, until }: { world: World; readings: Rea
         if (change === 'clear') closeIncident(groupKey, effect.at)
         continue
       }
-      const key = `${rule.id}:${deviceId}`
+      const key = deviceCorrelationKey(rule.id, deviceId)
       if (effect.type === 'fire')
         openIncident(rule, key, { site: device.site, zone: device.zone ?? null, device: deviceId }, effect.at)
       else if (effect.type === 'update') {

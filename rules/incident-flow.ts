@@ -4,6 +4,7 @@ import type { Device, Rule } from '../config/index.ts'
 import type { Clock } from '../domain/index.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { IncidentStore } from './incident-store.ts'
+import { deviceCorrelationKey, timerMember } from './keys.ts'
 import type { MaintenanceWindows } from './maintenance-windows.ts'
 import type { Ticket } from './record-schemas.ts'
 import { rulesFor } from './rule-matcher.ts'
@@ -49,7 +50,7 @@ export function createIncidentFlow({
   /** The device's unfinished tickets, over every rule that watches it. */
   async function openTicketsOf(device: DeviceWhere): Promise<Ticket[]> {
     const ids = await Promise.all(
-      rulesFor(rules, device).map((rule) => tickets.openTicketOf(`${rule.id}:${device.id}`)),
+      rulesFor(rules, device).map((rule) => tickets.openTicketOf(deviceCorrelationKey(rule.id, device.id))),
     )
     const found = await Promise.all(ids.filter((id): id is string => id !== null).map(tickets.get))
     return found.filter((t): t is Ticket => t !== null && !isFinished(t.status))
@@ -105,7 +106,7 @@ export function createIncidentFlow({
     if (!cleared || !ticketId) return
     await tickets.note(ticketId, 'ticket.incident_cleared', 'telemetry', at, cleared.id)
     // Resolved only if it stays clear through the verification period.
-    await redis.zadd(timers, at + autoResolveAfterClear, `resolve|${correlationKey}`)
+    await redis.zadd(timers, at + autoResolveAfterClear, timerMember.of({ kind: 'resolve', correlationKey }))
   }
 
   async function applyToGroup(rule: Rule, device: DeviceWhere, effect: RuleEffect, timers: string) {
@@ -132,7 +133,7 @@ export function createIncidentFlow({
     apply: async (rule: Rule, device: DeviceWhere, effect: RuleEffect, timers: string): Promise<void> => {
       if (effect.type === 'schedule' || effect.type === 'cancel') return
       if (rule.group) return applyToGroup(rule, device, effect, timers)
-      const correlationKey = `${rule.id}:${device.id}`
+      const correlationKey = deviceCorrelationKey(rule.id, device.id)
       const place = { site: device.site, zone: device.zone ?? null, device: device.id }
       if (effect.type === 'clear') return clear(correlationKey, effect.at, effect.value, timers)
       // A repeat updates the active incident; with none (it was suppressed), it is judged like a first one.

@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
 import type { Rule } from '../config/index.ts'
 import { eventsMaxLength, type IncidentEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
-import type { Incident } from './record-schemas.ts'
+import { type Incident, incidentSchema } from './record-schemas.ts'
 import { readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 
 // Opening is one atomic step: the correlation key is claimed only if no incident is active under it.
-const openScript = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[4])
-return 1
-`
+const openScript = readFileSync(new URL('./scripts/open-incident.lua', import.meta.url), 'utf8')
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    /** rules/scripts/open-incident.lua */
     vigieOpenIncident(
       active: string,
       doc: string,
@@ -52,7 +48,7 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
 
   async function get(id: string): Promise<Incident | null> {
     const doc = await redis.get(keys.incident(id))
-    return doc ? (JSON.parse(doc) as Incident) : null
+    return doc ? incidentSchema.parse(JSON.parse(doc)) : null
   }
 
   async function save(incident: Incident, type: IncidentEvent['type'], at: number): Promise<void> {
@@ -138,7 +134,7 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
         after,
         load: async (ids) =>
           (await redis.mget(ids.map(keys.incident))).map((doc) =>
-            doc ? (JSON.parse(doc) as Incident) : null,
+            doc ? incidentSchema.parse(JSON.parse(doc)) : null,
           ),
       })
       return items

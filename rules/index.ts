@@ -13,7 +13,14 @@ export {
   vigieEventSchema,
 } from './events.ts'
 export { createIncidentStore, type IncidentStore } from './incident-store.ts'
-export { consumerGroup, ruleKeys } from './keys.ts'
+export {
+  consumerGroup,
+  deviceCorrelationKey,
+  offerTimerMember,
+  ruleKeys,
+  type TimerTarget,
+  timerMember,
+} from './keys.ts'
 export { computeKpis, type Kpis, kpisFromSums, type Spread } from './kpis.ts'
 export {
   createMaintenanceWindows,

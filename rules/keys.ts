@@ -5,7 +5,7 @@ export function ruleKeys(prefix: string) {
   return {
     /** One hash per device: rule id → its RuleState as JSON. */
     states: (deviceId: string) => `${prefix}rule-states:${deviceId}`,
-    /** Pending `for:` timers of one shard: member "rule|device", score the due time. */
+    /** Pending timers of one shard (members: timerMember), score the due time. */
     timers: (shard: number) => `${prefix}rule-timers:${shard}`,
     /** Who processes a shard of the readings log now. */
     lease: (shard: number) => `${prefix}rules-lease:${shard}`,
@@ -34,6 +34,8 @@ export function ruleKeys(prefix: string) {
     compactionCursor: `${prefix}ticket-compaction`,
     /** Which layout of the indexes above is built; absent on a deployment that predates them. */
     ticketIndexVersion: `${prefix}ticket-index-version`,
+    /** Set while a build runs, so the next claimant of a build whose process died clears it first. */
+    ticketIndexBuildMark: `${prefix}ticket-index-version:build-started`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
     openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
     /** Technicians' records by id (JSON), and where each came from: site, api or deleted. */
@@ -44,7 +46,7 @@ export function ruleKeys(prefix: string) {
     /** Live technician positions (Redis GEO) and availability. */
     technicianPositions: `${prefix}technician-positions`,
     technicianAvailability: `${prefix}technician-availability`,
-    /** Offers waiting for an answer, across shards: member "ticket|technician", score the expiry. */
+    /** Offers waiting for an answer, across shards (members: offerTimerMember), score the expiry. */
     offerTimers: `${prefix}offer-timers`,
     /** The tickets offered to a technician now (a set of ids), written in the same step as each ticket. */
     offersOf: (technician: string) => `${prefix}offers-of:${technician}`,
@@ -56,5 +58,34 @@ export function ruleKeys(prefix: string) {
 }
 
 export const consumerGroup = 'rules'
+
+/** A device's correlation key under a rule (a zone's is groupKeyOf's): its incidents and tickets go by it. */
+export const deviceCorrelationKey = (ruleId: string, deviceId: string): string => `${ruleId}:${deviceId}`
+
+/** What a shard's timer is for: a rule's `for:` on a device, or checking that a cleared incident stayed clear. */
+export type TimerTarget =
+  | { kind: 'rule'; rule: string; device: string }
+  | { kind: 'resolve'; correlationKey: string }
+
+/** The member encoding of a shard's timers: "rule|device", or "resolve|correlation key". */
+export const timerMember = {
+  of: (target: TimerTarget): string =>
+    target.kind === 'resolve' ? `resolve|${target.correlationKey}` : `${target.rule}|${target.device}`,
+  read: (member: string): TimerTarget => {
+    if (member.startsWith('resolve|'))
+      return { kind: 'resolve', correlationKey: member.slice('resolve|'.length) }
+    const [rule = '', device = ''] = member.split('|')
+    return { kind: 'rule', rule, device }
+  },
+}
+
+/** The member encoding of the offer timers: "ticket|technician". */
+export const offerTimerMember = {
+  of: (ticket: string, technician: string): string => `${ticket}|${technician}`,
+  read: (member: string): { ticket: string; technician: string } => {
+    const [ticket = '', technician = ''] = member.split('|')
+    return { ticket, technician }
+  },
+}
 
 export type TicketIndexField = 'status' | 'site' | 'zone' | 'device' | 'rule' | 'key'

@@ -56,7 +56,7 @@ export function createMaintenanceWindows({
   /** Every window kept: an ended one stays a day, for readings that arrive late but were sent during it. */
   async function all(now: number): Promise<MaintenanceWindow[]> {
     const docs = await redis.hvals(keys.maintenanceWindows)
-    const windows = docs.map((doc) => JSON.parse(doc) as MaintenanceWindow)
+    const windows = docs.map((doc) => maintenanceWindowSchema.parse(JSON.parse(doc)))
     const ended = windows.filter((w) => Date.parse(w.endsAt) <= now - keepEndedMs).map((w) => w.id)
     if (ended.length) await redis.hdel(keys.maintenanceWindows, ...ended)
     return windows.filter((w) => !ended.includes(w.id))
@@ -96,7 +96,7 @@ export function createMaintenanceWindows({
 
     get: async (id: string): Promise<MaintenanceWindow | null> => {
       const doc = await redis.hget(keys.maintenanceWindows, id)
-      return doc ? (JSON.parse(doc) as MaintenanceWindow) : null
+      return doc ? maintenanceWindowSchema.parse(JSON.parse(doc)) : null
     },
 
     /** Ends a window now; false when there was none. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Rule, Site } from '../config/index.ts'
-import type { Reading } from '../domain/index.ts'
+import { type Reading, readingSchema } from '../domain/index.ts'
 import { entryFields, reasonOf } from '../streams/index.ts'
 import { evaluateReading } from './evaluate-reading.ts'
 import type { DeviceWhere } from './incident-flow.ts'
@@ -14,7 +14,7 @@ export type ShardEntries = [string, [string, string[]][]][]
 /** A log entry's reading; the log holds what ingest validated, so anything else is skipped, not retried. */
 function readingOf(fields: string[]): Reading | null {
   try {
-    return JSON.parse(fields[1] ?? 'null') as Reading | null
+    return readingSchema.safeParse(JSON.parse(fields[1] ?? 'null')).data ?? null
   } catch {
     return null
   }

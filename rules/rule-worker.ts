@@ -3,12 +3,12 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Rule, Site, SiteFile, Technician } from '../config/index.ts'
 import type { Clock } from '../domain/index.ts'
-import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
+import { createFailedWorkLog, createLease, streamKeys } from '../streams/index.ts'
 import { createDispatcher } from './dispatcher.ts'
 import { evaluateTimer } from './evaluate-reading.ts'
 import { createIncidentFlow, type DeviceWhere } from './incident-flow.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
-import { consumerGroup, ruleKeys } from './keys.ts'
+import { consumerGroup, ruleKeys, timerMember } from './keys.ts'
 import { createMaintenanceWindows } from './maintenance-windows.ts'
 import { replyAt } from './pipeline-replies.ts'
 import { createReadingBatch, type ShardEntries } from './reading-batch.ts'
@@ -114,6 +114,9 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
   })
   const me = randomUUID()
+  const leases = Array.from({ length: log.shards }, (_, shard) =>
+    createLease({ redis, key: keys.lease(shard), ttlMs: leaseMs, owner: me }),
+  )
   const owned = new Set<number>()
   const fresh = new Set<number>()
   let running = false
@@ -136,17 +139,8 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   }
 
   async function renewLeases(now: number) {
-    for (let shard = 0; shard < log.shards; shard++) {
-      const key = keys.lease(shard)
-      const got = owned.has(shard)
-        ? (await redis.eval(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
-            1,
-            key,
-            me,
-            leaseMs,
-          )) === 1
-        : (await redis.set(key, me, 'PX', leaseMs, 'NX')) === 'OK'
+    for (const [shard, lease] of leases.entries()) {
+      const got = await (owned.has(shard) ? lease.renew() : lease.acquire())
       if (got !== owned.has(shard)) {
         // Another worker may have written these devices' states meanwhile: memory is read again.
         await book.flush()
@@ -170,8 +164,9 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   async function apply(rule: Rule, device: DeviceWhere, effects: RuleEffect[]) {
     const timers = keys.timers(log.shardOf(device.id))
     for (const effect of effects) {
-      if (effect.type === 'schedule') await redis.zadd(timers, effect.at, `${rule.id}|${device.id}`)
-      else if (effect.type === 'cancel') await redis.zrem(timers, `${rule.id}|${device.id}`)
+      const member = timerMember.of({ kind: 'rule', rule: rule.id, device: device.id })
+      if (effect.type === 'schedule') await redis.zadd(timers, effect.at, member)
+      else if (effect.type === 'cancel') await redis.zrem(timers, member)
       else await flow.apply(rule, device, effect, timers)
     }
   }
@@ -210,12 +205,13 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   }
 
   async function onTimer(shard: number, member: string, now: number) {
-    if (member.startsWith('resolve|')) {
+    const target = timerMember.read(member)
+    if (target.kind === 'resolve') {
       await redis.zrem(keys.timers(shard), member)
-      await flow.verifyResolution(member.slice('resolve|'.length), now)
+      await flow.verifyResolution(target.correlationKey, now)
       return
     }
-    const [ruleId = '', deviceId = ''] = member.split('|')
+    const { rule: ruleId, device: deviceId } = target
     const rule = rules.find((r) => r.id === ruleId)
     const device = await placeOf(deviceId)
     await redis.zrem(keys.timers(shard), member)
@@ -364,14 +360,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
       await loop
       await seeding
       await book.flush()
-      for (const shard of owned) {
-        await redis.eval(
-          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-          1,
-          keys.lease(shard),
-          me,
-        )
-      }
+      for (const shard of owned) await leases[shard]?.release()
       owned.clear()
     },
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
+import type { z } from 'zod'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -23,6 +24,7 @@ export function createSeededRecords<T extends { id: string }>({
   redis,
   key,
   originsKey,
+  schema,
   fromSiteFile,
   lookup,
   groupsOf,
@@ -30,6 +32,8 @@ export function createSeededRecords<T extends { id: string }>({
   redis: Redis
   key: string
   originsKey: string
+  /** Decodes a stored record; one that does not fit is an error, not a guess. */
+  schema: z.ZodType<T>
   fromSiteFile: T[]
   /** A hash from one string field's value to the record's id (a technician by phone), kept with each write. */
   lookup?: { key: string; field: keyof T & string }
@@ -38,7 +42,7 @@ export function createSeededRecords<T extends { id: string }>({
 }) {
   redis.defineCommand('vigiePutSeededRecord', { lua: putScript })
   redis.defineCommand('vigieRemoveSeededRecord', { lua: removeScript })
-  const parse = (doc: string | null | undefined): T | null => (doc ? (JSON.parse(doc) as T) : null)
+  const parse = (doc: string | null | undefined): T | null => (doc ? schema.parse(JSON.parse(doc)) : null)
   // Every id in byte order (scores 0): a page is read from here, not by reading every record.
   const idsKey = `${key}:ids`
   const keys = lookup ? [key, originsKey, idsKey, lookup.key] : [key, originsKey, idsKey]
@@ -120,7 +124,7 @@ export function createSeededRecords<T extends { id: string }>({
     /** Every record, by id. */
     all: async (): Promise<T[]> =>
       Object.values(await redis.hgetall(key))
-        .map((doc) => JSON.parse(doc) as T)
+        .map((doc) => schema.parse(JSON.parse(doc)))
         // Byte order, as the id index pages them; localeCompare cost 2,000 customers ~20 ms of the loop.
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Location, Site, Technician } from '../config/index.ts'
-import { isWithinClockRange } from '../config/index.ts'
+import { isWithinClockRange, technicianRecordSchema } from '../config/index.ts'
 import type { RuleKeys } from './keys.ts'
 import { createSeededRecords } from './seeded-records.ts'
 import { localTime } from './site-clock.ts'
@@ -37,6 +37,7 @@ export function createTechnicianRoster({
     redis,
     key: keys.technicians,
     originsKey: keys.technicianOrigins,
+    schema: technicianRecordSchema,
     fromSiteFile: technicians,
     lookup: { key: keys.technicianByPhone, field: 'phone' },
   })

@@ -48,7 +48,7 @@ export async function ensureTicketIndexes({
   claimMs?: number
   pollMs?: number
 }): Promise<{ built: number } | null> {
-  const buildMark = `${keys.ticketIndexVersion}:build-started`
+  const buildMark = keys.ticketIndexBuildMark
   for (;;) {
     const mark = await redis.get(keys.ticketIndexVersion)
     if (mark === ticketIndexVersion) return null

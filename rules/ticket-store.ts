@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
 import { type SiteFile, ticketTimelineDefaults } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
+import { createCompareAndDelete } from '../streams/index.ts'
 import { eventsMaxLength, summarize, type TicketEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
 import { readKpis } from './kpi-sums.ts'
@@ -79,6 +80,7 @@ export function createTicketStore({
   timelineCap?: TimelineCap
 }) {
   redis.defineCommand('vigieSwapTicket', { lua: swapScript })
+  const compareAndDelete = createCompareAndDelete({ redis })
 
   async function get(id: string): Promise<Ticket | null> {
     const doc = await redis.get(keys.ticket(id))
@@ -246,12 +248,7 @@ export function createTicketStore({
       })
       if (isFinished(ticket.status)) {
         // The key is free again: the next incident there opens a new ticket.
-        await redis.eval(
-          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-          1,
-          keys.openTicket(ticket.correlationKey),
-          id,
-        )
+        await compareAndDelete(keys.openTicket(ticket.correlationKey), id)
       }
       return ticket
     },

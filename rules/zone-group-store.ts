@@ -1,26 +1,15 @@
+import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
 import type { Rule } from '../config/index.ts'
 import type { RuleKeys } from './keys.ts'
 import type { GroupChange } from './zone-groups.ts'
 
-// Members of a group live on several shards, so several workers: one script judges each change atomically,
-// by the same law as applyMember in zone-groups.ts (the dry run's), and flips the group's open flag once.
-const memberScript = `
-local members, flag = KEYS[1], KEYS[2]
-local device, raised, at = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3])
-local atLeast, within = tonumber(ARGV[4]), tonumber(ARGV[5])
-if raised then redis.call('HSET', members, device, at) else redis.call('HDEL', members, device) end
-local since = redis.call('HVALS', members)
-local recent = 0
-for _, s in ipairs(since) do if at - tonumber(s) <= within then recent = recent + 1 end end
-local open = redis.call('EXISTS', flag) == 1
-if not open and raised and recent >= atLeast then redis.call('SET', flag, at) return 'open' end
-if open and #since < atLeast then redis.call('DEL', flag) return 'clear' end
-return ''
-`
+// Members of a group live on several shards, so several workers: one script judges each change atomically.
+const memberScript = readFileSync(new URL('./scripts/group-member.lua', import.meta.url), 'utf8')
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    /** rules/scripts/group-member.lua */
     vigieGroupMember(
       members: string,
       flag: string,

@@ -1,4 +1,5 @@
 export { findFreePort } from './free-port.ts'
+export { type ServiceKeys, serviceKeys } from './keys.ts'
 export { createLifecycle, type Lifecycle } from './lifecycle.ts'
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts'
 export { connectRedis, openClient, type RedisConnection } from './redis-connection.ts'

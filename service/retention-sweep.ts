@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { createLease } from '../streams/index.ts'
 import { trimStreamBefore } from './trim-stream.ts'
 
 export type RetentionSweepOptions = {
@@ -73,9 +74,10 @@ export function createRetentionSweep(options: RetentionSweepOptions) {
     return { readings, events, tickets }
   }
 
+  // Taken for a whole period and never released: one sweep per period in the deployment, by whoever takes it.
+  const lease = createLease({ redis, key: options.leaseKey, ttlMs: everyMs, owner: me })
   async function tick() {
-    const held = await redis.set(options.leaseKey, me, 'PX', everyMs, 'NX')
-    if (held !== 'OK') return
+    if (!(await lease.acquire())) return
     const removed = await sweepOnce()
     if (removed.readings + removed.events + removed.tickets > 0)
       logger.info(removed, 'old readings and events trimmed, old finished tickets compacted')

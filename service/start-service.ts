@@ -25,6 +25,7 @@ import {
   ruleKeys,
 } from '../rules/index.ts'
 import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
+import { serviceKeys } from './keys.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 import { createRetentionSweep } from './retention-sweep.ts'
@@ -154,7 +155,7 @@ export async function startService({
         deviceIdsKey: ingest.keys.deviceIds,
         deviceReadingsKey: ingest.keys.deviceReadings,
         eventsKey: ruleKeys(settings.redisPrefix).events,
-        leaseKey: `${settings.redisPrefix}retention-lease`,
+        leaseKey: serviceKeys(settings.redisPrefix).retentionLease,
         readingsMaxAge: settings.readingsMaxAge,
         eventsMaxAge: settings.eventsMaxAge,
         compactTickets: {
@@ -254,7 +255,7 @@ export async function startService({
           notifications,
           links: await createLinkSigner({
             redis: connection.redis,
-            key: `${settings.redisPrefix}link-secret`,
+            key: notificationKeys(settings.redisPrefix).linkSecret,
           }),
           ...(settings.twilioAuthToken
             ? {

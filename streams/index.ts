@@ -1,3 +1,4 @@
+export { type CompareAndDelete, createCompareAndDelete } from './compare-and-delete.ts'
 export { entryFields } from './entry-fields.ts'
 export {
   createFailedWorkLog,
@@ -10,6 +11,7 @@ export {
   reasonOf,
 } from './failed-work.ts'
 export { type StreamKeys, streamKeys } from './keys.ts'
+export { createLease, type Lease, type LeaseOptions } from './lease.ts'
 export {
   consumerName,
   createStreamConsumer,

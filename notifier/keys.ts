@@ -1,0 +1,30 @@
+/** Every Redis key the notifier reads or writes, under the deployment's prefix. */
+export type NotificationKeys = ReturnType<typeof notificationKeys>
+
+export function notificationKeys(prefix: string) {
+  return {
+    notification: (id: string) => `${prefix}notification:${id}`,
+    /** A ticket's notifications by creation time. */
+    ofTicket: (ticket: string) => `${prefix}notifications-of:${ticket}`,
+    /** The newest notifications of every ticket (and digests) by creation time, for the messages panel. */
+    recent: `${prefix}notifications-recent`,
+    /** The provider's message id → our notification id, for delivery status callbacks. */
+    byProviderId: (providerId: string) => `${prefix}notification-by-provider:${providerId}`,
+    /** Outcomes counted for /metrics: field = status. */
+    outcomes: `${prefix}notification-outcomes`,
+    /** Numbers that replied STOP (a set): no SMS nor call until they reply START (api's Twilio webhooks). */
+    optedOut: `${prefix}opted-out`,
+    /** The ticket a survey sent to this number is about, until its answer comes back as an SMS. */
+    surveyPending: (phone: string) => `${prefix}survey-pending:${phone}`,
+    /** The technician links' signing key, made once at random and shared by every process. */
+    linkSecret: `${prefix}link-secret`,
+    /** Messages sent to one recipient on one channel in the current window, and the texts folded for its digest. */
+    rate: (channel: string, to: string) => `${prefix}rate:${channel}:${to}`,
+    digest: (channel: string, to: string) => `${prefix}digest:${channel}:${to}`,
+    /** Customers' records by id (JSON), and where each came from: site, api or deleted. */
+    customers: `${prefix}customers`,
+    customerOrigins: `${prefix}customer-origins`,
+    /** BullMQ's prefix for the delivery queue's keys. */
+    bull: `${prefix}bull`,
+  }
+}
