@@ -73,23 +73,31 @@ export async function readKpis({
   const end = Math.min(to ?? Infinity, Number(last[1]) + 1)
   const segments = start < end ? segmentsOf(start, end) : []
   const pipeline = redis.pipeline()
+  // Per reply, whether it is a period's sums or the ids of a partial hour's tickets.
+  const isSums: boolean[] = []
   for (const segment of segments) {
-    if ('period' in segment) for (const s of sites) pipeline.hgetall(keys.kpiAggregate(s, segment.period))
-    else
+    if ('period' in segment)
+      for (const s of sites) {
+        // The flat reply: ioredis's object form, then Object.entries, doubled a year's cost on the loop.
+        pipeline.call('HGETALL', keys.kpiAggregate(s, segment.period))
+        isSums.push(true)
+      }
+    else {
       pipeline.zrangebyscore(
         site === undefined ? keys.tickets : keys.ticketsBy('site', site),
         segment.from,
         `(${segment.to}`,
       )
+      isSums.push(false)
+    }
   }
   const replies = (await pipeline.exec()) ?? []
   const partial: string[] = []
-  for (const [err, reply] of replies) {
+  for (const [index, [err, reply]] of replies.entries()) {
     if (err) throw err
-    if (Array.isArray(reply)) partial.push(...(reply as string[]))
-    else
-      for (const [field, n] of Object.entries(reply as Record<string, string>))
-        addInto(sums, field, Number(n))
+    const flat = reply as string[]
+    if (!isSums[index]) partial.push(...flat)
+    else for (let i = 0; i < flat.length; i += 2) addInto(sums, flat[i] ?? '', Number(flat[i + 1]))
   }
   // The edges' few tickets: their facts computed as the sums would have counted them.
   const docs = partial.length > 0 ? await redis.mget(partial.map(keys.ticket)) : []
