@@ -36,6 +36,8 @@ export function ruleKeys(prefix: string) {
     ticketIndexVersion: `${prefix}ticket-index-version`,
     /** Set while a build runs, so the next claimant of a build whose process died clears it first. */
     ticketIndexBuildMark: `${prefix}ticket-index-version:build-started`,
+    /** Who builds the ticket indexes now (rules/ticket-reindex.ts): one process at a time. */
+    ticketIndexBuildLease: `${prefix}ticket-index-build-lease`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
     openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
     /** Technicians' records by id (JSON), and where each came from: site, api or deleted. */

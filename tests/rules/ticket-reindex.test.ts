@@ -128,15 +128,26 @@ describe('a deployment that predates the ticket indexes', () => {
     // A builder that died after writing part of the counters: its claim lapses, its mark stays.
     await strip()
     await redis.hincrby(keys.ticketCounts, 'status:acknowledged', 7)
-    await redis.set(`${keys.ticketIndexVersion}:build-started`, '1')
-    await redis.set(keys.ticketIndexVersion, 'building', 'PX', 150)
+    await redis.set(keys.ticketIndexBuildMark, '1')
+    await redis.set(keys.ticketIndexBuildLease, 'a-process-now-dead', 'PX', 150)
     expect(await ensure()).toEqual({ built: 2 })
     expect({
       loads: await tickets.loads(),
       counts: await tickets.counts(),
       kpis: await tickets.kpis({}),
     }).toEqual(kept)
-    expect(await redis.exists(`${keys.ticketIndexVersion}:build-started`)).toBe(0)
+    expect(await redis.exists(keys.ticketIndexBuildMark)).toBe(0)
+
+    // An earlier vigie's claim: the version key itself, 'building', without a lifetime.
+    await strip()
+    await redis.hincrby(keys.ticketCounts, 'status:acknowledged', 7)
+    await redis.set(keys.ticketIndexVersion, 'building')
+    expect(await ensure()).toEqual({ built: 2 })
+    expect({
+      loads: await tickets.loads(),
+      counts: await tickets.counts(),
+      kpis: await tickets.kpis({}),
+    }).toEqual(kept)
     await redis.quit()
   })
 })
