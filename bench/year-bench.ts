@@ -7,6 +7,7 @@ import { buildHistoryYear } from './history-step.ts'
 import { createProgress } from './progress.ts'
 import { describeMachine, machineLines, replaceSection } from './results-file.ts'
 import { yearMarkdown } from './year-report.ts'
+import { settleYear } from './year-settle.ts'
 import { measureVigie } from './year-step.ts'
 
 // `npm run bench:year`: the year step alone; at the full size (no --tickets, --devices) its section of
@@ -50,10 +51,19 @@ try {
     repeats: Number(values.repeats),
     progress,
   }
+  progress.update('the year: retention sweeps until none is left')
+  const settled = await settleYear({ redis: year.redis, site: year.world.site, prefix: year.world.prefix })
   const full = await measureVigie({ ...common, prefix: year.world.prefix, label: 'the year' })
   const empty = await measureVigie({ ...common, prefix: 'empty:', label: 'an empty start' })
   progress.end('measured')
-  const report = yearMarkdown({ size, summary: year.world.summary, timings: year.world.timings, full, empty })
+  const report = yearMarkdown({
+    size,
+    summary: year.world.summary,
+    timings: year.world.timings,
+    settled,
+    full,
+    empty,
+  })
   console.log(report)
   if (size.tickets === fullYear.tickets && size.devices === fullYear.devices) {
     const machine = describeMachine()

@@ -10,7 +10,7 @@ import { type Spread, spread } from './latency-step.ts'
 export type ProbeFigures = {
   /** A reading over the threshold → its ticket offered to a technician (the event on the stream). */
   offered: Spread
-  /** The offered technician texts "1" → the webhook's answer, the ticket acknowledged. */
+  /** The offered technician texts "1 <code>" → the webhook's answer, the ticket acknowledged. */
   smsReply: Spread
   /** Probes whose reply did not acknowledge the ticket (0 expected). */
   repliesRefused: number
@@ -108,7 +108,9 @@ export async function runProbes({
       const technician = 'ticket' in event ? event.ticket.offer?.technician : undefined
       const phone = technician ? phones.get(technician) : undefined
       if (!phone) continue
-      const form = twilioSide.sms({ from: phone, body: '1' })
+      // With the offer's code, as its SMS asks when the technician holds other offers.
+      const code = 'ticket' in event ? event.ticket.offer?.code : undefined
+      const form = twilioSide.sms({ from: phone, body: code ? `1 ${code}` : '1' })
       const path = '/webhooks/twilio/sms'
       const signature = twilio.getExpectedTwilioSignature(authToken, `${publicUrl}${path}`, form)
       const sent = performance.now()

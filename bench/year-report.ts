@@ -1,5 +1,6 @@
 import type { HistoryWorld, YearSize } from '../history/index.ts'
 import type { Spread } from './latency-step.ts'
+import type { Settled } from './year-settle.ts'
 import type { YearRun } from './year-step.ts'
 
 const ms = (value: number) =>
@@ -27,12 +28,14 @@ export function yearMarkdown({
   size,
   summary,
   timings,
+  settled,
   full,
   empty,
 }: {
   size: YearSize
   summary: HistoryWorld['summary']
   timings: HistoryWorld['timings']
+  settled: Settled
   full: YearRun
   empty: YearRun
 }): string {
@@ -44,13 +47,15 @@ export function yearMarkdown({
   return [
     `A year of a big airport (${size.devices.toLocaleString('en-US')} devices, ${size.technicians} technicians, ${size.customers.toLocaleString('en-US')} customers, ${summary.tickets.toLocaleString('en-US')} tickets, ${summary.notifications.total.toLocaleString('en-US')} notifications, ${summary.readings.toLocaleString('en-US')} readings) written through vigie's stores in ${Math.round(timings.totalMs / 1000)} s; Redis used ${mb(full.usedMemoryBytes)} with the year (the empty start's prefix beside it included).`,
     '',
+    `Before measuring, the retention sweep ran until it found nothing, as a year of sweeps would have left Redis: ${settled.events.toLocaleString('en-US')} events past EVENTS_MAX_AGE trimmed, ${settled.readings.toLocaleString('en-US')} readings past READINGS_MAX_AGE, ${settled.tickets.toLocaleString('en-US')} finished tickets past TICKETS_COMPACT_AFTER compacted, in ${Math.round(settled.ms / 1000)} s (an upgrade's one-off cost, spread by the service over sweeps of 2,000 tickets). Each vigie then started and moved on the offers that fell due while it was stopped before the routes were timed.`,
+    '',
     'vigie with every role in the measuring process, so a request that holds the event loop shows as a stall (`monitorEventLoopDelay`, 1 ms resolution). Times in ms, requests one after the other.',
     '',
     '| route | status | year p50 | year p99 | year max | year stall | empty p50 | empty p99 | empty stall |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     `| reading → ticket offered (${full.probes.offered.count} probes) | – | ${spreadCells(full.probes.offered)} | ${ms(full.probes.stallMs)} | ${ms(empty.probes.offered.p50)} | ${ms(empty.probes.offered.p99)} | ${ms(empty.probes.stallMs)} |`,
-    `| SMS "1" → acknowledged (${full.probes.smsReply.count}, ${full.probes.repliesRefused} refused) | – | ${spreadCells(full.probes.smsReply)} | – | ${ms(empty.probes.smsReply.p50)} | ${ms(empty.probes.smsReply.p99)} | – |`,
+    `| SMS "1 <code>" → acknowledged (${full.probes.smsReply.count}, ${full.probes.repliesRefused} refused) | – | ${spreadCells(full.probes.smsReply)} | – | ${ms(empty.probes.smsReply.p50)} | ${ms(empty.probes.smsReply.p99)} | – |`,
     '',
     ...yearVerdicts(full, empty).map((line) => `- ${line}`),
   ].join('\n')

@@ -7,6 +7,7 @@ import { createLogger, findFreePort, startService } from '../service/index.ts'
 import type { Progress } from './progress.ts'
 import { type ProbeFigures, probeDevices, runProbes } from './year-probes.ts'
 import { measureRoutes, type RouteFigure, type RouteProbe } from './year-routes.ts'
+import { waitForQuiet } from './year-settle.ts'
 
 /** What one vigie answered over one Redis prefix: the year's, or an empty one beside it. */
 export type YearRun = { routes: RouteFigure[]; probes: ProbeFigures; usedMemoryBytes: number }
@@ -117,6 +118,8 @@ export async function measureVigie({
   const measured = { ...site, rules: site.rules.filter((rule) => rule.condition.kind !== 'silent') }
   const service = await startService({ config: { ...config, site: measured }, log })
   try {
+    progress?.update(`${label}: offers due at start, events`)
+    await waitForQuiet({ redis, prefix, timeoutMs: 300_000 })
     const baseUrl = service.httpUrl ?? publicUrl
     progress?.update(`${label}: routes`)
     const routes = await measureRoutes({

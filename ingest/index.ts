@@ -13,7 +13,7 @@ export {
   type ExternalBrokerIngest,
   type ExternalBrokerOptions,
 } from './external-broker.ts'
-export { shardOf } from './keys.ts'
+export { type IngestKeys, ingestKeys, shardOf } from './keys.ts'
 export { type ParsedReading, parseReading, validateReading } from './reading-parser.ts'
 export { generateSecret, hashSecret, isSecretHash, verifySecret } from './secret-hash.ts'
 export { type DeviceTopic, deviceTopicPrefix, parseDeviceTopic } from './topics.ts'

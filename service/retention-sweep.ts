@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { Settings } from '../config/index.ts'
+import { ingestKeys } from '../ingest/index.ts'
+import { compactFinishedTickets, ruleKeys, type TicketStore } from '../rules/index.ts'
 import { createLease } from '../streams/index.ts'
+import { serviceKeys } from './keys.ts'
 import { trimStreamBefore } from './trim-stream.ts'
 
 export type RetentionSweepOptions = {
@@ -98,4 +102,54 @@ export function createRetentionSweep(options: RetentionSweepOptions) {
       await running
     },
   }
+}
+
+/**
+ * The sweep a deployment runs, wired to its keys and settings: the service's at start, and the year bench's
+ * to bring a written year where a year of sweeps would have left it (`compactMax` past the per-sweep bound).
+ */
+export function createDeploymentSweep({
+  redis,
+  settings,
+  tickets,
+  logger,
+  now,
+  compactMax,
+}: {
+  redis: Redis
+  settings: Pick<
+    Settings,
+    'redisPrefix' | 'logShards' | 'readingsMaxAge' | 'eventsMaxAge' | 'ticketsCompactAfter'
+  >
+  tickets: Pick<TicketStore, 'update'>
+  logger: Logger
+  now: () => number
+  compactMax?: number
+}) {
+  const ingest = ingestKeys(settings.redisPrefix)
+  const keys = ruleKeys(settings.redisPrefix)
+  return createRetentionSweep({
+    redis,
+    shardKeys: Array.from({ length: settings.logShards }, (_, n) => ingest.shard(n)),
+    deviceIdsKey: ingest.deviceIds,
+    deviceReadingsKey: ingest.deviceReadings,
+    eventsKey: keys.events,
+    leaseKey: serviceKeys(settings.redisPrefix).retentionLease,
+    readingsMaxAge: settings.readingsMaxAge,
+    eventsMaxAge: settings.eventsMaxAge,
+    compactTickets: {
+      after: settings.ticketsCompactAfter,
+      run: ({ createdBefore, stopped }) =>
+        compactFinishedTickets({
+          stopped,
+          redis,
+          keys,
+          tickets,
+          createdBefore,
+          ...(compactMax === undefined ? {} : { max: compactMax }),
+        }),
+    },
+    logger,
+    now,
+  })
 }

@@ -14,7 +14,6 @@ import {
   startNotifier,
 } from '../notifier/index.ts'
 import {
-  compactFinishedTickets,
   createDispatcher,
   createIncidentStore,
   createMaintenanceWindows,
@@ -25,10 +24,9 @@ import {
   ruleKeys,
 } from '../rules/index.ts'
 import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
-import { serviceKeys } from './keys.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
-import { createRetentionSweep } from './retention-sweep.ts'
+import { createDeploymentSweep } from './retention-sweep.ts'
 
 export type RunningService = {
   /** Where the API and dashboard answer, when this process runs the api role. */
@@ -149,26 +147,10 @@ export async function startService({
       })
       worker.start()
       lifecycle.add('rules', worker.close)
-      const sweep = createRetentionSweep({
+      const sweep = createDeploymentSweep({
         redis: connection.redis,
-        shardKeys: Array.from({ length: settings.logShards }, (_, n) => ingest.keys.shard(n)),
-        deviceIdsKey: ingest.keys.deviceIds,
-        deviceReadingsKey: ingest.keys.deviceReadings,
-        eventsKey: ruleKeys(settings.redisPrefix).events,
-        leaseKey: serviceKeys(settings.redisPrefix).retentionLease,
-        readingsMaxAge: settings.readingsMaxAge,
-        eventsMaxAge: settings.eventsMaxAge,
-        compactTickets: {
-          after: settings.ticketsCompactAfter,
-          run: ({ createdBefore, stopped }) =>
-            compactFinishedTickets({
-              stopped,
-              redis: connection.redis,
-              keys: ruleKeys(settings.redisPrefix),
-              tickets: worker.tickets,
-              createdBefore,
-            }),
-        },
+        settings,
+        tickets: worker.tickets,
         logger: log.child({ part: 'retention' }),
         now: clock.now,
       })
