@@ -1,12 +1,12 @@
 import { Worker } from 'node:worker_threads'
 import type { SiteFile } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
-import type { ReplayResult } from './replay-readings.ts'
 
 type World = Pick<SiteFile, 'sites' | 'devices' | 'rules'>
 type Answer = {
   id: number
-  result?: ReplayResult
+  /** The ReplayResult as JSON, written in the thread: thousands of incidents cost the loop only a copy. */
+  json?: string
   invalid?: { message: string; details: unknown }
   error?: string
 }
@@ -19,7 +19,7 @@ type Answer = {
 export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World; timeoutMs?: number }) {
   let worker: Worker | undefined
   let nextId = 0
-  const waiting = new Map<number, { resolve: (r: ReplayResult) => void; reject: (e: Error) => void }>()
+  const waiting = new Map<number, { resolve: (json: string) => void; reject: (e: Error) => void }>()
 
   function failAll(error: Error) {
     for (const { reject } of waiting.values()) reject(error)
@@ -33,11 +33,11 @@ export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World
     const entry = JSON.stringify(new URL('./dry-run-worker.ts', import.meta.url).href)
     const code = `import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`
     const thread = new Worker(code, { eval: true, workerData: world })
-    thread.on('message', ({ id, result, invalid, error }: Answer) => {
+    thread.on('message', ({ id, json, invalid, error }: Answer) => {
       const pending = waiting.get(id)
       waiting.delete(id)
       if (!pending) return
-      if (result) pending.resolve(result)
+      if (json !== undefined) pending.resolve(json)
       else if (invalid) pending.reject(new VigieError({ code: 'VALIDATION_FAILED', ...invalid }))
       else pending.reject(new Error(error ?? 'dry run failed'))
     })
@@ -53,8 +53,9 @@ export function createDryRunThread({ world, timeoutMs = 30_000 }: { world: World
 
   return {
     /** Reads the body's JSON text and replays it in the thread: the event loop never parses 1 MiB of readings. */
-    run: (text: string, now: number): Promise<ReplayResult> =>
-      new Promise<ReplayResult>((resolve, reject) => {
+    /** The replay's result as JSON text (a ReplayResult). */
+    run: (text: string, now: number): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
         const id = nextId++
         const timer = setTimeout(() => {
           reject(

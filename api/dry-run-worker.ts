@@ -9,7 +9,7 @@ parentPort?.on('message', ({ id, text, now }: { id: number; text: string; now: n
   try {
     const read = readDryRunBody(text)
     if ('invalid' in read) parentPort?.postMessage({ id, invalid: read.invalid })
-    else parentPort?.postMessage({ id, result: replayReadings({ world, ...read.body, now }) })
+    else parentPort?.postMessage({ id, json: JSON.stringify(replayReadings({ world, ...read.body, now })) })
   } catch (err) {
     parentPort?.postMessage({ id, error: err instanceof Error ? err.message : String(err) })
   }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
@@ -64,7 +64,15 @@ export function registerRuleRoutes(
           },
         },
       },
-      async (request) => thread.run(String(request.body ?? ''), clock.now()),
+      // Sent as the thread wrote it: validating and serializing thousands of incidents here held the loop 70 ms.
+      async (request, reply) => {
+        const json = await thread.run(String(request.body ?? ''), clock.now())
+        // The plain reply, and a serializer for this answer only: its body is JSON text already.
+        return (reply as FastifyReply)
+          .type('application/json; charset=utf-8')
+          .serializer((payload: unknown) => String(payload))
+          .send(json)
+      },
     )
   })
 }
