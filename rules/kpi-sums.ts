@@ -43,6 +43,28 @@ export function segmentsOf(from: number, to: number): Segment[] {
   return segments
 }
 
+// A month's sums hold about as many fields as eight days' or sixteen hours' (YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH).
+const weightOf = (segment: Segment, sites: number) =>
+  'period' in segment ? sites * (segment.period.length === 7 ? 8 : segment.period.length === 10 ? 2 : 1) : 1
+
+/** Segments in runs of about two months' fields each. */
+function batchesOf(segments: Segment[], sites: number): Segment[][] {
+  const batches: Segment[][] = []
+  let batch: Segment[] = []
+  let weight = 0
+  for (const segment of segments) {
+    batch.push(segment)
+    weight += weightOf(segment, sites)
+    if (weight >= 16) {
+      batches.push(batch)
+      batch = []
+      weight = 0
+    }
+  }
+  if (batch.length > 0) batches.push(batch)
+  return batches
+}
+
 const addInto = (sums: Facts, field: string, n: number) => sums.set(field, (sums.get(field) ?? 0) + n)
 
 /**
@@ -72,32 +94,30 @@ export async function readKpis({
   const start = Math.max(from ?? -Infinity, Number(first[1]))
   const end = Math.min(to ?? Infinity, Number(last[1]) + 1)
   const segments = start < end ? segmentsOf(start, end) : []
-  const pipeline = redis.pipeline()
-  // Per reply, whether it is a period's sums or the ids of a partial hour's tickets.
-  const isSums: boolean[] = []
-  for (const segment of segments) {
-    if ('period' in segment)
-      for (const s of sites) {
-        // The flat reply: ioredis's object form, then Object.entries, doubled a year's cost on the loop.
-        pipeline.call('HGETALL', keys.kpiAggregate(s, segment.period))
-        isSums.push(true)
-      }
-    else {
-      pipeline.zrangebyscore(
-        site === undefined ? keys.tickets : keys.ticketsBy('site', site),
-        segment.from,
-        `(${segment.to}`,
-      )
-      isSums.push(false)
-    }
-  }
-  const replies = (await pipeline.exec()) ?? []
   const partial: string[] = []
-  for (const [index, [err, reply]] of replies.entries()) {
-    if (err) throw err
-    const flat = reply as string[]
-    if (!isSums[index]) partial.push(...flat)
-    else for (let i = 0; i < flat.length; i += 2) addInto(sums, flat[i] ?? '', Number(flat[i + 1]))
+  // A few periods per round trip: a year's 26,000 fields in one reply were parsed in one 30 ms turn of the loop.
+  for (const batch of batchesOf(segments, sites.length)) {
+    const pipeline = redis.pipeline()
+    for (const segment of batch) {
+      if ('period' in segment)
+        // The flat reply: ioredis's object form, then Object.entries, doubled a year's cost on the loop.
+        for (const s of sites) pipeline.call('HGETALL', keys.kpiAggregate(s, segment.period))
+      else
+        pipeline.zrangebyscore(
+          site === undefined ? keys.tickets : keys.ticketsBy('site', site),
+          segment.from,
+          `(${segment.to}`,
+        )
+    }
+    const replies = (await pipeline.exec()) ?? []
+    // Each period's sites' sums first, in order; a partial hour's ticket ids where it came.
+    const isSums = batch.flatMap((segment) => ('period' in segment ? sites.map(() => true) : [false]))
+    for (const [index, [err, reply]] of replies.entries()) {
+      if (err) throw err
+      const flat = reply as string[]
+      if (!isSums[index]) partial.push(...flat)
+      else for (let i = 0; i < flat.length; i += 2) addInto(sums, flat[i] ?? '', Number(flat[i + 1]))
+    }
   }
   // The edges' few tickets: their facts computed as the sums would have counted them.
   const docs = partial.length > 0 ? await redis.mget(partial.map(keys.ticket)) : []
