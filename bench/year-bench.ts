@@ -16,7 +16,7 @@ const { values } = parseArgs({
   options: {
     tickets: { type: 'string', default: String(fullYear.tickets) },
     devices: { type: 'string', default: String(fullYear.devices) },
-    probes: { type: 'string', default: '20' },
+    probes: { type: 'string', default: '50' },
     repeats: { type: 'string', default: '100' },
     readings: { type: 'string' },
     // Reuse a year written by an earlier run within 12 h (~/.cache/vigie/), or keep this one there.

@@ -153,12 +153,17 @@ export function createTicketStore({
       0,
       10,
     )
-    for (const id of earlier.filter((other) => other !== ticket.id)) {
-      await update(id, (t) => {
-        const resolved = t.resolvedAt === null ? Number.NaN : Date.parse(t.resolvedAt)
-        const within = at - resolved > 0 && at - resolved <= weekMs
-        return within && t.revisitedBy === undefined ? { ...t, revisitedBy: ticket.id } : t
-      })
+    const resolvedWithin = (t: Ticket) => {
+      const resolved = t.resolvedAt === null ? Number.NaN : Date.parse(t.resolvedAt)
+      return at - resolved > 0 && at - resolved <= weekMs && t.revisitedBy === undefined
+    }
+    // One read of the candidates: usually none qualifies, and this runs before the new ticket's offer.
+    const others = earlier.filter((other) => other !== ticket.id)
+    const docs = others.length > 0 ? await redis.mget(others.map(keys.ticket)) : []
+    for (const doc of docs) {
+      const candidate = doc ? parse(doc) : null
+      if (candidate && resolvedWithin(candidate))
+        await update(candidate.id, (t) => (resolvedWithin(t) ? { ...t, revisitedBy: ticket.id } : t))
     }
   }
 
