@@ -8,7 +8,7 @@ import { openTestRedis } from '../support/redis.ts'
 
 const end = Date.UTC(2026, 10, 30, 17, 0)
 const yearMs = 365 * 86_400_000
-const size = { tickets: 2000, devices: 200, technicians: 40, customers: 200 }
+const size = { tickets: 1000, devices: 200, technicians: 40, customers: 200 }
 const settings = (redisPrefix: string) => ({
   ...settingsSchema.parse({}),
   redisPrefix,
@@ -72,12 +72,12 @@ describe('a year of the big airport', () => {
     expect(created.at(-1)).toBeGreaterThan(end - 86_400_000)
   })
 
-  it('has every status, every rule and severity, and 0.3 % of the tickets still open at the end', () => {
+  it('has every status, every rule and severity, and 0.3 % of the tickets (one per open stage at least) still open at the end', () => {
     expect(new Set(tickets.map((t) => t.status))).toEqual(new Set(ticketStatuses))
     expect(new Set(tickets.map((t) => t.rule))).toEqual(new Set(airportRules.map((r) => r.id)))
     expect(new Set(tickets.map((t) => t.severity))).toEqual(new Set(['critical', 'major', 'minor', 'info']))
     const open = tickets.filter((t) => (openStages as readonly string[]).includes(t.status))
-    expect(open).toHaveLength(Math.round(size.tickets * 0.003))
+    expect(open).toHaveLength(Math.max(openStages.length, Math.round(size.tickets * 0.003)))
     expect(new Set(open.map((t) => t.status))).toEqual(new Set(openStages))
     const counted = Object.fromEntries(
       ticketStatuses.map((s) => [s, tickets.filter((t) => t.status === s).length]),
