@@ -72,7 +72,7 @@ try {
       '',
       ...machineLines(
         machine,
-        `\`npm run bench:year\` (${values.probes} probes, ${values.repeats} requests a route after 3 untimed, sent from a client thread${year.cachedAt === undefined ? '' : `, over the year written ${new Date(year.cachedAt).toISOString()}`}).`,
+        `\`npm run bench:year\` (${values.probes} probes after 5 untimed, ${values.repeats} requests a route after 3 untimed, sent from a client thread${year.cachedAt === undefined ? '' : `, over the year written ${new Date(year.cachedAt).toISOString()}`}).`,
       ),
       report,
     ].join('\n')

@@ -132,7 +132,8 @@ export async function measureVigie({
     const tickets = createTicketStore({ redis, keys: ruleKeys(prefix), sla: site.sla })
     const found = await runProbes({
       site,
-      devices: await probeDevices(site, tickets, probes),
+      devices: await probeDevices(site, tickets, probes + 5),
+      warmup: 5,
       secret: historyDeviceSecret,
       mqttPort: service.mqttPort ?? mqttPort,
       baseUrl,
