@@ -53,7 +53,9 @@ async function main(): Promise<void> {
   if (values['no-story']) return
   console.log('\nThe story (about five minutes): a lounge gets hot, a door is forced, an AED is taken.\n')
   await demo.play()
-  console.log('\nThe story is over; vigie keeps running for you to look around. Ctrl-C stops it.')
+  // A Ctrl-C ends the story too: it is over then, but vigie is stopping, not running on.
+  if (!closing)
+    console.log('\nThe story is over; vigie keeps running for you to look around. Ctrl-C stops it.')
 }
 
 main().catch((err: unknown) => {
