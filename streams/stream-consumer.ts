@@ -33,6 +33,8 @@ export type StreamConsumerOptions = {
   maxAttempts?: number
   /** An entry pending this long under any consumer is taken over: its consumer is taken for dead. */
   claimIdleMs?: number
+  /** A consumer idle this long with nothing pending is a process gone: its name leaves the group. */
+  forgetIdleMs?: number
   /** The wait before an entry that failed here is tried again; it doubles with each delivery. */
   retryDelayMs?: number
   blockMs?: number
@@ -65,6 +67,7 @@ export function createStreamConsumer(options: StreamConsumerOptions) {
     consumer = consumerName(),
     maxAttempts = 5,
     claimIdleMs = 60_000,
+    forgetIdleMs = 3_600_000,
     retryDelayMs = 1000,
     blockMs = 1000,
     count = 100,
@@ -184,6 +187,22 @@ export function createStreamConsumer(options: StreamConsumerOptions) {
     } while (cursor !== '0-0' && running)
   }
 
+  /**
+   * Drops the names of consumers gone with nothing pending, so a group does not keep one per restart for
+   * ever. A live consumer reads every `blockMs`, so an hour's idleness is no live one's; one holding
+   * entries keeps its name until they are claimed, since XGROUP DELCONSUMER would drop them unfinished.
+   */
+  async function forgetDead() {
+    const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as (string | number)[][]
+    for (const fields of consumers) {
+      const field = (name: string) => fields[fields.indexOf(name) + 1]
+      const name = String(field('name'))
+      if (name === consumer || Number(field('pending')) > 0 || Number(field('idle')) < forgetIdleMs) continue
+      await redis.xgroup('DELCONSUMER', stream, group, name)
+      log.info({ gone: name }, 'consumer of a process gone forgotten')
+    }
+  }
+
   /** What failed here: this consumer's pending list, read again (each read is a delivery). */
   async function retryOwn() {
     retryAt = null
@@ -198,6 +217,7 @@ export function createStreamConsumer(options: StreamConsumerOptions) {
     if (now() >= nextClaim) {
       nextClaim = now() + claimIdleMs / 2
       await claimIdle()
+      await forgetDead()
     }
     if (retryAt !== null && now() >= retryAt) await retryOwn()
     if (!running) return

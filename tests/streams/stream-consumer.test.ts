@@ -164,6 +164,28 @@ describe('the stream consumer', () => {
     expect(begun).toEqual([ids[0]])
   })
 
+  it('forgets the names of consumers gone, once nothing is pending under them, and keeps its own', async () => {
+    // Two processes gone: one had read nothing, one died holding an entry.
+    await redis.xgroup('CREATECONSUMER', stream, group, 'gone-idle')
+    const [held] = await addEntries('held')
+    await redis.xreadgroup('GROUP', group, 'gone-holding', 'COUNT', 1, 'STREAMS', stream, '>')
+    const handled: string[] = []
+    const { consumer } = await startConsumer({
+      claimIdleMs: 200,
+      forgetIdleMs: 300,
+      handle: async ({ id }) => {
+        handled.push(id)
+      },
+    })
+    const names = async () =>
+      ((await redis.xinfo('CONSUMERS', stream, group)) as string[][]).map((c) => c[c.indexOf('name') + 1])
+    await waitFor(async () => (await names()).length === 1, { what: 'the gone consumers forgotten' })
+    expect(await names()).toEqual([consumer.consumer])
+    // The holder's entry was claimed and finished before its name went: nothing dropped with it.
+    expect(handled).toEqual([held])
+    expect(await redis.xpending(stream, group)).toEqual([0, null, null, null])
+  })
+
   it('finishes, once each, the batch of a consumer process killed mid-batch', async () => {
     const ids = await addEntries('one', 'two', 'three', 'four', 'five')
     const stuck = spawnService({
