@@ -46,23 +46,38 @@ const contactSchema = z.union(
 )
 export type Contact = z.infer<typeof contactSchema>
 
+/** A customer's subscriptions; `limits` bound what a site file or the API may give (each is a set to keep). */
+function subscribesOf(limits?: { sites: number; zones: number; devices: number }) {
+  const list = (max: number | undefined, what: string) =>
+    max === undefined
+      ? z.array(idSchema)
+      : z.array(idSchema).max(max, { error: `at most ${max} ${what}; subscribe to a zone or site instead` })
+  return z
+    .strictObject({
+      sites: list(limits?.sites, 'sites').optional(),
+      zones: list(limits?.zones, 'zones').optional(),
+      devices: list(limits?.devices, 'devices').optional(),
+    })
+    .refine((s) => (s.sites?.length ?? 0) + (s.zones?.length ?? 0) + (s.devices?.length ?? 0) > 0, {
+      message: 'subscribe to at least one site, zone or device',
+    })
+}
+
 export const customerSchema = z.strictObject({
   id: idSchema,
   name: z.string().min(1).max(120),
   language: languageSchema.default('en'),
-  contacts: z.array(contactSchema).min(1),
-  subscribes: z
-    .strictObject({
-      sites: z.array(idSchema).optional(),
-      zones: z.array(idSchema).optional(),
-      devices: z.array(idSchema).optional(),
-    })
-    .refine((s) => (s.sites?.length ?? 0) + (s.zones?.length ?? 0) + (s.devices?.length ?? 0) > 0, {
-      message: 'subscribe to at least one site, zone or device',
-    }),
+  contacts: z.array(contactSchema).min(1).max(20),
+  // Each subscription is a set written with the customer in one script: bounded, so no write holds Redis.
+  subscribes: subscribesOf({ sites: 50, zones: 500, devices: 1000 }),
   quietHours: clockRangeSchema.optional(),
 })
 export type Customer = z.infer<typeof customerSchema>
 
 /** A customer as stored in Redis: the quiet hours already parsed. */
-export const customerRecordSchema = customerSchema.extend({ quietHours: clockRangeValueSchema.optional() })
+// Stored before the bounds, a record is still read: the bounds are for what comes in.
+export const customerRecordSchema = customerSchema.extend({
+  contacts: z.array(contactSchema).min(1),
+  subscribes: subscribesOf(),
+  quietHours: clockRangeValueSchema.optional(),
+})

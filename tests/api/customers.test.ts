@@ -178,6 +178,24 @@ describe('customers API', () => {
       payload: newcomer,
     })
     expect(wrongId.statusCode).toBe(400)
+
+    // Each subscription is a set written with the customer in one script: 5,000 of them would hold Redis.
+    const everything = await app.inject({
+      method: 'POST',
+      url: '/api/customers',
+      headers: as(keys.admin),
+      payload: {
+        ...newcomer,
+        id: 'cust-everything',
+        subscribes: { devices: Array.from({ length: 5000 }, (_, i) => `door-${i}`) },
+      },
+    })
+    expect(everything.statusCode).toBe(400)
+    expect(JSON.stringify(everything.json().error)).toContain(
+      'at most 1000 devices; subscribe to a zone or site instead',
+    )
+    const gone = await app.inject({ url: '/api/customers/cust-everything', headers: as(keys.viewer) })
+    expect(gone.statusCode).toBe(404)
   })
 
   it("keeps the API's changes and deletions when the site file seeds the book again at the next start", async () => {
