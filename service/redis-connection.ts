@@ -22,18 +22,22 @@ type RedisSettings = Pick<Settings, 'redisUrl' | 'localRedisPort' | 'dataDir'>
 export async function connectRedis({
   settings,
   log,
+  name,
 }: {
   settings: RedisSettings
   log: Logger
+  /** The connections' name in CLIENT LIST. */
+  name?: string
 }): Promise<RedisConnection> {
+  const named = name === undefined ? {} : { name }
   if (settings.redisUrl) {
-    const redis = watch(await openClient(settings.redisUrl, 10_000), log)
+    const redis = watch(await openClient(settings.redisUrl, 10_000, named), log)
     log.info({ url: maskUrlCredentials(settings.redisUrl) }, 'redis connected')
     return { redis, url: settings.redisUrl }
   }
   const port = settings.localRedisPort
   const localUrl = `redis://127.0.0.1:${port}`
-  const existing = await openClient(localUrl, 1000).catch(() => undefined)
+  const existing = await openClient(localUrl, 1000, named).catch(() => undefined)
   if (existing) {
     log.info({ url: localUrl }, 'redis connected (local server already running)')
     return { redis: watch(existing, log), url: localUrl }
@@ -42,14 +46,14 @@ export async function connectRedis({
   const password = ownRedisPassword(dir)
   const ownUrl = ownRedisUrl(port, password)
   // Our own server outlives a vigie killed with SIGKILL; the next start takes it up again.
-  const left = await openClient(ownUrl, 1000).catch(() => undefined)
+  const left = await openClient(ownUrl, 1000, named).catch(() => undefined)
   if (left) {
     log.info({ port }, 'redis connected (our own server, still running)')
     return { redis: watch(left, log), url: ownUrl }
   }
   const server = await startRedisServer({ port, dir, log, password })
   try {
-    const redis = watch(await openClient(server.url, 5000), log)
+    const redis = watch(await openClient(server.url, 5000, named), log)
     return { redis, url: server.url, server }
   } catch (error) {
     await server.stop()
@@ -58,8 +62,18 @@ export async function connectRedis({
 }
 
 /** A client that is connected and answered PING, or an error naming the URL. */
-export async function openClient(url: string, timeoutMs: number): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 2 })
+export async function openClient(
+  url: string,
+  timeoutMs: number,
+  { name }: { name?: string } = {},
+): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 2,
+    // CLIENT LIST then says which process, prefix and roles a connection serves; duplicates inherit it.
+    ...(name === undefined ? {} : { connectionName: name.replace(/\s/g, '_') }),
+  })
   redis.on('error', () => {
     // Connection errors surface through connect() and commands; ioredis reconnects on its own.
   })

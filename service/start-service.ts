@@ -54,7 +54,11 @@ export async function startService({
   const { settings, site } = config
   const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
   try {
-    const connection = await connectRedis({ settings, log: log.child({ part: 'redis' }) })
+    const connection = await connectRedis({
+      settings,
+      log: log.child({ part: 'redis' }),
+      name: `vigie:${settings.redisPrefix}${settings.roles.join(',')}`,
+    })
     if (connection.server) lifecycle.add('redis-server', connection.server.stop)
     lifecycle.add('redis', async () => {
       await connection.redis.quit()

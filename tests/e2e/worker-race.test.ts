@@ -58,9 +58,27 @@ describe('two rule worker processes racing on one incident', () => {
           }),
         ),
       )
+      // The first worker's rule reader, by the name vigie gives its connections (prefix and roles).
+      const readerBlocked = async () => {
+        const readers = String(await redis.client('LIST'))
+          .split('\n')
+          .filter(
+            (line) => line.includes(`name=vigie:${prefix}workers `) && line.includes(' cmd=xreadgroup '),
+          )
+        return readers.length > 0 && readers.every((line) => /flags=\S*b/.test(line))
+      }
       let door = ''
       for (const [i, candidate] of doors.entries()) {
-        process.kill(pid, 'SIGSTOP')
+        // Stopped inside its blocking read, not between two: no door is spent on a worker that could not get it.
+        await waitFor(
+          async () => {
+            process.kill(pid, 'SIGSTOP')
+            if (await readerBlocked()) return true
+            process.kill(pid, 'SIGCONT')
+            return false
+          },
+          { what: 'the first worker stopped inside its read' },
+        )
         await clients[i]?.publishAsync(
           `devices/${candidate}/telemetry`,
           JSON.stringify({ type: 'door', open: true }),
