@@ -107,17 +107,27 @@ export function airportStory({
       const res = await fetch(`${httpUrl}${path}`, { headers: { authorization: `Bearer ${adminKey}` } })
       return (await res.json()) as T
     }
-    type Listed = { id: string; device: string | null; status: string }
+    type Listed = { id: string; device: string | null; status: string; rule: string }
+    const notifiesCustomers = new Set(site.rules.filter((r) => r.notifyCustomers).map((r) => r.id))
+    let resolvedSince: number | undefined
     async function storyDone(targets: Set<string>): Promise<boolean> {
       const ours = (await read<{ items: Listed[] }>('/api/tickets?limit=200')).items.filter(
         (t) => t.device !== null && targets.has(t.device),
       )
       if (new Set(ours.map((t) => t.device)).size < targets.size) return false
       if (!ours.every((t) => t.status === 'resolved' || t.status === 'closed')) return false
-      // Messages held by quiet hours are not waited for: only what went out counts.
-      const { items } = await read<{ items: { template: string; status: string }[] }>(
+      resolvedSince ??= Date.now()
+      const { items } = await read<{ items: { ticket: string | null; template: string; status: string }[] }>(
         '/api/notifications?limit=500',
       )
+      // The notifier has taken each customer-facing resolution in: its all-clears exist, sent or held.
+      const customerFacing = ours.filter((t) => notifiesCustomers.has(t.rule))
+      if (customerFacing.some((t) => !items.some((n) => n.ticket === t.id && n.template === 'all-clear')))
+        return false
+      // A queued all-clear is about to go, or held by quiet hours: those are waited for a minute of story time.
+      const queued = items.some((n) => n.template === 'all-clear' && n.status === 'queued')
+      if (queued && Date.now() < resolvedSince + realMs(60_000)) return false
+      // Messages held by quiet hours are not waited for: only what went out counts.
       const out = (template: string) =>
         items.filter((n) => n.template === template && (n.status === 'sent' || n.status === 'delivered'))
           .length
