@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { type Customer, customerRecordSchema } from '../config/index.ts'
 import { createSeededRecords } from '../rules/index.ts'
-import { notificationKeys } from './keys.ts'
+import { notificationKeys, subscriptionGroup } from './keys.ts'
 
 export type CustomerBook = ReturnType<typeof createCustomerBook>
 
@@ -24,9 +24,9 @@ export function createCustomerBook({
     schema: customerRecordSchema,
     fromSiteFile: customers,
     groupsOf: ({ subscribes: s }) => [
-      ...(s.sites ?? []).map((id) => `site:${id}`),
-      ...(s.zones ?? []).map((id) => `zone:${id}`),
-      ...(s.devices ?? []).map((id) => `device:${id}`),
+      ...(s.sites ?? []).map((id) => subscriptionGroup('site', id)),
+      ...(s.zones ?? []).map((id) => subscriptionGroup('zone', id)),
+      ...(s.devices ?? []).map((id) => subscriptionGroup('device', id)),
     ],
   })
   return {
@@ -38,9 +38,9 @@ export function createCustomerBook({
     /** The customers subscribed to a site, a zone or a device, read through the subscription sets. */
     subscribedTo: ({ site, zone, device }: { site: string; zone: string | null; device: string | null }) =>
       records.inGroups([
-        `site:${site}`,
-        ...(zone === null ? [] : [`zone:${zone}`]),
-        ...(device === null ? [] : [`device:${device}`]),
+        subscriptionGroup('site', site),
+        ...(zone === null ? [] : [subscriptionGroup('zone', zone)]),
+        ...(device === null ? [] : [subscriptionGroup('device', device)]),
       ]),
     /** Customers by id (byte order) after `after`, read through the id index. */
     page: records.page,

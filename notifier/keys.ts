@@ -28,3 +28,6 @@ export function notificationKeys(prefix: string) {
     bull: `${prefix}bull`,
   }
 }
+
+/** A customer subscription's group in the customer book: the set `customers:in:<kind>:<id>` of its subscribers. */
+export const subscriptionGroup = (kind: 'site' | 'zone' | 'device', id: string): string => `${kind}:${id}`

@@ -63,10 +63,14 @@ export async function ensureTicketIndexes({
       const mark = await redis.get(keys.ticketIndexVersion)
       if (mark === ticketIndexVersion) return null
       if (await lease.acquire()) {
+        const [current, counted, begun] = await Promise.all([
+          redis.get(keys.ticketIndexVersion),
+          redis.exists(keys.ticketCounts),
+          redis.exists(buildMark),
+        ])
         // An earlier vigie's claim was this mark itself, without a lifetime: its build may be half done.
-        const legacy = (await redis.get(keys.ticketIndexVersion)) === 'building'
-        const [counted, begun] = await Promise.all([redis.exists(keys.ticketCounts), redis.exists(buildMark)])
-        if ((await redis.get(keys.ticketIndexVersion)) === ticketIndexVersion) {
+        const legacy = current === 'building'
+        if (current === ticketIndexVersion) {
           await lease.release()
           return null
         }

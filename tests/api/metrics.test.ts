@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { oneDoorSite } from '../support/one-door-site.ts'
 import { startTestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
 
-const site = `
-sites: [{ id: s1, name: Site, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 } }]
-devices: [{ id: door-1, kind: door, site: s1, secret: "secret-door-1", location: { lat: 49.0, lon: 2.57 } }]
-technicians: [{ id: tech-1, name: One, phone: "+33600000001", skills: [security], location: { lat: 49.001, lon: 2.57 } }]
-rules: [{ id: door-forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }]
-dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
-`
+const site = `${oneDoorSite}`
 
 describe('GET /metrics', () => {
   it('counts readings, dead letters, open tickets by severity, notification outcomes and queued jobs', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { Agent } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import { oneDoorSite } from '../support/one-door-site.ts'
 import { httpFrom, rawSocket, recordUntilClosed } from '../support/raw-http.ts'
 import { startTestService, type TestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
@@ -10,13 +11,7 @@ import { waitFor } from '../support/wait-for.ts'
 
 const viewerKey = 'viewer-key-hostile-http-0123456'
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
-const site = `
-sites: [{ id: s1, name: Site, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 } }]
-devices: [{ id: door-1, kind: door, site: s1, secret: "secret-door-1", location: { lat: 49.0, lon: 2.57 } }]
-technicians: [{ id: tech-1, name: One, phone: "+33600000001", skills: [security], location: { lat: 49.001, lon: 2.57 } }]
-rules: [{ id: door-forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }]
-dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
-apiKeys: [{ name: wall, keyHash: "${sha256(viewerKey)}", role: viewer }]
+const site = `${oneDoorSite}apiKeys: [{ name: wall, keyHash: "${sha256(viewerKey)}", role: viewer }]
 `
 const attacker = '127.0.0.2'
 const bystander = '127.0.0.1'

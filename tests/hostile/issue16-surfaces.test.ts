@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeCursor } from '../../api/pagination.ts'
 import { openClient } from '../../service/index.ts'
 import { createFailedWorkLog, streamKeys } from '../../streams/index.ts'
+import { oneDoorSite } from '../support/one-door-site.ts'
 import { testRedisUrl } from '../support/redis.ts'
 import { startTestService, type TestService } from '../support/test-service.ts'
 
@@ -17,13 +18,7 @@ const customerIds = Array.from({ length: 23 }, (_, i) =>
   // Ids that sort differently by bytes and by locale: capitals, dots, dashes, underscores.
   ['cust', 'Cust', 'c.', 'c-', 'c_'][i % 5]?.concat(String(i).padStart(2, '0')),
 )
-const site = `
-sites: [{ id: s1, name: Site, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 } }]
-devices: [{ id: door-1, kind: door, site: s1, secret: "secret-door-1", location: { lat: 49.0, lon: 2.57 } }]
-technicians: [{ id: tech-1, name: One, phone: "+33600000001", skills: [security], location: { lat: 49.001, lon: 2.57 } }]
-rules: [{ id: door-forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }]
-dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
-customers:
+const site = `${oneDoorSite}customers:
 ${customerIds.map((id) => `  - { id: "${id}", name: "${id}", contacts: [{ email: "${id}@example.com" }], subscribes: { sites: [s1] } }`).join('\n')}
 apiKeys:
   - { name: wall, keyHash: "${sha256(viewerKey)}", role: viewer }

@@ -4,19 +4,14 @@ import type { Socket } from 'node:net'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import { oneDoorSite } from '../support/one-door-site.ts'
 import { rawSocket, recordUntilClosed } from '../support/raw-http.ts'
 import { startTestService, type TestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 // Issue 15, "Hostile input and overload", WebSocket frames: frame limits, sockets per address, connect timeout.
 
-const site = `
-sites: [{ id: s1, name: Site, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 } }]
-devices: [{ id: door-1, kind: door, site: s1, secret: "secret-door-1", location: { lat: 49.0, lon: 2.57 } }]
-technicians: [{ id: tech-1, name: One, phone: "+33600000001", skills: [security], location: { lat: 49.001, lon: 2.57 } }]
-rules: [{ id: door-forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }]
-dispatch: { offerTimeout: 10m, maxOffers: 3, travelSpeedKmh: 5, supervisors: [] }
-mqttAccounts: [{ username: watcher, password: "watcher-password-0123", subscribe: ["#"] }]
+const site = `${oneDoorSite}mqttAccounts: [{ username: watcher, password: "watcher-password-0123", subscribe: ["#"] }]
 `
 const adminKey = 'test-service-admin-key-0123456'
 const MiB = 1024 * 1024
