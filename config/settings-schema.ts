@@ -45,12 +45,44 @@ const trustedProxiesSchema = z
       .min(1, 'at least one address or range'),
   )
 
+// Sentinels as host:port pairs, comma separated ("10.0.0.1:26379,[::1]:26379").
+const sentinelsSchema = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port')
+          .transform((part) => {
+            const at = part.lastIndexOf(':')
+            return { host: part.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(part.slice(at + 1)) }
+          })
+          .refine(({ port }) => port > 0 && port < 65_536, 'a port number from 1 to 65535'),
+      )
+      .min(1, 'at least one host:port'),
+  )
+
 /** Every process setting; DESIGN.md § External contract names the variables. */
 export const settingsSchema = z
   .strictObject({
     roles: rolesSchema.default([...roleNames]),
     redisUrl: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }).optional(),
     redisPrefix: z.string().min(1).max(64).default('vigie:'),
+    // Issue 17: through Sentinel, the master named redisSentinelName; every role follows a failover.
+    redisSentinels: sentinelsSchema.optional(),
+    redisSentinelName: z.string().min(1).max(200).optional(),
+    redisSentinelPassword: z.string().min(1).optional(),
+    redisPassword: z.string().min(1).optional(),
+    // Acknowledged means replicated: writes that must survive the master's loss wait for this many replicas.
+    redisReplicasAck: z.coerce.number().int().min(0).max(16).default(0),
+    redisReplicasAckTimeout: durationSchema.default(2000),
     localRedisPort: port.refine((p) => p > 0, 'a port number from 1 to 65535').default(6379),
     dataDir: z.string().min(1).default('./data'),
     bindHost: z.string().min(1).default('0.0.0.0'),
@@ -147,6 +179,23 @@ export const settingsSchema = z
         message: 'at most HTTP_REQUEST_TIMEOUT: the headers are part of the request',
       })
     }
+    if (s.redisSentinels !== undefined && s.redisUrl !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redisSentinels'],
+        message: 'set REDIS_SENTINELS or REDIS_URL, not both',
+      })
+    }
+    if (s.redisSentinels !== undefined && s.redisSentinelName === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redisSentinels'],
+        message: "REDIS_SENTINEL_NAME too: the monitored master's name",
+      })
+    }
+    if (s.redisSentinels === undefined && s.redisSentinelName !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redisSentinelName'], message: 'REDIS_SENTINELS too' })
+    }
     const twilio = [s.twilioAccountSid, s.twilioAuthToken, s.twilioFrom]
     if (twilio.some((v) => v !== undefined) && twilio.some((v) => v === undefined)) {
       ctx.addIssue({
@@ -169,6 +218,12 @@ export const settingsEnv = {
   VIGIE_ROLES: 'roles',
   REDIS_URL: 'redisUrl',
   REDIS_PREFIX: 'redisPrefix',
+  REDIS_SENTINELS: 'redisSentinels',
+  REDIS_SENTINEL_NAME: 'redisSentinelName',
+  REDIS_SENTINEL_PASSWORD: 'redisSentinelPassword',
+  REDIS_PASSWORD: 'redisPassword',
+  VIGIE_REDIS_REPLICAS_ACK: 'redisReplicasAck',
+  VIGIE_REDIS_REPLICAS_ACK_TIMEOUT: 'redisReplicasAckTimeout',
   VIGIE_REDIS_PORT: 'localRedisPort',
   VIGIE_DATA_DIR: 'dataDir',
   BIND_HOST: 'bindHost',

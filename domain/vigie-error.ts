@@ -16,6 +16,7 @@ export const errorCatalogue = {
   NOT_READY: { status: 503, message: 'The service is not ready' },
   CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
   REDIS_UNAVAILABLE: { status: 503, message: 'Redis is not reachable' },
+  REDIS_NOT_REPLICATED: { status: 503, message: 'Too few Redis replicas acknowledged the write' },
   MQTT_EXTERNAL_UNAVAILABLE: { status: 503, message: 'The external MQTT broker is not reachable' },
   DELIVERY_TRANSIENT: { status: 503, message: 'The provider failed for now; the message is retried' },
   DELIVERY_REFUSED: { status: 502, message: 'The provider refused the message; it is not retried' },

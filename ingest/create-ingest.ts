@@ -34,6 +34,7 @@ export function createIngest({
   log,
   clock,
   lingerMs,
+  replicated = async () => {},
 }: {
   redis: Redis
   settings: IngestSettings
@@ -41,6 +42,8 @@ export function createIngest({
   clock: Clock
   /** How long a reading waits for others to share its write to Redis; a few ms by default. */
   lingerMs?: number
+  /** Resolves once this connection's writes are on enough replicas (VIGIE_REDIS_REPLICAS_ACK): before any PUBACK. */
+  replicated?: () => Promise<void>
 }) {
   const keys = ingestKeys(settings.redisPrefix)
   const registry = createDeviceRegistry({ redis, prefix: settings.redisPrefix, clock })
@@ -77,8 +80,14 @@ export function createIngest({
     return 'dead-letter'
   }
 
-  /** Validates and durably stores one message; resolves only once it is in Redis. */
+  /** Validates and durably stores one message; resolves only once it is in Redis, and replicated when asked. */
   async function accept(message: IngestMessage): Promise<IngestOutcome> {
+    const outcome = await store(message)
+    if (outcome !== 'ignored') await replicated()
+    return outcome
+  }
+
+  async function store(message: IngestMessage): Promise<IngestOutcome> {
     const target = parseDeviceTopic(message.topic)
     if (!target) return 'ignored'
     const { deviceId, channel } = target

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { type Clock, escapeHtml, isVigieError } from '../domain/index.ts'
 import type { Channel, ChannelName } from './channels.ts'
@@ -60,7 +60,7 @@ function digestRequest(
  * job is removed (DESIGN.md § Known defects). After the last attempt, the recipient's next contact.
  */
 export function createDelivery({
-  redisUrl,
+  redis,
   prefix,
   channels,
   store,
@@ -74,7 +74,8 @@ export function createDelivery({
   closeGraceMs = 2000,
   clock,
 }: {
-  redisUrl: string
+  /** The connection BullMQ's are made from (duplicates: same server, same Sentinel, same name). */
+  redis: Redis
   prefix: string
   channels: Partial<Record<ChannelName, Channel>>
   store: NotificationStore
@@ -95,8 +96,8 @@ export function createDelivery({
   clock: Clock
 }) {
   // BullMQ blocks on its connections and wants them to retry forever.
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
-  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const connection = redis.duplicate({ maxRetriesPerRequest: null })
+  const workerConnection = redis.duplicate({ maxRetriesPerRequest: null })
   const bullPrefix = notificationKeys(prefix).bull
   const queue = new Queue<DeliveryJob>(queueName, { connection, prefix: bullPrefix })
   const idOf = (request: NotificationRequest, contact: number) =>
@@ -259,8 +260,8 @@ export function createDelivery({
 export type Delivery = ReturnType<typeof createDelivery>
 
 /** The delivery queue's job counts, for /metrics in a process that does not deliver (the API). */
-export function createDeliveryQueueCounts({ redisUrl, prefix }: { redisUrl: string; prefix: string }) {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+export function createDeliveryQueueCounts({ redis, prefix }: { redis: Redis; prefix: string }) {
+  const connection = redis.duplicate({ maxRetriesPerRequest: null })
   const queue = new Queue(queueName, { connection, prefix: notificationKeys(prefix).bull })
   return {
     counts: async (): Promise<Record<string, number>> =>

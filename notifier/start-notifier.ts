@@ -31,7 +31,6 @@ type NotifierSettings = Pick<
 /** The notifier role: events in, messages out, each outcome on its ticket's timeline. */
 export async function startNotifier({
   redis,
-  redisUrl,
   settings,
   site,
   tickets,
@@ -40,7 +39,6 @@ export async function startNotifier({
   clock,
 }: {
   redis: Redis
-  redisUrl: string
   settings: NotifierSettings
   site: SiteFile
   tickets: TicketStore
@@ -63,7 +61,7 @@ export async function startNotifier({
   const keys = notificationKeys(prefix)
   const store = createNotificationStore({ redis, keys })
   const delivery = createDelivery({
-    redisUrl,
+    redis,
     prefix,
     channels,
     store,

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   if (splitWorkers) {
     const workers = startWorkersChild({
       env,
-      redisUrl: service.redisUrl,
+      redisEnv: service.redisEnv,
       log: log.child({ part: 'workers' }),
       // Half the deadline: the rest of the service, its Redis last, still stops in time.
       stopTimeoutMs: config.settings.shutdownTimeout / 2,

@@ -5,7 +5,14 @@ import { join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { VigieError } from '../domain/index.ts'
 
-export type RedisServer = { url: string; port: number; pid: number; stop: () => Promise<void> }
+export type RedisServer = {
+  url: string
+  port: number
+  pid: number
+  stop: () => Promise<void>
+  /** SIGKILL, as a crash would: resolves once it has exited. */
+  kill: () => Promise<void>
+}
 
 export type RedisServerOptions = {
   port: number
@@ -16,6 +23,10 @@ export type RedisServerOptions = {
   startTimeoutMs?: number
   /** Clients must authenticate with it; redis-server reads it on its standard input, never its command line. */
   password?: string
+  /** More arguments, e.g. `--replicaof 127.0.0.1 6379` for a replica (issue 17). */
+  extraArgs?: string[]
+  /** Runs a Sentinel instead, with this configuration (written under dir, where Sentinel rewrites it). */
+  sentinelConfig?: string
 }
 
 /** Starts a redis-server child bound to loopback and resolves once it accepts connections. */
@@ -26,32 +37,43 @@ export async function startRedisServer({
   appendOnly = true,
   startTimeoutMs = 10_000,
   password,
+  extraArgs = [],
+  sentinelConfig,
 }: RedisServerOptions): Promise<RedisServer> {
   const dataDir = resolve(dir)
   makePrivateDir(dataDir)
-  // `-` first: the configuration (the password) comes on standard input, which `ps` does not show.
-  const args = password === undefined ? [] : ['-']
-  args.push('--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--daemonize', 'no')
-  args.push(
-    '--appendonly',
-    appendOnly ? 'yes' : 'no',
-    '--save',
-    '',
-    '--protected-mode',
-    'yes',
-    '--logfile',
-    '',
-    // Per-command latency histograms cost every command a little; vigie reads its own figures, not these.
-    '--latency-tracking',
-    'no',
-  )
+  const args: string[] = []
+  if (sentinelConfig !== undefined) {
+    const path = join(dataDir, 'sentinel.conf')
+    writeFileSync(path, sentinelConfig, { mode: 0o600 })
+    args.push(path, '--sentinel', '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no')
+    args.push('--logfile', '')
+  } else {
+    // `-` first: the configuration (the password) comes on standard input, which `ps` does not show.
+    if (password !== undefined) args.push('-')
+    args.push('--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--daemonize', 'no')
+    args.push(
+      '--appendonly',
+      appendOnly ? 'yes' : 'no',
+      '--save',
+      '',
+      '--protected-mode',
+      'yes',
+      '--logfile',
+      '',
+      // Per-command latency histograms cost every command a little; vigie reads its own figures, not these.
+      '--latency-tracking',
+      'no',
+    )
+  }
+  args.push(...extraArgs)
   // Its files (the AOF holds every secret vigie keeps in Redis) are created for their owner only.
   const umask = process.umask(0o077)
   let child: ChildProcess
   try {
     // A process group of its own: a Ctrl-C in the terminal reaches vigie, which drains, then stops this server.
     child = spawn('redis-server', args, {
-      stdio: [password === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [password === undefined || sentinelConfig !== undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
     })
   } finally {
@@ -59,10 +81,12 @@ export async function startRedisServer({
   }
   if (password !== undefined && child.stdin) {
     child.stdin.on('error', () => {}) // a server that exits at once is reported by waitUntilReady
-    child.stdin.end(`requirepass ${password}\n`)
+    // masterauth too: should it become a replica after a failover, it authenticates to the new master.
+    child.stdin.end(`requirepass ${password}\nmasterauth ${password}\n`)
   }
   const output: string[] = []
-  await waitUntilReady(child, output, startTimeoutMs)
+  const ready = sentinelConfig === undefined ? /ready to accept connections/i : /\+monitor master/
+  await waitUntilReady(child, output, startTimeoutMs, ready)
   const pid = child.pid ?? 0
   log.info({ port, dir: dataDir, pid }, 'redis-server started')
   child.stdout?.resume()
@@ -80,6 +104,10 @@ export async function startRedisServer({
     url: password === undefined ? `redis://127.0.0.1:${port}` : ownRedisUrl(port, password),
     port,
     pid,
+    kill: () => {
+      child.kill('SIGKILL')
+      return exited
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
@@ -130,7 +158,12 @@ function makePrivateDir(dir: string): void {
   }
 }
 
-function waitUntilReady(child: ChildProcess, output: string[], timeoutMs: number): Promise<void> {
+function waitUntilReady(
+  child: ChildProcess,
+  output: string[],
+  timeoutMs: number,
+  ready: RegExp,
+): Promise<void> {
   return new Promise((resolveReady, reject) => {
     const fail = (reason: string, cause?: unknown) => {
       clearTimeout(timer)
@@ -147,7 +180,7 @@ function waitUntilReady(child: ChildProcess, output: string[], timeoutMs: number
     const timer = setTimeout(() => fail(`did not start within ${timeoutMs} ms`), timeoutMs)
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString())
-      if (/ready to accept connections/i.test(output.join(''))) {
+      if (ready.test(output.join(''))) {
         clearTimeout(timer)
         child.off('exit', onExit)
         resolveReady()

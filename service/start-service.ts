@@ -23,7 +23,7 @@ import {
   ensureTicketIndexes,
   ruleKeys,
 } from '../rules/index.ts'
-import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
+import { createFailedWorkLog, createReplicaWait, streamKeys } from '../streams/index.ts'
 import { createLifecycle } from './lifecycle.ts'
 import { connectRedis } from './redis-connection.ts'
 import { createDeploymentSweep } from './retention-sweep.ts'
@@ -33,7 +33,10 @@ export type RunningService = {
   httpUrl?: string
   /** The MQTT port bound, when this process runs the broker. */
   mqttPort?: number
-  redisUrl: string
+  /** Where Redis is, for logs (no password). */
+  redisWhere: string
+  /** What a child process adds to its environment to reach the same Redis. */
+  redisEnv: Record<string, string>
   /** Stops taking input, drains, closes Redis; false when something failed or the deadline passed. */
   close: (reason: string) => Promise<boolean>
   /** Something started beside the service (the rule workers' process): it closes first, within the deadline. */
@@ -76,7 +79,17 @@ export async function startService({
     lifecycle.add('ingest-redis', async () => {
       await ingestRedis.quit()
     })
-    const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }), clock })
+    const ingest = createIngest({
+      redis: ingestRedis,
+      settings,
+      log: log.child({ part: 'ingest' }),
+      clock,
+      replicated: createReplicaWait({
+        redis: ingestRedis,
+        replicas: settings.redisReplicasAck,
+        timeoutMs: settings.redisReplicasAckTimeout,
+      }),
+    })
     const seeded = await ingest.registry.seed(site.devices)
     log.info(
       { devices: site.devices.length, written: seeded.written },
@@ -167,7 +180,6 @@ export async function startService({
       const roster = createTechnicianRoster({ redis: connection.redis, keys, technicians: site.technicians })
       const notifier = await startNotifier({
         redis: connection.redis,
-        redisUrl: connection.url,
         settings,
         site,
         tickets: createTicketStore({ redis: connection.redis, keys, sla: site.sla, timelineCap }),
@@ -207,7 +219,7 @@ export async function startService({
         keys: streamKeys(settings.redisPrefix),
       })
       const queueCounts = createDeliveryQueueCounts({
-        redisUrl: connection.url,
+        redis: connection.redis,
         prefix: settings.redisPrefix,
       })
       lifecycle.add('queue-counts', queueCounts.close)
@@ -275,7 +287,14 @@ export async function startService({
       httpUrl = `http://${host}:${port}`
     }
     log.info({ roles: settings.roles, httpUrl, mqttPort, site: config.sitePath }, 'vigie started')
-    return { httpUrl, mqttPort, redisUrl: connection.url, close: lifecycle.shutdown, add: lifecycle.add }
+    return {
+      httpUrl,
+      mqttPort,
+      redisWhere: connection.where,
+      redisEnv: connection.childEnv,
+      close: lifecycle.shutdown,
+      add: lifecycle.add,
+    }
   } catch (error) {
     await lifecycle.shutdown('start failed')
     throw error

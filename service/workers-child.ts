@@ -11,13 +11,14 @@ const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url))
  */
 export function startWorkersChild({
   env,
-  redisUrl,
+  redisEnv,
   log,
   restartDelayMs = 1000,
   stopTimeoutMs,
 }: {
   env: NodeJS.ProcessEnv
-  redisUrl: string
+  /** Set over the parent's environment: the URL of a Redis the parent found or started (none through Sentinel or REDIS_URL). */
+  redisEnv: Record<string, string>
   log: Logger
   restartDelayMs?: number
   /** Past this, a child still stopping is killed, so the parent's own stop fits its deadline. */
@@ -30,7 +31,7 @@ export function startWorkersChild({
   function start() {
     const started = spawn(process.execPath, [...process.execArgv, mainPath, 'start', '--roles', 'workers'], {
       // The parent may have started the Redis: the child uses that one, never one of its own.
-      env: { ...env, REDIS_URL: redisUrl, VIGIE_WORKERS_PROCESS: 'no' },
+      env: { ...env, ...redisEnv, VIGIE_WORKERS_PROCESS: 'no' },
       // The IPC channel closes when this process dies, however: the child then stops too (main.ts).
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })

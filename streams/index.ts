@@ -12,6 +12,7 @@ export {
 } from './failed-work.ts'
 export { type StreamKeys, streamKeys } from './keys.ts'
 export { createLease, type Lease, type LeaseOptions } from './lease.ts'
+export { createReplicaWait, type ReplicaWait } from './replica-wait.ts'
 export {
   consumerName,
   createStreamConsumer,

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ruleKeys } from '../../rules/index.ts'
 import { openClient } from '../../service/index.ts'
+import { testRedisUrl } from '../support/redis.ts'
 import { startTestService, type TestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -64,7 +65,7 @@ async function post(path: string, body: unknown) {
 
 beforeAll(async () => {
   world = await startTestService({ site })
-  redis = await openClient(world.service.redisUrl, 5000)
+  redis = await openClient(testRedisUrl(), 5000)
   await world.publish('temp-1', { type: 'temperature', celsius: 31 })
   const { items } = await waitFor(
     async () => {

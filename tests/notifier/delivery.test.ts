@@ -42,7 +42,7 @@ async function openDelivery({ retry, digests }: { retry: RetrySettings; digests?
   const ownStore = createNotificationStore({ redis: opened.redis, keys: notificationKeys(opened.prefix) })
   const started = createDelivery({
     clock: systemClock,
-    redisUrl: opened.url,
+    redis: opened.redis,
     prefix: opened.prefix,
     channels,
     store: ownStore,
@@ -260,7 +260,7 @@ describe('delivery', () => {
     })
     const stuck = createDelivery({
       clock: systemClock,
-      redisUrl: opened.url,
+      redis: opened.redis,
       prefix: opened.prefix,
       channels: muteChannels,
       store: muteStore,

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt from 'mqtt'
+import { describe, expect, it } from 'vitest'
+import { systemClock } from '../../domain/index.ts'
+import { createIngest } from '../../ingest/index.ts'
+import { createLogger, findFreePort, openClient, startRedisSentinelSet } from '../../service/index.ts'
+import { spawnService } from '../support/service-process.ts'
+import { startSteadyDevices } from '../support/steady-devices.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+const adminKey = 'redis-failover-admin-key-0123'
+const temperatures = ['temp-lounge-1', 'temp-lounge-2', 'temp-gate-1']
+const silent = createLogger({ level: 'silent' })
+
+describe('the Redis master lost (issue 17)', () => {
+  it('has Sentinel promote a replica, every role follow within 30 s, and every acknowledged reading kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigie-ha-'))
+    const set = await startRedisSentinelSet({ dir, log: silent, appendOnly: false })
+    const prefix = `ha:${randomUUID()}:`
+    const [httpPort, mqttPort] = [await findFreePort(), await findFreePort()]
+    const node = spawnService({
+      args: ['--import', 'tsx', 'service/main.ts', 'start'],
+      env: {
+        REDIS_SENTINELS: set.sentinels,
+        REDIS_SENTINEL_NAME: set.name,
+        REDIS_PREFIX: prefix,
+        HTTP_PORT: String(httpPort),
+        MQTT_PORT: String(mqttPort),
+        BIND_HOST: '127.0.0.1',
+        VIGIE_ADMIN_KEY: adminKey,
+        VIGIE_REDIS_REPLICAS_ACK: '1',
+        // The rule workers in their own process, which must follow the failover too.
+        VIGIE_WORKERS_PROCESS: 'yes',
+        DEVICE_READINGS_RETENTION: '100000',
+      },
+    })
+    const readyz = async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => null))?.status
+    const api = async <T>(path: string): Promise<T> => {
+      const res = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      })
+      return (await res.json()) as T
+    }
+    const forcedTickets = async (door: string) =>
+      (await api<{ items: unknown[] }>(`/api/tickets?device=${door}&rule=door-forced`)).items.length
+    const openDoor = async (door: string) => {
+      const client = await mqtt.connectAsync({
+        host: '127.0.0.1',
+        port: mqttPort,
+        clientId: door,
+        username: door,
+        password: `demo-secret-${door}`,
+        reconnectPeriod: 0,
+      })
+      await client.publishAsync(`devices/${door}/telemetry`, JSON.stringify({ type: 'door', open: true }), {
+        qos: 1,
+      })
+      await client.endAsync()
+    }
+    try {
+      await node.waitForLine(/"msg":"vigie started"/, 60_000)
+      await waitFor(async () => (await readyz()) === 200, { timeoutMs: 60_000, what: '/readyz 200' })
+      await openDoor('door-gate-1')
+      await waitFor(async () => (await forcedTickets('door-gate-1')) === 1, {
+        timeoutMs: 30_000,
+        what: 'the door forced before the failover, ticketed',
+      })
+
+      const fleet = await startSteadyDevices({
+        ports: [mqttPort],
+        devices: temperatures.map((id) => ({ id, secret: `demo-secret-${id}` })),
+      })
+      await waitFor(() => fleet.ackedCount() >= 200, { timeoutMs: 30_000, what: '200 readings acknowledged' })
+
+      const oldMaster = await set.masterPort()
+      const master = set.servers.find((server) => server.port === oldMaster)
+      const killedAt = Date.now()
+      await master?.kill()
+      const newMaster = await set.waitForNewMaster(oldMaster, 30_000)
+      const promotedMs = Date.now() - killedAt
+      // Following: readings published after the kill are acknowledged again, and /readyz says so.
+      await waitFor(() => fleet.ackedSince(killedAt) >= 1, {
+        timeoutMs: 30_000,
+        what: 'an ack after the kill',
+      })
+      const ingestBackMs = Date.now() - killedAt
+      await waitFor(async () => (await readyz()) === 200, { timeoutMs: 30_000, what: '/readyz 200 again' })
+      const readyMs = Date.now() - killedAt
+      // The rule workers' process followed too: a door forced now gets its ticket.
+      await openDoor('door-gate-2')
+      await waitFor(async () => (await forcedTickets('door-gate-2')) === 1, {
+        timeoutMs: 30_000,
+        what: 'the door forced after the failover, ticketed',
+      })
+      const workersMs = Date.now() - killedAt
+      const recoveredAt = Date.now()
+      await waitFor(() => fleet.ackedSince(recoveredAt) >= 200, {
+        timeoutMs: 30_000,
+        what: '200 readings acknowledged after the failover',
+      })
+      await fleet.stop()
+
+      const reader = await openClient({ sentinels: sentinelsOf(set.sentinels), name: set.name }, 5000)
+      const ingest = createIngest({
+        clock: systemClock,
+        redis: reader,
+        settings: {
+          redisPrefix: prefix,
+          logShards: 16,
+          readingsRetention: 1_000_000,
+          deviceReadingsRetention: 100_000,
+          deadLetterRetention: 10,
+        },
+        log: silent,
+      })
+      let missing = 0
+      const phases = { before: 0, during: 0, after: 0 }
+      for (const [id, readings] of fleet.acked) {
+        const stored = new Set((await ingest.readings.recent(id, 100_000)).map((r) => r.seq))
+        for (const { seq, publishedAt } of readings) {
+          if (!stored.has(seq)) missing++
+          phases[publishedAt < killedAt ? 'before' : publishedAt < recoveredAt ? 'during' : 'after']++
+        }
+      }
+      await reader.quit()
+      console.log(
+        `redis failover: master ${oldMaster} killed, ${newMaster} promoted after ${promotedMs} ms; ` +
+          `readings acknowledged again after ${ingestBackMs} ms, /readyz 200 after ${readyMs} ms, ` +
+          `a forced door ticketed after ${workersMs} ms; acknowledged readings ${phases.before} before, ` +
+          `${phases.during} during, ${phases.after} after the failover, ${missing} missing from the log`,
+      )
+      expect(missing).toBe(0)
+      expect(phases.before).toBeGreaterThanOrEqual(200)
+      expect(phases.after).toBeGreaterThanOrEqual(200)
+      expect(Math.max(ingestBackMs, readyMs)).toBeLessThan(30_000)
+      expect(await forcedTickets('door-gate-1')).toBe(1)
+      expect(await node.stop('SIGTERM')).toBe(0)
+    } finally {
+      await node.stop('SIGKILL')
+      await set.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 180_000)
+})
+
+function sentinelsOf(list: string): { host: string; port: number }[] {
+  return list.split(',').map((part) => {
+    const [host = '', port = ''] = part.split(':')
+    return { host, port: Number(port) }
+  })
+}
