@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { findFreePort, openClient } from '../service/index.ts'
+import { createLogger, findFreePort, openClient, startRedisServer } from '../service/index.ts'
 import { prepareBenchWorld } from './bench-setup.ts'
 import type { Children } from './child-processes.ts'
 import type { DeviceCredential } from './load-generator.ts'
@@ -51,15 +52,28 @@ export async function startVigie({
   children,
   devices,
   cpuProfileDir,
+  replicaAck,
 }: {
   children: Children
   devices: DeviceCredential[]
   cpuProfileDir?: string
+  /** Issue 17: Redis gets one replica, and ingest waits for this many (VIGIE_REDIS_REPLICAS_ACK) before a PUBACK. */
+  replicaAck?: number
 }): Promise<Target> {
   const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
     label: 'vigie-bench-',
     site: siteFile(devices),
   })
+  const replica =
+    replicaAck === undefined
+      ? undefined
+      : await startRedisServer({
+          port: await findFreePort(),
+          dir: join(dir, 'replica'),
+          log: createLogger({ level: 'silent' }),
+          appendOnly: true,
+          extraArgs: ['--replicaof', '127.0.0.1', String(redisServer.port)],
+        })
   const port = await findFreePort()
   const started = performance.now()
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []
@@ -73,10 +87,12 @@ export async function startVigie({
       MQTT_PORT: String(port),
       BIND_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      ...(replicaAck === undefined ? {} : { VIGIE_REDIS_REPLICAS_ACK: String(replicaAck) }),
     },
   })
   const stop = async () => {
     await child.stop()
+    await replica?.stop()
     await redisServer.stop()
     await rm(dir, { recursive: true, force: true })
   }
@@ -88,10 +104,13 @@ export async function startVigie({
     throw error
   }
   return {
-    name: 'vigie',
+    name: replicaAck === undefined ? 'vigie' : `vigie, one replica, ack ${replicaAck}`,
     port,
     pid: child.pid,
-    helpers: [{ name: 'redis-server', pid: redisServer.pid }],
+    helpers: [
+      { name: 'redis-server', pid: redisServer.pid },
+      ...(replica ? [{ name: 'redis replica', pid: replica.pid }] : []),
+    ],
     startMs: performance.now() - started,
     storedReadings: async () => {
       const redis = await openClient(redisServer.url, 5000)
