@@ -130,6 +130,6 @@ function ensurePrograms(names) {
 checkNode()
 ensureDependencies()
 const wanted = needs.filter((name) => name !== '' && name !== 'local-redis')
-if (needs.includes('local-redis') && !process.env.REDIS_URL) wanted.push('redis')
+if (needs.includes('local-redis') && !process.env.REDIS_URL && !process.env.REDIS_SENTINELS) wanted.push('redis')
 ensurePrograms([...new Set(wanted)])
 say('ready')

@@ -1,0 +1,3 @@
+export { type Haproxy, type HaproxyBackend, haproxyConfig, startHaproxy } from './haproxy.ts'
+export { type Cluster, startCluster } from './start-cluster.ts'
+export { startVigieNode, type VigieNode } from './vigie-node.ts'
