@@ -36,6 +36,7 @@ import { type MetricsSources, registerMetricsRoutes } from './metrics-routes.ts'
 import { registerNotificationRoutes } from './notification-routes.ts'
 import { type RateLimitStore, registerRateLimits } from './rate-limits.ts'
 import type { Readiness } from './readiness.ts'
+import { registerReplicatedWrites } from './replicated-writes.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
 import { registerSiteRoutes } from './site-routes.ts'
@@ -90,6 +91,8 @@ export type ApiOptions = {
   rateLimitStore?: RateLimitStore
   /** How long a stop waits for requests under way and WebSocket peers before it cuts them. */
   closeGraceMs?: number
+  /** Resolves once the API's writes are on enough replicas (VIGIE_REDIS_REPLICAS_ACK): before answering a write. */
+  replicated?: () => Promise<void>
 }
 
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
@@ -116,6 +119,7 @@ export async function buildApi({
   limits: someLimits,
   rateLimitStore,
   closeGraceMs = 2000,
+  replicated,
 }: ApiOptions): Promise<FastifyInstance> {
   const limits: ApiLimits = { ...defaultApiLimits, ...someLimits }
   const app: FastifyInstance = fastify({
@@ -139,6 +143,7 @@ export async function buildApi({
   registerErrorHandling(app)
   registerRequestLog(app)
   registerAnswerHeaders(app)
+  if (replicated) registerReplicatedWrites(app, replicated)
   const verify = createApiKeyVerifier(adminKey ? { apiKeys, adminKey } : { apiKeys })
   const authFailures = await registerRateLimits(app, {
     settings: limits,

@@ -278,6 +278,11 @@ export async function startService({
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
         // A quarter of the deadline: the notifier, the rules and Redis close after it.
         closeGraceMs: settings.shutdownTimeout / 4,
+        replicated: createReplicaWait({
+          redis: connection.redis,
+          replicas: settings.redisReplicasAck,
+          timeoutMs: settings.redisReplicasAckTimeout,
+        }),
       })
       await app.listen({ port: settings.httpPort, host: settings.bindHost })
       lifecycle.add('http', () => app.close())
