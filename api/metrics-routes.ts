@@ -25,7 +25,13 @@ export type MetricsSources = {
 }
 
 /** The broker's own figures: what overload and hostile clients show up in first. */
-export type MqttFigures = { clients: number; backlog: number; loginsPending: number; slowDropped: number }
+export type MqttFigures = {
+  clients: number
+  backlog: number
+  loginsPending: number
+  slowDropped: number
+  proxyRefused: number
+}
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest()
 
@@ -116,6 +122,11 @@ export function registerMetricsRoutes(
       ['backlog', 'vigie_mqtt_backlog_messages', 'Messages waiting for delivery in this broker'],
       ['loginsPending', 'vigie_mqtt_logins_pending', 'MQTT logins being checked or held before their answer'],
       ['slowDropped', 'vigie_mqtt_slow_clients_dropped_total', 'Clients dropped for being too far behind'],
+      [
+        'proxyRefused',
+        'vigie_mqtt_proxy_header_refused_total',
+        'Connections closed for want of a valid PROXY protocol header',
+      ],
     ]
     for (const [field, name, help] of figures)
       new Gauge({

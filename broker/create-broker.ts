@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { createServer as createTlsServer } from 'node:tls'
+import { createSecureContext, createServer as createTlsServer, type SecureContext, TLSSocket } from 'node:tls'
 import { Aedes, type Client, type PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import { createWebSocketStream, type WebSocket } from 'ws'
@@ -15,6 +15,7 @@ import { createClientIdBook, ownerOf } from './client-ids.ts'
 import { createConnectSteps, maxClientIdBytes } from './connect-steps.ts'
 import { createLoginGuard } from './login-guard.ts'
 import { guardConnection } from './packet-size-guard.ts'
+import { createProxyProtocol, type ProxyProtocol } from './proxy-protocol.ts'
 import { createRetainedBook } from './retained-book.ts'
 import { createServiceAccounts } from './service-accounts.ts'
 import { watchSlowClients } from './slow-clients.ts'
@@ -39,6 +40,7 @@ export type BrokerSettings = Pick<
   | 'mqttAuthFailureDelay'
   | 'mqttBacklogMax'
   | 'mqttSubscriberMaxLag'
+  | 'mqttProxyProtocol'
 >
 
 export type Broker = {
@@ -52,7 +54,13 @@ export type Broker = {
   /** Logins being checked or held before their answer. */
   loginsPending: () => number
   /** What /metrics shows of the broker. */
-  figures: () => { clients: number; backlog: number; loginsPending: number; slowDropped: number }
+  figures: () => {
+    clients: number
+    backlog: number
+    loginsPending: number
+    slowDropped: number
+    proxyRefused: number
+  }
   /** Stops taking connections, then disconnects every client. */
   close: () => Promise<void>
 }
@@ -227,6 +235,27 @@ export async function createBroker({
     handle(socket, socket.remoteAddress ?? 'unknown')
   }
 
+  // With it on, every MQTT(S) connection is read through it first; off, a header is just bad MQTT.
+  const proxyProtocol =
+    settings.mqttProxyProtocol === 'on'
+      ? createProxyProtocol({ timeoutMs: settings.mqttConnectTimeout, log })
+      : null
+
+  /** A connection that must begin with a PROXY protocol header; then MQTT, or TLS when a context is given. */
+  const onProxiedSocket = (accept: ProxyProtocol['accept'], context?: SecureContext) => (socket: Socket) => {
+    socket.setNoDelay(true)
+    socket.on('error', () => socket.destroy())
+    open.add(socket)
+    socket.once('close', () => open.delete(socket))
+    accept(socket, (address) => {
+      if (!context) return handle(socket, address)
+      // The handshake is bounded by aedes' connect timeout, which starts now.
+      const tls = new TLSSocket(socket, { isServer: true, secureContext: context })
+      tls.on('error', () => tls.destroy())
+      handle(tls, address)
+    })
+  }
+
   function listenOn(server: Server, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       server.once('error', reject)
@@ -241,13 +270,16 @@ export async function createBroker({
 
   return {
     listen: async () => {
-      const mqttPort = await listenOn(createTcpServer(onSocket), settings.mqttPort)
+      const mqttPort = await listenOn(
+        createTcpServer(proxyProtocol ? onProxiedSocket(proxyProtocol.accept) : onSocket),
+        settings.mqttPort,
+      )
       let mqttsPort: number | undefined
       if (settings.mqttsPort !== undefined && settings.tlsCert && settings.tlsKey) {
-        const tls = createTlsServer(
-          { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) },
-          onSocket,
-        )
+        const credentials = { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) }
+        const tls = proxyProtocol
+          ? createTcpServer(onProxiedSocket(proxyProtocol.accept, createSecureContext(credentials)))
+          : createTlsServer(credentials, onSocket)
         mqttsPort = await listenOn(tls, settings.mqttsPort)
       }
       listening = true
@@ -270,6 +302,7 @@ export async function createBroker({
       backlog: mq.length,
       loginsPending: guard.pending(),
       slowDropped,
+      proxyRefused: proxyProtocol?.refused() ?? 0,
     }),
 
     close: async () => {

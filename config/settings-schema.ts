@@ -133,6 +133,8 @@ export const settingsSchema = z
     mqttSubscriberMaxLag: durationSchema.default(10_000),
     // Every refused login is answered this long after its CONNECT, known id or not.
     mqttAuthFailureDelay: durationSchema.default(1000),
+    // Issue 17: behind HAProxy's send-proxy(-v2), each MQTT(S) connection begins with the device's address.
+    mqttProxyProtocol: z.enum(['off', 'on']).default('off'),
     logShards: z.coerce.number().int().min(1).max(1024).default(16),
     readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
     deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
@@ -254,6 +256,7 @@ export const settingsEnv = {
   MQTT_AUTH_PENDING_PER_ADDRESS: 'mqttAuthPendingPerAddress',
   MQTT_AUTH_PENDING_PER_USER: 'mqttAuthPendingPerUser',
   MQTT_AUTH_FAILURE_DELAY: 'mqttAuthFailureDelay',
+  MQTT_PROXY_PROTOCOL: 'mqttProxyProtocol',
   MQTT_BACKLOG_MAX: 'mqttBacklogMax',
   MQTT_SUBSCRIBER_MAX_LAG: 'mqttSubscriberMaxLag',
   VIGIE_LOG_SHARDS: 'logShards',

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Installs what a fresh machine lacks before vigie runs: npm dependencies, redis-server, mosquitto, chromium.
-// Plain Node with no dependency, since it runs before node_modules exists.
-// Usage: node scripts/setup.mjs [--quiet] [--need redis,mosquitto,chromium]
-//   (npm test needs all three; npm start needs redis only without REDIS_URL: --need local-redis)
+// Installs what a fresh machine lacks before vigie runs: npm dependencies, redis-server, mosquitto, chromium,
+// haproxy. Plain Node with no dependency, since it runs before node_modules exists.
+// Usage: node scripts/setup.mjs [--quiet] [--need redis,mosquitto,chromium,haproxy]
+//   (npm test needs them all; npm start needs redis only without REDIS_URL: --need local-redis)
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -107,6 +107,12 @@ const programs = {
     program: 'chromium',
     debian: 'chromium',
     why: "to run the console's browser tests (playwright-core drives Debian's chromium; nothing is downloaded)",
+  },
+  haproxy: {
+    program: 'haproxy',
+    debian: 'haproxy',
+    why: 'to put several vigie nodes behind one MQTT address (tests start their own haproxy, never the system one)',
+    // Debian's package enables a system haproxy; its default config listens on no port vigie uses.
   },
 }
 

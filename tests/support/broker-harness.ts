@@ -4,7 +4,7 @@ import { type Broker, type BrokerSettings, createBroker } from '../../broker/ind
 import type { Device, MqttAccount } from '../../config/index.ts'
 import { systemClock } from '../../domain/index.ts'
 import { createIngest, type Ingest } from '../../ingest/index.ts'
-import { createLogger } from '../../service/index.ts'
+import { createLogger, type Logger } from '../../service/index.ts'
 import { openTestRedis } from './redis.ts'
 
 export type BrokerHarness = {
@@ -38,9 +38,11 @@ export const testAccounts: MqttAccount[] = [
 ]
 
 /** A real broker on a free port, over a real Redis with a fresh prefix, with test devices provisioned. */
-export async function startBrokerHarness(settings: Partial<BrokerSettings> = {}): Promise<BrokerHarness> {
+export async function startBrokerHarness(
+  settings: Partial<BrokerSettings> = {},
+  { log = createLogger({ level: 'silent' }) }: { log?: Logger } = {},
+): Promise<BrokerHarness> {
   const { redis, prefix } = await openTestRedis()
-  const log = createLogger({ level: 'silent' })
   const ingest = createIngest({
     clock: systemClock,
     redis,
@@ -73,6 +75,7 @@ export async function startBrokerHarness(settings: Partial<BrokerSettings> = {})
       mqttAuthFailureDelay: 50,
       mqttBacklogMax: 10_000,
       mqttSubscriberMaxLag: 10_000,
+      mqttProxyProtocol: 'off',
       ...settings,
     },
     mqttAccounts: testAccounts,
