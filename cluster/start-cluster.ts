@@ -76,6 +76,7 @@ export async function startCluster({
     }
     const haproxy = await startHaproxy({
       dir,
+      checkIntervalMs: 1000,
       backends: started.map((node) => ({
         name: node.name,
         mqttPort: node.mqttPort,

@@ -136,6 +136,7 @@ function ensurePrograms(names) {
 checkNode()
 ensureDependencies()
 const wanted = needs.filter((name) => name !== '' && name !== 'local-redis')
-if (needs.includes('local-redis') && !process.env.REDIS_URL && !process.env.REDIS_SENTINELS) wanted.push('redis')
+if (needs.includes('local-redis') && !process.env.REDIS_URL && !process.env.REDIS_SENTINELS)
+  wanted.push('redis')
 ensurePrograms([...new Set(wanted)])
 say('ready')
