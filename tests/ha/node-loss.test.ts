@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { systemClock } from '../../domain/index.ts'
 import { createIngest } from '../../ingest/index.ts'
 import { createLogger, findFreePort } from '../../service/index.ts'
+import { type Haproxy, startHaproxy } from '../support/haproxy.ts'
 import { openTestRedis } from '../support/redis.ts'
 import { type ServiceProcess, spawnService } from '../support/service-process.ts'
 import { startSteadyDevices } from '../support/steady-devices.ts'
@@ -58,6 +59,8 @@ describe('a vigie node lost (issue 17)', () => {
           // Each node's rule workers die with it, as a machine lost would take them.
           VIGIE_WORKERS_PROCESS: 'no',
           DEVICE_READINGS_RETENTION: '100000',
+          // Devices come through HAProxy only, which says who they are.
+          MQTT_PROXY_PROTOCOL: 'on',
           ...engageEnv({ twilioUrl: twilio.url, smtpUrl: 'smtp://127.0.0.1:9', authToken }),
         },
       })
@@ -85,6 +88,13 @@ describe('a vigie node lost (issue 17)', () => {
       twilio.accepted().filter((request) => request.path.endsWith('/Messages.json')).length
     const a = start(ports.a)
     let b: ServiceProcess | undefined
+    let proxy: Haproxy | undefined
+    const clientsOn = async (port: number) => {
+      const text = await (
+        await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })
+      ).text()
+      return Number(/^vigie_mqtt_clients (\d+)/m.exec(text)?.[1] ?? Number.NaN)
+    }
     try {
       // Node A holds every shard before node B starts: the timer and the tickets are A's until it dies.
       await waitFor(() => (a.output().match(/"msg":"shard taken"/g)?.length ?? 0) === 4, {
@@ -93,13 +103,22 @@ describe('a vigie node lost (issue 17)', () => {
       })
       b = start(ports.b)
       await b.waitForLine(/"msg":"vigie started"/, 60_000)
+      proxy = await startHaproxy({
+        backends: [
+          { name: 'a', mqttPort: ports.a.mqtt, httpPort: ports.a.http },
+          { name: 'b', mqttPort: ports.b.mqtt, httpPort: ports.b.http },
+        ],
+      })
+      await proxy.waitForState('a', 'UP', 30_000)
+      await proxy.waitForState('b', 'UP', 30_000)
+      const front = proxy.port
 
       const fleet = await startSteadyDevices({
-        ports: [ports.a.mqtt, ports.b.mqtt],
+        ports: [front],
         devices: temperatures.map((id) => ({ id, secret: `secret-${id}` })),
         perSecond: 20,
       })
-      await publishOnce(ports.a.mqtt, 'door-1', { type: 'door', open: true })
+      await publishOnce(front, 'door-1', { type: 'door', open: true })
       await waitFor(async () => (await tickets(ports.a.http)).some((t) => t.device === 'door-1'), {
         timeoutMs: 30_000,
         what: "door-1's ticket, made on node A",
@@ -109,13 +128,15 @@ describe('a vigie node lost (issue 17)', () => {
         what: "the offer of door-1's ticket, sent by A",
       })
       // A reading that arms a for: timer on A; A dies before it falls due.
-      await publishOnce(ports.a.mqtt, 'temp-hot', { type: 'temperature', celsius: 35 })
+      await publishOnce(front, 'temp-hot', { type: 'temperature', celsius: 35 })
       await waitFor(async () => (await redis.keys(`${prefix}rule-timers:*`)).length > 0, {
         timeoutMs: 30_000,
         what: 'the for: timer armed on A',
       })
       await waitFor(() => fleet.ackedCount() >= 100, { timeoutMs: 30_000, what: '100 readings acknowledged' })
 
+      const onA = await clientsOn(ports.a.http)
+      expect(onA).toBeGreaterThan(0)
       // Not due yet, or this test would not show B taking the timer over.
       expect((await tickets(ports.a.http)).filter((t) => t.device === 'temp-hot')).toEqual([])
       const killedAt = Date.now()
@@ -126,13 +147,15 @@ describe('a vigie node lost (issue 17)', () => {
         what: 'the devices back on node B, 100 readings acknowledged there',
       })
       const devicesBackMs = Date.now() - killedAt
+      await proxy.waitForState('a', 'DOWN', 30_000)
+      expect(await clientsOn(ports.b.http)).toBe(temperatures.length)
       const hot = await waitFor(
         async () =>
           (await tickets(ports.b.http)).find((t) => t.device === 'temp-hot' && t.rule === 'too-hot'),
         { timeoutMs: 30_000, what: 'the for: timer fired on node B' },
       )
       const timerMs = Date.now() - killedAt
-      await publishOnce(ports.b.mqtt, 'door-2', { type: 'door', open: true })
+      await publishOnce(front, 'door-2', { type: 'door', open: true })
       await waitFor(async () => (await tickets(ports.b.http)).some((t) => t.device === 'door-2'), {
         timeoutMs: 30_000,
         what: "door-2's ticket, made on node B",
@@ -164,7 +187,7 @@ describe('a vigie node lost (issue 17)', () => {
       const offers = twilio.accepted().filter((request) => request.path.endsWith('/Messages.json'))
       const bodies = offers.map((request) => `${request.form.To}|${request.form.Body}`)
       console.log(
-        `node loss: A killed; devices acknowledged on B after ${devicesBackMs} ms; the for: timer fired on B after ` +
+        `node loss: A killed with ${onA} of ${temperatures.length} devices on it; devices acknowledged on B through HAProxy after ${devicesBackMs} ms; the for: timer fired on B after ` +
           `${timerMs} ms (ticket ${hot.id}); ${fleet.ackedCount()} readings acknowledged, ${missing} missing; ` +
           `${all.length} tickets, ${offers.length} SMS sent`,
       )
@@ -175,6 +198,7 @@ describe('a vigie node lost (issue 17)', () => {
     } finally {
       a.child.kill('SIGKILL')
       await b?.stop('SIGKILL')
+      await proxy?.stop()
       await twilio.close()
       await redis.quit()
     }
