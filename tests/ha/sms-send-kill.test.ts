@@ -108,7 +108,8 @@ describe('a vigie node SIGKILLed during an SMS send (issue 17)', () => {
       expect(lookups).toBeGreaterThanOrEqual(1)
       expect(twilio.lookups()[0]?.query).toMatchObject({ To: to, From: '+33100000000' })
       expect(record).toMatchObject({ providerId: firstSid, attempts: 1, sendStartedAt: null })
-      expect(second.output()).toMatch(/"found":true.*"msg":"a send was cut off: the provider asked"/)
+      // Its log line may reach this process after the record does.
+      await second.waitForLine(/"found":true.*"msg":"a send was cut off: the provider asked"/, 10_000)
       expect(await second.stop('SIGTERM')).toBe(0)
     } finally {
       await first.stop('SIGKILL')
