@@ -152,6 +152,8 @@ export const settingsSchema = z
       .default(ticketTimelineDefaults.maxBytes),
     // A worker that stops answering keeps its shards this long before another takes them over.
     rulesLease: durationSchema.default(15_000),
+    // BullMQ's lock on a delivery job: a dead node's sends go to another worker within about twice it.
+    deliveryLock: durationSchema.pipe(z.number().min(1000, 'at least 1s')).default(30_000),
     // auto: with more than one core, the rule workers of an all-roles start run in a child process.
     workersProcess: z.enum(['auto', 'yes', 'no']).default('auto'),
     // Issue 15, hostile input and overload: what each limit protects is in README § Security.
@@ -269,6 +271,7 @@ export const settingsEnv = {
   TICKET_TIMELINE_MAX: 'ticketTimelineMax',
   TICKET_TIMELINE_MAX_BYTES: 'ticketTimelineMaxBytes',
   VIGIE_RULES_LEASE: 'rulesLease',
+  VIGIE_DELIVERY_LOCK: 'deliveryLock',
   VIGIE_WORKERS_PROCESS: 'workersProcess',
   HTTP_REQUEST_TIMEOUT: 'httpRequestTimeout',
   HTTP_HEADERS_TIMEOUT: 'httpHeadersTimeout',

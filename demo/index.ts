@@ -8,3 +8,4 @@ export {
 } from './message-stand-ins.ts'
 export { kpiReport, narrate } from './narration.ts'
 export { type DemoOptions, runDemo, type StoryContext } from './run-demo.ts'
+export { type ListedMessage, twilioMessageList } from './twilio-message-list.ts'

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import twilio from 'twilio'
 import { createMailSink } from './mail-sink.ts'
+import { type ListedMessage, twilioMessageList } from './twilio-message-list.ts'
 
 /** One message a stand-in received from vigie: as it would have reached the phone or the mailbox. */
 export type StandInMessage = {
@@ -24,6 +25,9 @@ const readBody = async (request: IncomingMessage): Promise<string> => {
 
 /** What the stand-ins accepted since they started, by kind; `refused` counts requests they do not know. */
 export type StandInCounts = { sms: number; calls: number; emails: number; refused: number }
+
+// The newest SMS kept for vigie's "was it sent?" lookups, whatever keepMessages says.
+const listedKept = 10_000
 
 /**
  * What the demo (and the benchmarks) send through when no Twilio or SMTP is configured: a Twilio-compatible
@@ -45,6 +49,7 @@ export async function startMessageStandIns({
   const messages: StandInMessage[] = []
   const counts: StandInCounts = { sms: 0, calls: 0, emails: 0, refused: 0 }
   const listeners = new Set<(message: StandInMessage) => void>()
+  const listed: ListedMessage[] = []
   const keep = (message: StandInMessage) => {
     if (message.channel === 'sms') counts.sms++
     else if (message.channel === 'voice') counts.calls++
@@ -89,18 +94,35 @@ export async function startMessageStandIns({
 
   const http = createServer(async (request, response) => {
     const form = Object.fromEntries(new URLSearchParams(await readBody(request)))
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const path = url.pathname
+    if (request.method === 'GET' && path === `/2010-04-01/Accounts/${accountSid}/Messages.json`) {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(
+        JSON.stringify(twilioMessageList({ path, query: url.searchParams, messages: listed, accountSid })),
+      )
+      return
+    }
     const kind = path.endsWith('/Calls.json') ? 'voice' : path.endsWith('/Messages.json') ? 'sms' : null
     if (request.method !== 'POST' || !kind || !form.To) {
       counts.refused++
       response.writeHead(404, { 'content-type': 'application/json' })
       response.end(
-        JSON.stringify({ code: 20_404, message: 'The stand-in knows Messages and Calls only', status: 404 }),
+        JSON.stringify({
+          code: 20_404,
+          message: 'The stand-in knows Messages (sent and listed) and Calls only',
+          status: 404,
+        }),
       )
       return
     }
     const sid = `${kind === 'sms' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`
-    keep({ channel: kind, to: form.To, body: form.Body ?? form.Twiml ?? '', sid, at: Date.now() })
+    const at = Date.now()
+    keep({ channel: kind, to: form.To, body: form.Body ?? form.Twiml ?? '', sid, at })
+    if (kind === 'sms') {
+      listed.push({ sid, to: form.To, from: form.From ?? '', body: form.Body ?? '', at })
+      if (listed.length > listedKept) listed.shift()
+    }
     response.writeHead(201, { 'content-type': 'application/json' })
     response.end(
       JSON.stringify({

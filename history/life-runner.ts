@@ -93,6 +93,7 @@ export async function liveLife(plan: LifePlan, steps: LifeStep[], stores: LifeSt
           status: 'queued',
           attempts: 0,
           sentAt: null,
+          sendStartedAt: null,
           providerId: null,
           error: null,
         }

@@ -27,7 +27,8 @@ function twilioFailure(error: unknown) {
   if ((error as { code?: string }).code === 'DELIVERY_TRANSIENT') return error
   const status = (error as { status?: number }).status
   // No status: the request never got an answer (refused connection, timeout): try again.
-  if (status === undefined) return transientFailure('Twilio did not answer', { cause: error })
+  if (status === undefined)
+    return transientFailure('Twilio did not answer', { cause: error, outcomeUnknown: true })
   return refusal(`Twilio refused the message (${status})`, error)
 }
 

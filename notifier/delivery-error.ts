@@ -1,15 +1,24 @@
 import { VigieError } from '../domain/index.ts'
 
-/** A failed send: transient ones are retried (after `retryAfterMs` when the provider said so), refused ones not. */
+export type TransientDetails = { retryAfterMs?: number; outcomeUnknown?: boolean }
+
+/**
+ * A failed send: transient ones are retried (after `retryAfterMs` when the provider said so), refused ones
+ * not. `outcomeUnknown`: the provider never answered, so it may have accepted the message.
+ */
 export function transientFailure(
   message: string,
-  { cause, retryAfterMs }: { cause?: unknown; retryAfterMs?: number } = {},
+  { cause, retryAfterMs, outcomeUnknown }: { cause?: unknown } & TransientDetails = {},
 ) {
+  const details: TransientDetails = {
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    ...(outcomeUnknown ? { outcomeUnknown } : {}),
+  }
   return new VigieError({
     code: 'DELIVERY_TRANSIENT',
     message,
     cause,
-    ...(retryAfterMs === undefined ? {} : { details: { retryAfterMs } }),
+    ...(Object.keys(details).length === 0 ? {} : { details }),
   })
 }
 

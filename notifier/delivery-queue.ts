@@ -3,7 +3,9 @@ import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { type Clock, escapeHtml, isVigieError } from '../domain/index.ts'
-import type { Channel, ChannelName } from './channels.ts'
+import type { ReplicaWait } from '../streams/index.ts'
+import type { Channel, ChannelName, Content } from './channels.ts'
+import type { TransientDetails } from './delivery-error.ts'
 import type { Digests } from './digests.ts'
 import { notificationKeys } from './keys.ts'
 import {
@@ -13,6 +15,7 @@ import {
   type NotificationRequest,
 } from './notification-schema.ts'
 import type { NotificationStore } from './notification-store.ts'
+import type { SentLookup } from './sent-lookup.ts'
 
 export type RetrySettings = { attempts: number; baseDelayMs: number; maxDelayMs: number }
 
@@ -58,6 +61,8 @@ function digestRequest(
  * notification store, keyed by (ticket, event, recipient, channel), is checked before every send, so no
  * retry, restart or duplicate event sends a message twice; BullMQ's jobId alone does not dedupe once a
  * job is removed (DESIGN.md § Known defects). After the last attempt, the recipient's next contact.
+ * A send is noted as begun (and replicated) before the provider is called: a job that finds one begun
+ * with no outcome (its node died mid-send) asks the provider before sending again (issue 17).
  */
 export function createDelivery({
   redis,
@@ -73,6 +78,9 @@ export function createDelivery({
   digests,
   closeGraceMs = 2000,
   clock,
+  sentLookups = {},
+  replicated = async () => {},
+  lockMs = 30_000,
 }: {
   /** The connection BullMQ's are made from (duplicates: same server, same Sentinel, same name). */
   redis: Redis
@@ -94,6 +102,12 @@ export function createDelivery({
   closeGraceMs?: number
   /** Queue and send times; BullMQ's own delays and retries run on Redis's clock. */
   clock: Clock
+  /** Per channel, how to ask its provider whether a send cut off went out. */
+  sentLookups?: Partial<Record<ChannelName, SentLookup>>
+  /** Waits until the store's writes (made through `redis`) are on enough replicas. */
+  replicated?: ReplicaWait
+  /** How long a job's lock holds without renewal: a dead node's sends are taken over within about twice it. */
+  lockMs?: number
 }) {
   // BullMQ blocks on its connections and wants them to retry forever.
   const connection = redis.duplicate({ maxRetriesPerRequest: null })
@@ -115,6 +129,7 @@ export function createDelivery({
     status: 'queued',
     attempts: 0,
     sentAt: null,
+    sendStartedAt: null,
     providerId: null,
     error: null,
   })
@@ -146,6 +161,55 @@ export function createDelivery({
     if (contact + 1 < request.contacts.length) await enqueue(request, contact + 1)
   }
 
+  async function sent(record: Notification, request: NotificationRequest, providerId: string) {
+    const done: Notification = {
+      ...record,
+      status: 'sent',
+      providerId,
+      sentAt: new Date(clock.now()).toISOString(),
+      sendStartedAt: null,
+      error: null,
+    }
+    await store.save(done)
+    await onOutcome?.(done, request)
+    // After the timeline's note too: both were written on this connection, one WAIT covers them.
+    await replicated()
+  }
+
+  /** A failed attempt or lookup: kept for a retry when transient, else the recipient's next contact. */
+  async function failed(
+    job: Job<DeliveryJob>,
+    record: Notification,
+    request: NotificationRequest,
+    contact: number,
+    error: unknown,
+  ): Promise<never> {
+    const transient =
+      isVigieError(error) && (error.code === 'DELIVERY_TRANSIENT' || error.code === 'REDIS_NOT_REPLICATED')
+    const message = error instanceof Error ? error.message : String(error)
+    if (!transient || job.attemptsMade + 1 >= retry.attempts) {
+      await giveUp({ ...record, status: 'failed', sendStartedAt: null, error: message }, request, contact)
+      throw new UnrecoverableError(message)
+    }
+    // The provider may have taken it without answering (or could not be asked): the retry asks first.
+    const unknown = (error.details as TransientDetails | undefined)?.outcomeUnknown === true
+    await store.save({ ...record, ...(unknown ? {} : { sendStartedAt: null }), error: message })
+    throw error
+  }
+
+  /** A send begun and never finished: the provider's id when it went out, null when it did not. */
+  async function reconcile(record: Notification, content: Content | null): Promise<string | null> {
+    const lookup = sentLookups[record.channel]
+    const noted = log.child({ notification: record.id, channel: record.channel })
+    if (!lookup || !record.sendStartedAt) {
+      noted.warn('a send was cut off and its provider cannot be asked: sending again')
+      return null
+    }
+    const providerId = await lookup(record.to, content?.text ?? null, Date.parse(record.sendStartedAt))
+    noted.info({ found: providerId !== null }, 'a send was cut off: the provider asked')
+    return providerId
+  }
+
   async function deliver(job: Job<DeliveryJob>): Promise<void> {
     // The job's data comes back from Redis: parsed, not trusted.
     const { request, contact } = deliveryJobSchema.parse(job.data)
@@ -153,6 +217,17 @@ export function createDelivery({
     if (!target) throw new UnrecoverableError(`no contact ${contact}`)
     let record = await store.open(recordFor(request, contact), clock.now())
     if (record.status !== 'queued') return // sent, delivered, failed or suppressed already: never twice
+    let content = request.content[target.channel] ?? { text: request.template }
+    if (record.sendStartedAt !== null) {
+      let found: string | null
+      try {
+        // A digest's texts were taken by the send cut off: any message to the number then is it.
+        found = await reconcile(record, request.template === 'digest' ? null : content)
+      } catch (error) {
+        return failed(job, record, request, contact, error)
+      }
+      if (found !== null) return sent(record, request, found)
+    }
     if (target.channel !== 'email' && (await optedOut(target.to))) {
       await giveUp({ ...record, status: 'suppressed', error: 'opted out (STOP)' }, request, contact)
       return
@@ -166,7 +241,6 @@ export function createDelivery({
       )
       throw new UnrecoverableError(`${target.channel} is not configured`)
     }
-    let content = request.content[target.channel] ?? { text: request.template }
     if (digests && request.template === 'digest') {
       const texts = await digests.take(target.channel, target.to)
       if (texts.length === 0 && record.attempts === 0)
@@ -185,32 +259,25 @@ export function createDelivery({
         return
       }
     }
-    record = { ...record, attempts: record.attempts + 1 }
+    record = {
+      ...record,
+      attempts: record.attempts + 1,
+      sendStartedAt: new Date(clock.now()).toISOString(),
+    }
+    // Noted and replicated before the provider is called: whoever runs this job next knows it began.
+    await store.save(record)
+    let providerId: string
     try {
-      const providerId = await send(
+      await replicated()
+      providerId = await send(
         target.to,
         content,
         statusCallbackUrl ? { statusCallback: statusCallbackUrl } : {},
       )
-      record = {
-        ...record,
-        status: 'sent',
-        providerId,
-        sentAt: new Date(clock.now()).toISOString(),
-        error: null,
-      }
-      await store.save(record)
-      await onOutcome?.(record, request)
     } catch (error) {
-      const transient = isVigieError(error) && error.code === 'DELIVERY_TRANSIENT'
-      const message = error instanceof Error ? error.message : String(error)
-      if (!transient || job.attemptsMade + 1 >= retry.attempts) {
-        await giveUp({ ...record, status: 'failed', error: message }, request, contact)
-        throw new UnrecoverableError(message)
-      }
-      await store.save({ ...record, error: message })
-      throw error
+      return failed(job, record, request, contact, error)
     }
+    await sent(record, request, providerId)
   }
 
   let worker: Worker<DeliveryJob> | undefined
@@ -222,6 +289,9 @@ export function createDelivery({
         connection: workerConnection,
         prefix: bullPrefix,
         concurrency,
+        // A node that died holds its sends this long; every worker looks for such jobs as often.
+        lockDuration: lockMs,
+        stalledInterval: lockMs,
         settings: {
           // A provider's Retry-After wins; otherwise exponential with jitter.
           backoffStrategy: (attemptsMade, _type, err) => {

@@ -20,6 +20,7 @@ export {
   notificationSchema,
 } from './notification-schema.ts'
 export { createNotificationStore, type NotificationStore } from './notification-store.ts'
+export { createSentLookups, type SentLookup } from './sent-lookup.ts'
 export { createLinkSigner, type LinkPayload, type LinkSigner } from './signed-links.ts'
 export { createStaffNotices, type StaffNotices } from './staff-notices.ts'
 export { startNotifier } from './start-notifier.ts'

@@ -47,6 +47,8 @@ export const notificationSchema = z.object({
   status: z.enum(notificationStatuses),
   attempts: z.number().int(),
   sentAt: z.string().nullable(),
+  /** When a send began whose outcome is not known yet (the node died, or the provider never answered). */
+  sendStartedAt: z.string().nullable().default(null),
   providerId: z.string().nullable(),
   error: z.string().nullable(),
 })

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Settings, SiteFile, Technician } from '../config/index.ts'
 import type { Clock } from '../domain/index.ts'
 import { ruleKeys, type TicketStore } from '../rules/index.ts'
-import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
+import { createFailedWorkLog, createReplicaWait, streamKeys } from '../streams/index.ts'
 import { createChannels } from './channels.ts'
 import { createCustomerBook } from './customer-book.ts'
 import { createCustomerNotices } from './customer-notices.ts'
@@ -12,6 +12,7 @@ import { createDigests, defaultDigest } from './digests.ts'
 import { createEventConsumer } from './event-consumer.ts'
 import { notificationKeys } from './keys.ts'
 import { createNotificationStore } from './notification-store.ts'
+import { createSentLookups } from './sent-lookup.ts'
 import { createLinkSigner } from './signed-links.ts'
 import { createStaffNotices } from './staff-notices.ts'
 import { createTwilioClient } from './twilio-client.ts'
@@ -26,6 +27,9 @@ type NotifierSettings = Pick<
   | 'twilioAuthToken'
   | 'twilioFrom'
   | 'twilioApiUrl'
+  | 'redisReplicasAck'
+  | 'redisReplicasAckTimeout'
+  | 'deliveryLock'
 >
 
 /** The notifier role: events in, messages out, each outcome on its ticket's timeline. */
@@ -67,6 +71,14 @@ export async function startNotifier({
     store,
     log,
     clock,
+    sentLookups: createSentLookups({ twilio, from: settings.twilioFrom }),
+    // The store writes through `redis`: WAIT on it counts those writes.
+    replicated: createReplicaWait({
+      redis,
+      replicas: settings.redisReplicasAck,
+      timeoutMs: settings.redisReplicasAckTimeout,
+    }),
+    lockMs: settings.deliveryLock,
     ...(twilio ? { statusCallbackUrl: `${settings.publicUrl}/webhooks/twilio/status` } : {}),
     digests: createDigests({ redis, prefix, settings: defaultDigest, clock }),
     optedOut: async (to) => (await redis.sismember(keys.optedOut, to)) === 1,

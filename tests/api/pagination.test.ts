@@ -125,6 +125,7 @@ describe('GET /api/notifications pages', () => {
     status: 'queued',
     attempts: 0,
     sentAt: null,
+    sendStartedAt: null,
     providerId: null,
     error: null,
   })

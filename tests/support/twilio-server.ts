@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { type ListedMessage, twilioMessageList } from '../../demo/index.ts'
 
 export type TwilioRequest = {
   method: string
   path: string
   /** The form fields the SDK posted (To, From, Body, Twiml, StatusCallback, …). */
   form: Record<string, string>
+  /** The query of a GET (To, From, DateSent>, PageSize, …). */
+  query: Record<string, string>
   authorization: string | undefined
   /** The status this server answered with, and the sid of the message or call it accepted. */
   status: number
@@ -19,11 +22,15 @@ export type ScriptedAnswer = { status: number; headers?: Record<string, string>;
 
 /**
  * A Twilio-compatible API on a free port: it receives the twilio SDK's real HTTP requests (TWILIO_API_URL
- * points here), answers messages and calls like Twilio, and can be told to fail first.
+ * points here), answers messages and calls like Twilio, lists the messages it accepted, and can be told to
+ * fail first or to accept and hold its answers.
  */
 export async function startTwilioServer() {
   const requests: TwilioRequest[] = []
   const script: ScriptedAnswer[] = []
+  const listed: ListedMessage[] = []
+  const held: (() => void)[] = []
+  let holding = false
   const readForm = async (request: IncomingMessage) => {
     const chunks: Buffer[] = []
     for await (const chunk of request) chunks.push(chunk as Buffer)
@@ -31,27 +38,46 @@ export async function startTwilioServer() {
   }
   const server = createServer(async (request, response) => {
     const form = await readForm(request)
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const path = url.pathname
     const scripted = script.shift()
+    const listing = request.method === 'GET' && path.endsWith('/Messages.json')
     const kind = path.endsWith('/Calls.json') ? 'CA' : 'SM'
     const sid = `${kind}${randomBytes(16).toString('hex')}`
-    const answer = scripted ?? {
-      status: 201,
-      body: { sid, status: 'queued', to: form.To, from: form.From, body: form.Body ?? null },
+    const at = Date.now()
+    const answer: ScriptedAnswer = scripted ?? {
+      status: listing ? 200 : 201,
+      body: listing
+        ? twilioMessageList({
+            path,
+            query: url.searchParams,
+            messages: listed,
+            accountSid: /\/Accounts\/([^/]+)\//.exec(path)?.[1] ?? '',
+          })
+        : { sid, status: 'queued', to: form.To, from: form.From, body: form.Body ?? null },
     }
+    const accepted = !scripted && !listing
     requests.push({
       method: request.method ?? '',
       path,
       form,
+      query: Object.fromEntries(url.searchParams),
       authorization: request.headers.authorization,
       status: answer.status,
-      sid: scripted ? null : sid,
-      at: Date.now(),
+      sid: accepted ? sid : null,
+      at,
     })
-    response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
-    response.end(
-      JSON.stringify(answer.body ?? { code: 20_500, message: 'scripted failure', status: answer.status }),
-    )
+    if (accepted && kind === 'SM')
+      listed.push({ sid, to: form.To ?? '', from: form.From ?? '', body: form.Body ?? '', at })
+    const respond = () => {
+      response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
+      response.end(
+        JSON.stringify(answer.body ?? { code: 20_500, message: 'scripted failure', status: answer.status }),
+      )
+    }
+    // Accepted, and the answer kept back: what a node killed mid-send never read.
+    if (accepted && holding) held.push(respond)
+    else respond()
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -63,8 +89,19 @@ export async function startTwilioServer() {
     failNext: (...answers: ScriptedAnswer[]) => {
       script.push(...answers)
     },
-    /** Messages and calls this server accepted (answered 201). */
+    /** From now on, messages and calls are accepted (and listed) but their answers wait for release. */
+    holdAnswers: () => {
+      holding = true
+    },
+    /** Sends the answers held and answers at once again. */
+    releaseAnswers: () => {
+      holding = false
+      for (const respond of held.splice(0)) respond()
+    },
+    /** Messages and calls this server accepted (answered 201, or holding that answer). */
     accepted: () => requests.filter((r) => r.status === 201),
+    /** The message list lookups it answered. */
+    lookups: () => requests.filter((r) => r.method === 'GET'),
     close: async () => {
       server.closeAllConnections()
       server.close()
