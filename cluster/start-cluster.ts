@@ -57,6 +57,7 @@ export async function startCluster({
       // Only HAProxy faces the network; it says who the client is (X-Forwarded-For, PROXY protocol).
       BIND_HOST: '127.0.0.1',
       HTTP_TRUST_PROXY: 'loopback',
+      MQTT_PROXY_PROTOCOL: 'on',
       PUBLIC_URL: `http://localhost:${httpPort}`,
     }
     const { REDIS_URL: _ignored, ...operatorEnv } = baseEnv
