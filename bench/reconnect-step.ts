@@ -154,14 +154,15 @@ export async function runReconnect({
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
     }
-    // Generous: a scrypt login is ~30 ms of a core, and the point is to measure, not to give up.
-    await waitUntil(() => sum('onA') >= target, 'connecting to node A', 120_000 + target * 100)
+    // Generous: a scrypt login is 30 to 150 ms of a core as busy as the machine is; the point is to measure.
+    const deadlineMs = 300_000 + target * 500
+    await waitUntil(() => sum('onA') >= target, 'connecting to node A', deadlineMs)
     const firstConnectMs = performance.now() - started
     note(`${target.toLocaleString('en-US')} devices on node A in ${(firstConnectMs / 1000).toFixed(1)} s`)
 
     const killedAt = Date.now()
     nodes[0]?.child.kill('SIGKILL')
-    await waitUntil(() => sum('onB') >= target, 'reconnecting to node B', 120_000 + target * 100)
+    await waitUntil(() => sum('onB') >= target, 'reconnecting to node B', deadlineMs)
     const reconnectMs = Math.max(...states.map((state) => state.lastOnB)) - killedAt
     note(
       `${target.toLocaleString('en-US')} devices on node B ${(reconnectMs / 1000).toFixed(1)} s after A's kill`,
