@@ -18,16 +18,20 @@ second later): the time from the kill until all are back. Once with secrets vigi
 secrets a person chose (scrypt-hashed), fewer of them.
 
 Options:
-  --devices N   devices with issued secrets (default 20000; --quick 1000)
-  --chosen N    devices with chosen secrets (default 2000; --quick 200)
-  --quick       small; prints the results, does not write bench/RESULTS.md
-  --help        this text`
+  --devices N     devices with issued secrets (default 20000; --quick 1000)
+  --chosen N      devices with chosen secrets (default 2000; --quick 200)
+  --cpu-prof DIR  node B runs under node --cpu-prof, its profile written to DIR
+  --set KEY=VALUE a setting for both nodes (e.g. MQTT_AUTH_PENDING_MAX=5000); may be repeated
+  --quick         small; prints the results, does not write bench/RESULTS.md
+  --help          this text`
 
 const { values } = parseArgs({
   options: {
     devices: { type: 'string' },
     chosen: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    set: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -40,6 +44,16 @@ const quick = values.quick === true
 const issuedCount = flag('devices', values.devices, quick ? 1000 : 20_000)
 const chosenCount = flag('chosen', values.chosen, quick ? 200 : 2000)
 
+const nodeEnv = Object.fromEntries(
+  (values.set ?? []).map((pair) => {
+    const at = pair.indexOf('=')
+    if (at < 1) {
+      console.error(`--set: expected KEY=VALUE, got "${pair}"\n\n${usage}`)
+      process.exit(2)
+    }
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }),
+)
 const children = createChildren()
 const stops = new Set<() => Promise<void>>()
 process.on('exit', () => children.killAll())
@@ -70,6 +84,8 @@ for (const [secrets, secret, count] of [
       requested: count,
       note,
       onStopper: (stop) => stops.add(stop),
+      cpuProfileDir: values['cpu-prof'],
+      nodeEnv,
     }),
   )
 }
@@ -77,11 +93,16 @@ for (const [secrets, secret, count] of [
 const seconds = (ms: number) => (ms / 1000).toFixed(1)
 const perSecond = (run: ReconnectFigures) =>
   Math.round(run.devices / Math.max(run.reconnectMs / 1000, 0.001)).toLocaleString('en-US')
+const reasonsText = (run: ReconnectFigures) => {
+  const parts = Object.entries(run.reasons).map(([reason, n]) => `${n.toLocaleString('en-US')} ${reason}`)
+  return parts.length ? ` (${parts.join(', ')})` : ''
+}
 const rows = runs.map(
   (run) =>
     `| ${run.secrets} (\`${run.scheme}\`) | ${run.devices.toLocaleString('en-US')} | ${seconds(run.firstConnectMs)} s ` +
     `| **${seconds(run.reconnectMs)} s** (${perSecond(run)}/s) | ${run.attempts.toLocaleString('en-US')} ` +
-    `| ${run.refused.toLocaleString('en-US')} |`,
+    `| ${run.refused.toLocaleString('en-US')}${reasonsText(run)} ` +
+    `| ${run.cpuSeconds.nodeB.toFixed(1)} s, ${run.cpuSeconds.redis.toFixed(1)} s, ${run.cpuSeconds.devices.toFixed(1)} s |`,
 )
 const [fast, slow] = runs
 const ratio =
@@ -99,8 +120,8 @@ const section = [
     machine,
     `load average ${loadAverage.toFixed(2)} as the run started; the nodes, Redis and the devices' processes share the cores.`,
   ),
-  '| secrets (stored as) | devices | all on node A | all back on node B after A is SIGKILLed | logins tried on B | refused (busy) or timed out |',
-  '| --- | ---: | ---: | ---: | ---: | ---: |',
+  '| secrets (stored as) | devices | all on node A | all back on node B after A is SIGKILLed | logins tried on B | refused (busy) or timed out | CPU meanwhile: node B, Redis, devices |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows,
   '',
   ...runs.filter((run) => run.cap).map((run) => `Capped: ${run.cap}.`),

@@ -3,8 +3,8 @@
 // BENCH_SECRET. Connects every device to node A (at most <concurrency> logins at once); when a device's
 // connection to A closes it reconnects to node B at once, and after a refusal or a timeout again a second
 // later (mqtt.js's default reconnect period), as a real fleet does.
-// Prints "on-a N" and "on-b N <epoch ms of the last> <logins tried on B> <refused or timed out>" lines; holds
-// until its stdin closes.
+// Prints "on-a N", "on-b N <epoch ms of the last> <logins tried on B> <refused or timed out>" and
+// "why N <reason>" lines; holds until its stdin closes.
 import mqtt, { type MqttClient } from 'mqtt'
 
 const [portA, portB, first, count, width, concurrency] = process.argv.slice(2, 8).map(Number)
@@ -26,6 +26,8 @@ let onB = 0
 let lastOnB = 0
 let attempts = 0
 let refused = 0
+// Why logins on B failed: the CONNACK code ("connack-3", busy) or the error's code (a timeout, a reset).
+const reasons = new Map<string, number>()
 let closing = false
 
 const idOf = (index: number) => `bench-${String(index).padStart(width ?? 1, '0')}`
@@ -51,8 +53,13 @@ async function connectTo(port: number, id: string, counted: boolean): Promise<Mq
       client.on('error', () => {})
       clients.add(client)
       return client
-    } catch {
-      if (counted) refused++
+    } catch (error) {
+      if (counted) {
+        refused++
+        const code = (error as { code?: number | string }).code
+        const reason = typeof code === 'number' ? `connack-${code}` : (code ?? (error as Error).message)
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
+      }
       await pause(retryMs * (0.5 + Math.random()))
     }
   }
@@ -61,6 +68,7 @@ async function connectTo(port: number, id: string, counted: boolean): Promise<Mq
 
 function reportB(): void {
   console.log(`on-b ${onB} ${lastOnB} ${attempts} ${refused}`)
+  for (const [reason, n] of reasons) console.log(`why ${n} ${reason.replaceAll(' ', '-')}`)
 }
 const reporter = setInterval(() => {
   console.log(`on-a ${onA}`)

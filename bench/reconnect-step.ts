@@ -4,6 +4,7 @@ import { findFreePort } from '../service/index.ts'
 import { prepareBenchWorld } from './bench-setup.ts'
 import type { BenchChild, Children } from './child-processes.ts'
 import { loopDevices, loopSiteFile, openFilesLimit } from './loop-world.ts'
+import { sampleProcess } from './process-stats.ts'
 
 export type ReconnectFigures = {
   /** "issued" or "chosen": the kind of secret every device has. */
@@ -21,6 +22,10 @@ export type ReconnectFigures = {
   /** Logins tried on node B, and those refused (busy) or timed out, then tried again. */
   attempts: number
   refused: number
+  /** Those refusals by reason: "connack-3" (busy), a timeout, a reset. */
+  reasons: Record<string, number>
+  /** CPU seconds spent from the kill until all were back, which a busier machine stretches less than time. */
+  cpuSeconds: { nodeB: number; redis: number; devices: number }
 }
 
 // Sockets per fleet process at most: well under a 20,000 open-files limit.
@@ -28,7 +33,14 @@ const perFleetProcessMax = 7000
 // Logins in hand at once while the fleet first connects to node A, over every fleet process.
 const firstLoginsInFlight = 200
 
-type FleetState = { onA: number; onB: number; lastOnB: number; attempts: number; refused: number }
+type FleetState = {
+  onA: number
+  onB: number
+  lastOnB: number
+  attempts: number
+  refused: number
+  reasons: Record<string, number>
+}
 
 /**
  * Two vigie nodes (the broker role each) on one redis-server, a site file of `requested` devices sharing
@@ -43,6 +55,8 @@ export async function runReconnect({
   requested,
   note,
   onStopper,
+  cpuProfileDir,
+  nodeEnv = {},
 }: {
   children: Children
   secrets: string
@@ -52,6 +66,10 @@ export async function runReconnect({
   note: (text: string) => void
   /** So that a stop from outside (Ctrl-C) ends what this step started. */
   onStopper: (stop: () => Promise<void>) => void
+  /** Node B runs under node --cpu-prof, its profile written there as it stops. */
+  cpuProfileDir?: string | undefined
+  /** More settings for both nodes. */
+  nodeEnv?: Record<string, string>
 }): Promise<ReconnectFigures> {
   const devices = loopDevices(requested, secret)
   const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
@@ -68,10 +86,16 @@ export async function runReconnect({
   }
   onStopper(stop)
   try {
-    const startNode = async (name: string) => {
+    const startNode = async (name: string, profileDir?: string) => {
       const [mqttPort, httpPort] = [await findFreePort(), await findFreePort()]
       const node = children.start({
-        args: ['--import', 'tsx', 'service/main.ts', 'start'],
+        args: [
+          ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+          '--import',
+          'tsx',
+          'service/main.ts',
+          'start',
+        ],
         raiseOpenFiles: true,
         env: {
           VIGIE_ROLES: 'broker',
@@ -82,6 +106,7 @@ export async function runReconnect({
           HTTP_PORT: String(httpPort),
           BIND_HOST: '127.0.0.1',
           LOG_LEVEL: 'warn',
+          ...nodeEnv,
         },
       })
       nodes.push(node)
@@ -92,7 +117,7 @@ export async function runReconnect({
     }
     // One after the other: the second finds the site file's devices provisioned.
     const a = await startNode('A')
-    const b = await startNode('B')
+    const b = await startNode('B', cpuProfileDir)
     const limit = await openFilesLimit(b.node.pid)
     // A node holds a few hundred files besides its devices (Redis, listeners, its runtime).
     const room = limit === undefined ? requested : limit - 300
@@ -110,7 +135,7 @@ export async function runReconnect({
     const started = performance.now()
     for (let from = 1; from <= target; from += perProcess) {
       const take = Math.min(perProcess, target - from + 1)
-      const state: FleetState = { onA: 0, onB: 0, lastOnB: 0, attempts: 0, refused: 0 }
+      const state: FleetState = { onA: 0, onB: 0, lastOnB: 0, attempts: 0, refused: 0, reasons: {} }
       states.push(state)
       const concurrency = Math.max(1, Math.floor(firstLoginsInFlight / Math.ceil(target / perProcess)))
       const fleet = children.start({
@@ -133,11 +158,13 @@ export async function runReconnect({
           const [n = 0, last = 0, attempts = 0, refused = 0] = values.map(Number)
           if (word === 'on-a') state.onA = n
           if (word === 'on-b') Object.assign(state, { onB: n, lastOnB: last, attempts, refused })
+          if (word === 'why' && values[1]) state.reasons[values[1]] = n
         }
       })
       fleets.push(fleet)
     }
-    const sum = (field: keyof FleetState) => states.reduce((total, state) => total + state[field], 0)
+    const sum = (field: 'onA' | 'onB' | 'attempts' | 'refused') =>
+      states.reduce((total, state) => total + state[field], 0)
     const waitUntil = async (done: () => boolean, what: string, timeoutMs: number) => {
       const deadline = performance.now() + timeoutMs
       let lastNote = 0
@@ -160,10 +187,17 @@ export async function runReconnect({
     const firstConnectMs = performance.now() - started
     note(`${target.toLocaleString('en-US')} devices on node A in ${(firstConnectMs / 1000).toFixed(1)} s`)
 
+    const cpuNow = () => ({
+      nodeB: sampleProcess(b.node.pid)?.cpuSeconds ?? Number.NaN,
+      redis: sampleProcess(redisServer.pid)?.cpuSeconds ?? Number.NaN,
+      devices: fleets.reduce((total, fleet) => total + (sampleProcess(fleet.pid)?.cpuSeconds ?? 0), 0),
+    })
+    const cpuBefore = cpuNow()
     const killedAt = Date.now()
     nodes[0]?.child.kill('SIGKILL')
     await waitUntil(() => sum('onB') >= target, 'reconnecting to node B', deadlineMs)
     const reconnectMs = Math.max(...states.map((state) => state.lastOnB)) - killedAt
+    const cpuAfter = cpuNow()
     note(
       `${target.toLocaleString('en-US')} devices on node B ${(reconnectMs / 1000).toFixed(1)} s after A's kill`,
     )
@@ -177,6 +211,15 @@ export async function runReconnect({
       reconnectMs,
       attempts: sum('attempts'),
       refused: sum('refused'),
+      cpuSeconds: {
+        nodeB: cpuAfter.nodeB - cpuBefore.nodeB,
+        redis: cpuAfter.redis - cpuBefore.redis,
+        devices: cpuAfter.devices - cpuBefore.devices,
+      },
+      reasons: states.reduce<Record<string, number>>((all, state) => {
+        for (const [reason, n] of Object.entries(state.reasons)) all[reason] = (all[reason] ?? 0) + n
+        return all
+      }, {}),
     }
   } finally {
     await stop()
