@@ -29,7 +29,7 @@ export function createDeviceRegistry({
 }) {
   const keys: IngestKeys = ingestKeys(prefix)
   // Verified secrets, keyed by device, as an HMAC under a key that never leaves this process:
-  // a reconnecting device skips scrypt unless its stored hash changed.
+  // a reconnecting device skips the check (scrypt, for a chosen secret) unless its stored hash changed.
   const cacheKey = randomBytes(32)
   const verified = new Map<string, { hash: string; mac: Buffer }>()
   const mac = (secret: string) => createHmac('sha256', cacheKey).update(secret).digest()

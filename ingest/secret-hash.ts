@@ -33,10 +33,10 @@ export function storedScheme(stored: string): SecretScheme | null {
 }
 
 /**
- * What is stored instead of a secret, salt and hash in base64url. An issued secret holds 256 random bits, so
- * one HMAC under a random salt, "hmac-sha256$salt$hash", is as safe as scrypt and ~10,000 times cheaper to
- * check; any other secret gets "scrypt$N$r$p$salt$hash". The cost rides in the hash, so a verify costs what
- * the hash was made with (tests provision hundreds of devices cheaply); it does not apply to issued secrets.
+ * What is stored instead of a secret, salt and hash in base64url. An issued secret holds 256 random bits,
+ * so one HMAC under a random salt, "hmac-sha256$salt$hash", is as safe as scrypt and thousands of times
+ * cheaper to check; any other secret gets "scrypt$N$r$p$salt$hash". The cost rides in the hash, so a verify
+ * costs what the hash was made with (tests provision hundreds of devices cheaply); issued secrets ignore it.
  */
 export async function hashSecret(secret: string, cost: HashCost = params): Promise<string> {
   const salt = randomBytes(16)
