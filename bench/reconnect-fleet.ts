@@ -37,8 +37,8 @@ const idOf = (index: number) => `bench-${String(index).padStart(width ?? 1, '0')
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * One MQTT login over a bare socket (the devices' CPU is the machine's too: mqtt.js costs several times
- * more); resolves with the open socket on CONNACK 0, rejects with why otherwise.
+ * One MQTT login over a bare socket (the devices share the node's cores here, so they should cost it as
+ * little as they can); resolves with the open socket on CONNACK 0, rejects with why otherwise.
  */
 function login(port: number, id: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
