@@ -259,7 +259,9 @@ export async function createBroker({
   function listenOn(server: Server, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       server.once('error', reject)
-      server.listen({ port, host: settings.bindHost }, () => {
+      // A node's fleet reconnects at once (issue 17): each SYN dropped past the accept queue costs its device
+      // a retransmit 1 s later, then 3, 7, 15 s; Linux caps this at net.core.somaxconn (4096 since 5.4).
+      server.listen({ port, host: settings.bindHost, backlog: 65_535 }, () => {
         server.off('error', reject)
         servers.push(server)
         const address = server.address()

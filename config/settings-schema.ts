@@ -124,7 +124,8 @@ export const settingsSchema = z
       .min(1024)
       .default(8 * 1_048_576),
     // Logins checked or held at once: in all (past it, refused), per address and per user name (more wait).
-    mqttAuthPendingMax: z.coerce.number().int().min(1).default(1000),
+    // A node's whole fleet at once (issue 17): a held login costs its socket, a refused one a new connection.
+    mqttAuthPendingMax: z.coerce.number().int().min(1).default(20_000),
     mqttAuthPendingPerAddress: z.coerce.number().int().min(1).default(64),
     mqttAuthPendingPerUser: z.coerce.number().int().min(1).default(4),
     // Messages waiting for delivery past which the broker stops reading its clients until half are out.

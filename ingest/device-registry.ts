@@ -3,8 +3,9 @@ import type { ChainableCommander, Redis } from 'ioredis'
 import { z } from 'zod'
 import { type Device, deviceSchema } from '../config/index.ts'
 import { type Clock, VigieError } from '../domain/index.ts'
+import { generateSecret } from './issued-secret.ts'
 import { type IngestKeys, ingestKeys } from './keys.ts'
-import { generateSecret, hashSecret, verifySecret } from './secret-hash.ts'
+import { hashSecret, type SecretScheme, secretScheme, storedScheme, verifySecret } from './secret-hash.ts'
 
 /** A device as the service knows it; its secret is only ever stored hashed, beside this document. */
 export const deviceRecordSchema = z
@@ -28,12 +29,16 @@ export function createDeviceRegistry({
 }) {
   const keys: IngestKeys = ingestKeys(prefix)
   // Verified secrets, keyed by device, as an HMAC under a key that never leaves this process:
-  // a reconnecting device skips scrypt unless its stored hash changed.
+  // a reconnecting device skips the check (scrypt, for a chosen secret) unless its stored hash changed.
   const cacheKey = randomBytes(32)
   const verified = new Map<string, { hash: string; mac: Buffer }>()
   const mac = (secret: string) => createHmac('sha256', cacheKey).update(secret).digest()
-  // Checked against for unknown ids, so timing does not reveal which ids exist.
-  const decoyHash = hashSecret(generateSecret())
+  // Checked against for unknown ids, in the scheme the presented secret would be stored with, so timing
+  // does not reveal which ids exist.
+  const decoys: Record<SecretScheme, Promise<string>> = {
+    'hmac-sha256': hashSecret(generateSecret()),
+    scrypt: hashSecret(randomBytes(24).toString('hex')),
+  }
 
   async function readRecord(id: string): Promise<{ record: DeviceRecord; secretHash: string } | null> {
     const [doc, secretHash] = await redis.hmget(keys.device(id), 'doc', 'secretHash')
@@ -124,11 +129,16 @@ export function createDeviceRegistry({
       }
     },
 
-    /** The device when the secret is right, null otherwise; constant time in the secret. */
+    /**
+     * The device when the secret is right, null otherwise; constant time in the secret. A login costs what
+     * the presented secret's scheme costs: an unknown id, or a keyed hash that a chosen secret can never
+     * match, is checked against a decoy of that scheme instead.
+     */
     authenticate: async (id: string, secret: string): Promise<DeviceRecord | null> => {
       const found = await readRecord(id)
-      if (!found) {
-        await verifySecret(secret, await decoyHash)
+      const scheme = secretScheme(secret)
+      if (!found || (scheme === 'scrypt' && storedScheme(found.secretHash) === 'hmac-sha256')) {
+        await verifySecret(secret, await decoys[scheme])
         return null
       }
       const cached = verified.get(id)

@@ -13,7 +13,15 @@ export {
   type ExternalBrokerIngest,
   type ExternalBrokerOptions,
 } from './external-broker.ts'
+export { generateSecret, isIssuedSecret } from './issued-secret.ts'
 export { type IngestKeys, ingestKeys, shardOf } from './keys.ts'
 export { type ParsedReading, parseReading, validateReading } from './reading-parser.ts'
-export { generateSecret, hashSecret, isSecretHash, verifySecret } from './secret-hash.ts'
+export {
+  hashSecret,
+  isSecretHash,
+  type SecretScheme,
+  secretScheme,
+  storedScheme,
+  verifySecret,
+} from './secret-hash.ts'
 export { type DeviceTopic, deviceTopicPrefix, parseDeviceTopic } from './topics.ts'

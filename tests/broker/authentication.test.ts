@@ -1,7 +1,10 @@
 import { connect as connectTcp, type Socket } from 'node:net'
+import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateSecret, hashSecret, ingestKeys, storedScheme } from '../../ingest/index.ts'
 import { type BrokerHarness, startBrokerHarness } from '../support/broker-harness.ts'
+import { startTestService } from '../support/test-service.ts'
 
 let harness: BrokerHarness
 beforeAll(async () => {
@@ -84,5 +87,60 @@ describe('device authentication', () => {
     const credentials = { username: 'operator', password: 'operator-password' }
     expect(await rawConnect(harness.port, { ...credentials, clientId: '', clean: false })).toBe(2)
     expect(await rawConnect(harness.port, { ...credentials, clientId: '', clean: true })).toBe(0)
+  })
+})
+
+describe('issued and chosen secrets', () => {
+  const storedHash = async (id: string) =>
+    (await harness.redis.hget(ingestKeys(harness.prefix).device(id), 'secretHash')) ?? ''
+  const login = (id: string, password: string) => ({ clientId: id, username: id, password })
+
+  it('stores a secret vigie issues with the keyed hash; it logs in, a wrong one and a near-miss do not', async () => {
+    const { secret } = await harness.ingest.registry.add({ id: 'door-issued', kind: 'door', site: 's1' })
+    expect(storedScheme(await storedHash('door-issued'))).toBe('hmac-sha256')
+    expect((await harness.connect(login('door-issued', secret))).connected).toBe(true)
+    expect(await harness.refusal(login('door-issued', generateSecret()))).toBe(4)
+    // The checksum's last character off by one: a typo is refused, not taken for a chosen secret.
+    const nearMiss = secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A')
+    expect(await harness.refusal(login('door-issued', nearMiss))).toBe(4)
+    expect(await harness.refusal(login('door-issued', 'secret-temp-1'))).toBe(4)
+  })
+
+  it('keeps scrypt for a secret a person chose in the site file', async () => {
+    expect(storedScheme(await storedHash('temp-1'))).toBe('scrypt')
+    expect((await harness.connect(login('temp-1', 'secret-temp-1'))).connected).toBe(true)
+  })
+})
+
+describe('a site file', () => {
+  it('loads devices with a keyed secretHash and with a scrypt one, and both log in', async () => {
+    const issued = generateSecret()
+    const site = `
+sites: [{ id: s1, name: Terminal 2, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 } }]
+devices:
+  - { id: door-issued, kind: door, site: s1, secretHash: "${await hashSecret(issued)}" }
+  - { id: door-chosen, kind: door, site: s1, secretHash: "${await hashSecret('a-chosen-secret', { N: 1024, r: 8, p: 1 })}" }
+rules: []
+`
+    const service = await startTestService({ site })
+    try {
+      for (const [id, password] of [
+        ['door-issued', issued],
+        ['door-chosen', 'a-chosen-secret'],
+      ] as const) {
+        const client = await mqtt.connectAsync({
+          host: '127.0.0.1',
+          port: service.mqttPort,
+          clientId: id,
+          username: id,
+          password,
+          reconnectPeriod: 0,
+        })
+        expect(client.connected).toBe(true)
+        await client.endAsync()
+      }
+    } finally {
+      await service.close()
+    }
   })
 })

@@ -14,6 +14,8 @@ export type BrokerHarness = {
   ingest: Ingest
   broker: Broker
   redis: Redis
+  /** The key prefix of this harness's Redis keys. */
+  prefix: string
   connect: (options: IClientOptions) => Promise<MqttClient>
   /** Resolves with the CONNACK refusal code, or rejects when the connection was accepted. */
   refusal: (options: IClientOptions) => Promise<number | undefined>
@@ -97,6 +99,7 @@ export async function startBrokerHarness(
     ingest,
     broker,
     redis,
+    prefix,
     connect: async (options) => {
       const client = await mqtt.connectAsync({ ...base, ...withClientId(options) })
       clients.push(client)
