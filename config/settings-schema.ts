@@ -101,6 +101,8 @@ export const settingsSchema = z
     mqttSubscriberMaxLag: durationSchema.default(10_000),
     // Every refused login is answered this long after its CONNECT, known id or not.
     mqttAuthFailureDelay: durationSchema.default(1000),
+    // Issue 17: on, MQTT sessions and the message bus live in Redis, so several broker nodes serve one fleet.
+    mqttCluster: z.enum(['on', 'off']).default('off'),
     logShards: z.coerce.number().int().min(1).max(1024).default(16),
     readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
     deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
@@ -139,6 +141,14 @@ export const settingsSchema = z
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['mqttsPort'], message: 'MQTTS needs TLS_CERT and TLS_KEY too' })
+    }
+    // The bus's Redis channels are glob patterns built on the prefix (broker/keys.ts).
+    if (s.mqttCluster === 'on' && /[*?[\]\\]/.test(s.redisPrefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redisPrefix'],
+        message: 'with MQTT_CLUSTER=on, no * ? [ ] or \\ in REDIS_PREFIX',
+      })
     }
     if (s.httpHeadersTimeout > s.httpRequestTimeout) {
       ctx.addIssue({
@@ -201,6 +211,7 @@ export const settingsEnv = {
   MQTT_AUTH_FAILURE_DELAY: 'mqttAuthFailureDelay',
   MQTT_BACKLOG_MAX: 'mqttBacklogMax',
   MQTT_SUBSCRIBER_MAX_LAG: 'mqttSubscriberMaxLag',
+  MQTT_CLUSTER: 'mqttCluster',
   VIGIE_LOG_SHARDS: 'logShards',
   READINGS_RETENTION: 'readingsRetention',
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',
