@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type Client, type PublishPacket } from 'aedes'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createWebSocketStream, type WebSocket } from 'ws'
 import type { MqttAccount, Settings } from '../config/index.ts'
@@ -12,6 +14,7 @@ import type { Ingest } from '../ingest/index.ts'
 import { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
 import { createBoundedEmitter } from './bounded-emitter.ts'
 import { createClientIdBook, ownerOf } from './client-ids.ts'
+import { createClusterParts } from './cluster-parts.ts'
 import { createConnectSteps, maxClientIdBytes } from './connect-steps.ts'
 import { createLoginGuard } from './login-guard.ts'
 import { guardConnection } from './packet-size-guard.ts'
@@ -39,7 +42,8 @@ export type BrokerSettings = Pick<
   | 'mqttAuthFailureDelay'
   | 'mqttBacklogMax'
   | 'mqttSubscriberMaxLag'
->
+> &
+  Partial<Pick<Settings, 'mqttCluster' | 'redisPrefix'>>
 
 export type Broker = {
   /** Listens on MQTT_PORT (and MQTTS_PORT); resolves with the ports bound. */
@@ -63,13 +67,21 @@ export async function createBroker({
   ingest,
   log,
   clock,
+  redis,
 }: {
   settings: BrokerSettings
   mqttAccounts: MqttAccount[]
   ingest: Ingest
   log: Logger
   clock: Clock
+  /** With MQTT_CLUSTER=on, duplicated for the sessions and the bus that the broker nodes share. */
+  redis?: Redis
 }): Promise<Broker> {
+  const nodeId = randomUUID()
+  const cluster =
+    settings.mqttCluster === 'on' && redis && settings.redisPrefix
+      ? createClusterParts({ redis, prefix: settings.redisPrefix, nodeId, now: clock.now, log })
+      : undefined
   const accounts = await createServiceAccounts(mqttAccounts)
   const identities = new WeakMap<Client, MqttIdentity>()
   const addresses = new WeakMap<Duplex, string>()
@@ -96,14 +108,19 @@ export async function createBroker({
     ingest,
     accounts,
     clientIds,
+    sharedIds: cluster?.clientIds,
     guard,
     addressOf: (conn) => addresses.get(conn) ?? 'unknown',
     onIdentified: (client, identity) => identities.set(client, identity),
     log,
   })
 
+  // Connections that a newer one of the same client id on another node replaced ($SYS/<node>/new/clients).
+  const takenOver = new WeakSet<Client>()
+
   /** A device connection that a newer one of the same device replaced: its will and its end are stale. */
   const superseded = (client: Client) => {
+    if (takenOver.has(client)) return true
     const holder = clientIds.holder(client.id)
     return holder !== null && holder !== client
   }
@@ -117,10 +134,27 @@ export async function createBroker({
     return retained.admit(ownerOf(identity), packet.topic, bytes)
   }
 
+  // aedes' registry of its connected clients by id, which its types do not show; empty until aedes is made.
+  let clientsById = (): Record<string, Client> => ({})
+
   let slowDropped = 0
-  const mq = createBoundedEmitter({ concurrency: 1000, highWater: settings.mqttBacklogMax })
+  const mq = createBoundedEmitter({
+    concurrency: 1000,
+    highWater: settings.mqttBacklogMax,
+    ...(cluster ? { inner: cluster.bus } : {}),
+  })
+  if (cluster) {
+    // Registered before aedes' own listener, which closes the replaced connection and so publishes its will.
+    mq.on('$SYS/+/new/clients', (packet, done) => {
+      const replaced = clientsById()[packet.payload.toString()]
+      if (replaced && packet.topic.split('/')[1] !== nodeId) takenOver.add(replaced)
+      done()
+    })
+  }
   const aedes = await Aedes.createBroker({
+    id: nodeId,
     mq,
+    ...(cluster ? { persistence: cluster.persistence } : {}),
     connectTimeout: settings.mqttConnectTimeout,
     drainTimeout: settings.mqttDrainTimeout,
     maxClientsIdLength: maxClientIdBytes,
@@ -130,6 +164,10 @@ export async function createBroker({
     authorizePublish: (client, packet, callback) => {
       // aedes publishes the will of a client gone before restart with client null; it was checked at CONNECT.
       if (!client) return callback(null)
+      // The will of a session on a node gone dead, whose device or account is connected here again.
+      const willOf = (packet as { brokerId?: string }).brokerId
+      if (willOf !== undefined && willOf !== nodeId && !client.closed)
+        return callback(new Error('will of a replaced session'))
       const identity = identities.get(client)
       if (!identity || !mayPublish(identity, packet.topic)) {
         return callback(new Error(`not allowed to publish to ${packet.topic}`))
@@ -175,6 +213,12 @@ export async function createBroker({
     },
   })
 
+  const registry = (aedes as unknown as { clients: Record<string, Client> }).clients
+  clientsById = () => registry
+
+  // The node's lease on the shared client-id book, before any login can claim an id under it.
+  await cluster?.clientIds.start()
+
   aedes.on('clientReady', (client) => {
     const identity = identities.get(client)
     if (identity?.type !== 'device' || superseded(client)) return
@@ -191,7 +235,7 @@ export async function createBroker({
       .catch((err: unknown) => log.warn({ err }, 'offline not recorded'))
   })
   const stopWatching = watchSlowClients({
-    clients: () => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients),
+    clients: () => Object.values(clientsById()),
     maxLagMs: settings.mqttSubscriberMaxLag,
     now: clock.now,
     onTooSlow: (client, behindMs) => {
@@ -284,6 +328,7 @@ export async function createBroker({
       log.debug({ left: open.size }, 'mqtt clients closed')
       for (const conn of open) conn.destroy()
       await closed
+      await cluster?.close()
     },
   }
 }

@@ -1,6 +1,7 @@
 export { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
 export { createBoundedEmitter } from './bounded-emitter.ts'
 export { type Broker, type BrokerSettings, createBroker } from './create-broker.ts'
+export { brokerKeys } from './keys.ts'
 export { createLoginGuard } from './login-guard.ts'
 export { createPacketScanner } from './packet-size-guard.ts'
 export { filterCovers, topicMatches } from './topic-filters.ts'

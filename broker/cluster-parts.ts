@@ -1,0 +1,56 @@
+import aedesPersistenceRedis from 'aedes-persistence-redis'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { MessageBus } from './bounded-emitter.ts'
+import { brokerKeys } from './keys.ts'
+import { createRedisBus } from './redis-bus.ts'
+import { createSharedClientIds, type SharedClientIds } from './shared-client-ids.ts'
+
+export type ClusterParts = {
+  bus: MessageBus
+  persistence: ReturnType<typeof aedesPersistenceRedis>
+  clientIds: SharedClientIds
+  /** After aedes closed: gives the node's lease up and closes the sessions' connection. */
+  close: () => Promise<void>
+}
+
+/**
+ * What lets several broker nodes serve one fleet (MQTT_CLUSTER=on): aedes' sessions, queues, wills and retained
+ * messages in Redis, its message bus over Redis pub/sub, and the client-id book shared by every node.
+ */
+export function createClusterParts({
+  redis,
+  prefix,
+  nodeId,
+  now,
+  log,
+}: {
+  /** Duplicated: the bus's two connections and the sessions' one; the client-id scripts run on it. */
+  redis: Redis
+  prefix: string
+  nodeId: string
+  now: () => number
+  log: Logger
+}): ClusterParts {
+  const keys = brokerKeys(prefix)
+  // One warning per ten seconds: ioredis reconnects on its own and reports every failed try.
+  let warnedAt = Number.NEGATIVE_INFINITY
+  const onError = (err: unknown) => {
+    if (now() - warnedAt < 10_000) return
+    warnedAt = now()
+    log.warn({ err }, 'mqtt cluster: redis unavailable; retrying')
+  }
+  const sessions = redis.duplicate({ keyPrefix: keys.sessions })
+  sessions.on('error', onError)
+  const clientIds = createSharedClientIds({ redis, keys, nodeId, now, onError })
+  return {
+    bus: createRedisBus({ redis, channels: keys.busChannels, onError }),
+    // A persistent session that comes back gets its whole queue, as with aedes' default in-memory store.
+    persistence: aedesPersistenceRedis({ conn: sessions, maxSessionDelivery: 100_000 }),
+    clientIds,
+    close: async () => {
+      await clientIds.close().catch(onError)
+      await sessions.quit().catch(onError)
+    },
+  }
+}
