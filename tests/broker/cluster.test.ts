@@ -128,6 +128,22 @@ describe('several broker nodes on one Redis', () => {
     expect(back.connected).toBe(true)
   })
 
+  it("keeps two deployments on one Redis apart: one's messages never reach the other's subscribers", async () => {
+    const elsewhere = await startTestService({ site, env })
+    try {
+      const watcher = await connect(elsewhere, account('watcher', 'watcher-elsewhere', true))
+      const seen: string[] = []
+      watcher.on('message', (_topic, payload) => seen.push(JSON.parse(payload.toString()).from))
+      await watcher.subscribeAsync('devices/#', { qos: 1 })
+      await nodeA.publish('door-1', { type: 'door', open: true, from: 'this deployment' })
+      await elsewhere.publish('door-1', { type: 'door', open: true, from: 'the other deployment' })
+      await waitFor(() => seen.includes('the other deployment'), { what: "the other deployment's reading" })
+      expect(seen).toEqual(['the other deployment'])
+    } finally {
+      await elsewhere.close()
+    }
+  })
+
   it("frees a clean session's client id on every node once its connection ends", async () => {
     const holder = await connect(nodeA, account('watcher', 'shared-name', true))
     expect(await refusal(nodeB, account('other', 'shared-name', true))).toBe(2)
