@@ -7,7 +7,11 @@ declare module 'aedes-persistence-redis' {
     conn: Redis
     /** Queued messages sent to a persistent session when it reconnects (default 1000). */
     maxSessionDelivery?: number
-  }): { destroy: (callback?: () => void) => void }
+  }): {
+    /** The wills of nodes not among the live brokers (by id), read by aedes every four heartbeats. */
+    streamWill: (brokers: Record<string, number>) => AsyncIterable<unknown>
+    delWill: (client: { id: string; brokerId: string }) => Promise<unknown>
+  }
 
   export = aedesPersistenceRedis
 }

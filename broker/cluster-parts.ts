@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import aedesPersistenceRedis from 'aedes-persistence-redis'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -24,6 +25,7 @@ export function createClusterParts({
   nodeId,
   now,
   log,
+  connectedHere,
 }: {
   /** Duplicated: the bus's two connections and the sessions' one; the client-id scripts run on it. */
   redis: Redis
@@ -31,6 +33,8 @@ export function createClusterParts({
   nodeId: string
   now: () => number
   log: Logger
+  /** Whether a client id has a live connection on this node. */
+  connectedHere: (clientId: string) => boolean
 }): ClusterParts {
   const keys = brokerKeys(prefix)
   // One warning per ten seconds: ioredis reconnects on its own and reports every failed try.
@@ -43,10 +47,26 @@ export function createClusterParts({
   const sessions = redis.duplicate({ keyPrefix: keys.sessions })
   sessions.on('error', onError)
   const clientIds = createSharedClientIds({ redis, keys, nodeId, now, onError })
+  // A persistent session that comes back gets its whole queue, as with aedes' default in-memory store.
+  const persistence = aedesPersistenceRedis({ conn: sessions, maxSessionDelivery: 100_000 })
+  // aedes publishes the wills of a node gone dead; one whose client is connected again, here or on a live
+  // node, is stale: it is dropped, not published (aedes would judge it with the new connection).
+  const streamWill = persistence.streamWill.bind(persistence)
+  persistence.streamWill = (brokers) =>
+    Readable.from(
+      (async function* () {
+        for await (const will of streamWill(brokers)) {
+          const { clientId, brokerId } = will as { clientId: string; brokerId: string }
+          if (connectedHere(clientId) || (await clientIds.connectedElsewhere(clientId, brokerId))) {
+            await persistence.delWill({ id: clientId, brokerId })
+            log.info({ clientId }, 'stale will of a dead node dropped: its client is connected again')
+          } else yield will
+        }
+      })(),
+    )
   return {
     bus: createRedisBus({ redis, channels: keys.busChannels, onError }),
-    // A persistent session that comes back gets its whole queue, as with aedes' default in-memory store.
-    persistence: aedesPersistenceRedis({ conn: sessions, maxSessionDelivery: 100_000 }),
+    persistence,
     clientIds,
     close: async () => {
       await clientIds.close().catch(onError)

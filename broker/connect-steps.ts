@@ -34,7 +34,7 @@ export function createConnectSteps({
   ingest: Ingest
   accounts: ServiceAccounts
   clientIds: ClientIdBook
-  /** MQTT_CLUSTER=on: the book of every node, for accounts (a device's client id is its own device id). */
+  /** MQTT_CLUSTER=on: the book of every node, which also says where a device is connected now. */
   sharedIds?: SharedClientIds | undefined
   guard: ReturnType<typeof createLoginGuard>
   addressOf: (conn: Duplex) => string
@@ -124,7 +124,7 @@ export function createConnectSteps({
         log.info({ address, username, clientId: client.id, reason: refused.message }, 'mqtt login refused')
         return callback(refused, null)
       }
-      if (sharedIds && identity.type === 'account' && !(await claimEverywhere(client, ownerOf(identity))))
+      if (sharedIds && !(await claimEverywhere(client, ownerOf(identity))))
         return callback(refusal(2, 'this client id belongs to another identity'), null)
       // Checked and claimed in one turn of the event loop: two logins cannot both take a free id.
       if (!clientIds.mayUse(client.id, ownerOf(identity)))

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
@@ -78,9 +79,19 @@ export async function createBroker({
   redis?: Redis
 }): Promise<Broker> {
   const nodeId = randomUUID()
+  // aedes' registry of its connected clients by id, which its types do not show; empty until aedes is made.
+  let clientsById = (): Record<string, Client> => ({})
+
   const cluster =
     settings.mqttCluster === 'on' && redis && settings.redisPrefix
-      ? createClusterParts({ redis, prefix: settings.redisPrefix, nodeId, now: clock.now, log })
+      ? createClusterParts({
+          redis,
+          prefix: settings.redisPrefix,
+          nodeId,
+          now: clock.now,
+          log,
+          connectedHere: (clientId) => clientsById()[clientId]?.closed === false,
+        })
       : undefined
   const accounts = await createServiceAccounts(mqttAccounts)
   const identities = new WeakMap<Client, MqttIdentity>()
@@ -134,9 +145,6 @@ export async function createBroker({
     return retained.admit(ownerOf(identity), packet.topic, bytes)
   }
 
-  // aedes' registry of its connected clients by id, which its types do not show; empty until aedes is made.
-  let clientsById = (): Record<string, Client> => ({})
-
   let slowDropped = 0
   const mq = createBoundedEmitter({
     concurrency: 1000,
@@ -164,10 +172,6 @@ export async function createBroker({
     authorizePublish: (client, packet, callback) => {
       // aedes publishes the will of a client gone before restart with client null; it was checked at CONNECT.
       if (!client) return callback(null)
-      // The will of a session on a node gone dead, whose device or account is connected here again.
-      const willOf = (packet as { brokerId?: string }).brokerId
-      if (willOf !== undefined && willOf !== nodeId && !client.closed)
-        return callback(new Error('will of a replaced session'))
       const identity = identities.get(client)
       if (!identity || !mayPublish(identity, packet.topic)) {
         return callback(new Error(`not allowed to publish to ${packet.topic}`))
@@ -248,6 +252,8 @@ export async function createBroker({
     },
   })
 
+  // With MQTT_CLUSTER=on, aedes reports here what its Redis store failed to do; unheard, it would end the process.
+  ;(aedes as unknown as EventEmitter).on('error', (err: Error) => log.error({ err }, 'mqtt broker error'))
   aedes.on('clientError', (client, error) =>
     log.debug({ clientId: client.id, err: error }, 'mqtt client error'),
   )

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
+import { z } from 'zod'
 import type { BrokerKeys } from './keys.ts'
 
 // Checked and written in one step: two nodes cannot both give one client id to two identities.
@@ -25,6 +26,9 @@ declare module 'ioredis' {
     vigieRenewNode(nodes: string, nodeId: string, until: number, now: number): Result<number, Context>
   }
 }
+
+// What claim-client-id.lua writes for each client id.
+const holdingSchema = z.object({ owner: z.string(), holder: z.string(), persistent: z.boolean() })
 
 export type SharedClientIds = ReturnType<typeof createSharedClientIds>
 
@@ -76,6 +80,15 @@ export function createSharedClientIds({
 
     release: async (clientId: string, holder: string): Promise<void> => {
       await redis.vigieReleaseClientId(keys.clientIds, clientId, holder)
+    },
+
+    /** Whether a connection on a live node other than this one holds the client id now. */
+    connectedElsewhere: async (clientId: string, exceptNode: string): Promise<boolean> => {
+      const text = await redis.hget(keys.clientIds, clientId)
+      if (text === null) return false
+      const node = holdingSchema.parse(JSON.parse(text)).holder.replace(/\/[^/]*$/, '')
+      if (node === '' || node === exceptNode) return false
+      return Number((await redis.hget(keys.nodes, node)) ?? 0) > now()
     },
 
     /** Takes the node's lease before the first login, and renews it at a third of its length. */
