@@ -124,8 +124,13 @@ export function createConnectSteps({
         log.info({ address, username, clientId: client.id, reason: refused.message }, 'mqtt login refused')
         return callback(refused, null)
       }
-      if (sharedIds && !(await claimEverywhere(client, ownerOf(identity))))
+      if (sharedIds && !(await claimEverywhere(client, ownerOf(identity)))) {
+        log.info(
+          { address, username, clientId: client.id },
+          'mqtt login refused: client id held on another node',
+        )
         return callback(refusal(2, 'this client id belongs to another identity'), null)
+      }
       // Checked and claimed in one turn of the event loop: two logins cannot both take a free id.
       if (!clientIds.mayUse(client.id, ownerOf(identity)))
         return callback(refusal(2, 'this client id belongs to another identity'), null)
