@@ -51,10 +51,13 @@ export async function startVigie({
   children,
   devices,
   cpuProfileDir,
+  cluster = false,
 }: {
   children: Children
   devices: DeviceCredential[]
   cpuProfileDir?: string
+  /** MQTT_CLUSTER=on: sessions and the message bus in Redis, as each node of several would run (issue 17). */
+  cluster?: boolean
 }): Promise<Target> {
   const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
     label: 'vigie-bench-',
@@ -73,6 +76,7 @@ export async function startVigie({
       MQTT_PORT: String(port),
       BIND_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      MQTT_CLUSTER: cluster ? 'on' : 'off',
     },
   })
   const stop = async () => {
@@ -88,7 +92,7 @@ export async function startVigie({
     throw error
   }
   return {
-    name: 'vigie',
+    name: cluster ? 'vigie-cluster' : 'vigie',
     port,
     pid: child.pid,
     helpers: [{ name: 'redis-server', pid: redisServer.pid }],
