@@ -4,4 +4,5 @@ export { type Broker, type BrokerSettings, createBroker } from './create-broker.
 export { brokerKeys } from './keys.ts'
 export { createLoginGuard } from './login-guard.ts'
 export { createPacketScanner } from './packet-size-guard.ts'
+export { createSharedClientIds } from './shared-client-ids.ts'
 export { filterCovers, topicMatches } from './topic-filters.ts'

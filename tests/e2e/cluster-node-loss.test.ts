@@ -80,5 +80,6 @@ describe('a broker node lost with SIGKILL', () => {
       await nodeB.close()
       await redis.quit()
     }
-  })
+    // Two nodes start, one of them a process of its own: twice the time of one on a busy machine.
+  }, 120_000)
 })
