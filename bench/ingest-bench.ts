@@ -24,7 +24,8 @@ const usage = `Usage: node --import tsx bench/ingest-bench.ts [options]   (or: n
   --seconds S           measured window per rate (default 30; --quick 10)
   --warmup S            unmeasured seconds at each rate before the window (default 5; --quick 3)
   --max-in-flight K     unacknowledged readings a device may have before it skips its turn (default 10)
-  --targets LIST        vigie,aedes (default both, vigie first)
+  --targets LIST        vigie,vigie-cluster,aedes (default vigie,aedes); vigie-cluster is vigie with
+                        MQTT_CLUSTER=on (sessions and the message bus in Redis)
   --results FILE        where to write the results (default bench/RESULTS.md; --quick: not written)
   --cpu-prof DIR        run the vigie child under node --cpu-prof, profiles written to DIR
   --quick               a small run, under a minute`
@@ -59,8 +60,9 @@ const seconds = positiveInteger('seconds', values.seconds, quick ? 10 : 30)
 const warmupSeconds = positiveInteger('warmup', values.warmup, quick ? 3 : 5)
 const maxInFlightPerDevice = positiveInteger('max-in-flight', values['max-in-flight'], 10)
 const targetNames = values.targets.split(',').map((name) => name.trim())
-if (targetNames.length === 0 || targetNames.some((name) => name !== 'vigie' && name !== 'aedes')) {
-  console.error(`--targets: expected vigie, aedes or both, got "${values.targets}"\n\n${usage}`)
+const knownTargets = new Set(['vigie', 'vigie-cluster', 'aedes'])
+if (targetNames.length === 0 || targetNames.some((name) => !knownTargets.has(name))) {
+  console.error(`--targets: expected vigie, vigie-cluster or aedes, got "${values.targets}"\n\n${usage}`)
   process.exit(2)
 }
 const resultsPath = values.results ?? (quick ? undefined : join(repoRoot, 'bench', 'RESULTS.md'))
@@ -187,17 +189,18 @@ try {
   const runs: TargetRun[] = []
   for (const name of targetNames) {
     const start =
-      name === 'vigie'
-        ? () =>
+      name === 'aedes'
+        ? () => startPlainAedes({ children })
+        : () =>
             startVigie({
               children,
               devices,
+              cluster: name === 'vigie-cluster',
               ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
             })
-        : () => startPlainAedes({ children })
     log(
-      name === 'vigie'
-        ? `vigie: starting (seeds ${deviceCount} devices, one scrypt hash each)`
+      name !== 'aedes'
+        ? `${name}: starting (seeds ${deviceCount} devices, one scrypt hash each)`
         : `${name}: starting`,
     )
     runs.push(await runTarget(start, devices))

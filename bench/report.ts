@@ -74,9 +74,9 @@ function rows(runs: TargetRun[]): string[][] {
       fixed(step.latencyMs.p99, 1),
       fixed(step.latencyMs.max, 0),
       percent(step.brokerCpu),
-      run.target === 'vigie' ? percent(step.helperCpu) : '–',
+      run.target.startsWith('vigie') ? percent(step.helperCpu) : '–',
       mb(step.peakRssBytes),
-      run.target === 'vigie' ? mb(step.helperPeakRssBytes) : '–',
+      run.target.startsWith('vigie') ? mb(step.helperPeakRssBytes) : '–',
       `${percent(step.generatorCpu)}${generatorBound(step) ? ' (saturated)' : ''}`,
     ]),
   )

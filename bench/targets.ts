@@ -53,12 +53,15 @@ export async function startVigie({
   devices,
   cpuProfileDir,
   replicaAck,
+  cluster = false,
 }: {
   children: Children
   devices: DeviceCredential[]
   cpuProfileDir?: string
   /** Issue 17: Redis gets one replica, and ingest waits for this many (VIGIE_REDIS_REPLICAS_ACK) before a PUBACK. */
   replicaAck?: number
+  /** MQTT_CLUSTER=on: sessions and the message bus in Redis, as each node of several would run (issue 17). */
+  cluster?: boolean
 }): Promise<Target> {
   const { dir, sitePath, prefix, redisServer } = await prepareBenchWorld({
     label: 'vigie-bench-',
@@ -88,6 +91,7 @@ export async function startVigie({
       BIND_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ...(replicaAck === undefined ? {} : { VIGIE_REDIS_REPLICAS_ACK: String(replicaAck) }),
+      MQTT_CLUSTER: cluster ? 'on' : 'off',
     },
   })
   const stop = async () => {
@@ -104,7 +108,11 @@ export async function startVigie({
     throw error
   }
   return {
-    name: replicaAck === undefined ? 'vigie' : `vigie, one replica, ack ${replicaAck}`,
+    name: cluster
+      ? 'vigie-cluster'
+      : replicaAck === undefined
+        ? 'vigie'
+        : `vigie, one replica, ack ${replicaAck}`,
     port,
     pid: child.pid,
     helpers: [

@@ -4,6 +4,14 @@ type Message = mqemitter.Message
 type Listener = (message: Message, done: () => void) => void
 type Callback = (error?: Error) => void
 
+/** What the bounded emitter wraps: a local mqemitter, or the Redis one of redis-bus.ts. */
+export type MessageBus = {
+  on: (topic: string, listener: Listener, callback?: () => void) => unknown
+  removeListener: (topic: string, listener: Listener, callback?: () => void) => void
+  emit: (message: Message, callback?: Callback) => void
+  close: (callback: () => void) => void
+}
+
 export type BoundedEmitter = ReturnType<typeof createBoundedEmitter>
 
 /**
@@ -13,12 +21,16 @@ export type BoundedEmitter = ReturnType<typeof createBoundedEmitter>
  *   callback; here every completion, listener's or emit's, runs on a fresh turn past a fixed depth.
  * - mqemitter's queue has no bound, and aedes keeps reading clients while it grows (each 'readable' event
  *   parses more); here the queue says when it is congested, so the broker stops reading until it drains.
+ * Over the Redis bus (MQTT_CLUSTER=on) an emit completes when Redis took the PUBLISH, so the queue bounds
+ * what waits to reach Redis; deliveries arrive from Redis one message per event, never queued behind another.
  */
 export function createBoundedEmitter({
   concurrency,
   highWater,
   lowWater = Math.floor(highWater / 2),
   maxDepth = 200,
+  // Unbounded inside: this wrapper keeps the count, the order and the queue.
+  inner = mqemitter({ concurrency: 0, matchEmptyLevels: true }), // [MQTT-4.7.1-3]
 }: {
   /** Messages being delivered at once; the rest wait in order. */
   concurrency: number
@@ -26,9 +38,9 @@ export function createBoundedEmitter({
   highWater: number
   lowWater?: number
   maxDepth?: number
+  /** Takes every message at once (concurrency 0): this wrapper does the queueing. */
+  inner?: MessageBus
 }) {
-  // Unbounded inside: this wrapper keeps the count, the order and the queue.
-  const inner = mqemitter({ concurrency: 0, matchEmptyLevels: true }) // [MQTT-4.7.1-3]
   const wrapped = new WeakMap<Listener, Listener>()
   const waiting: { message: Message; callback: Callback }[] = []
   let head = 0

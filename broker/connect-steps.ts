@@ -6,6 +6,7 @@ import { type MqttIdentity, mayPublish, mayRetain } from './access-policy.ts'
 import { type ClientIdBook, ownerOf } from './client-ids.ts'
 import type { createLoginGuard } from './login-guard.ts'
 import type { ServiceAccounts } from './service-accounts.ts'
+import type { SharedClientIds } from './shared-client-ids.ts'
 
 /** Issue 15: longer ids are refused in every protocol version, counted in bytes as they travel. */
 export const maxClientIdBytes = 256
@@ -24,6 +25,7 @@ export function createConnectSteps({
   ingest,
   accounts,
   clientIds,
+  sharedIds,
   guard,
   addressOf,
   onIdentified,
@@ -32,6 +34,8 @@ export function createConnectSteps({
   ingest: Ingest
   accounts: ServiceAccounts
   clientIds: ClientIdBook
+  /** MQTT_CLUSTER=on: the book of every node, which also says where a device is connected now. */
+  sharedIds?: SharedClientIds | undefined
   guard: ReturnType<typeof createLoginGuard>
   addressOf: (conn: Duplex) => string
   onIdentified: (client: Client, identity: MqttIdentity) => void
@@ -77,6 +81,19 @@ export function createConnectSteps({
     return null
   }
 
+  /** Whether no other identity holds the client id on any node; the claim is released when the connection ends. */
+  async function claimEverywhere(client: Client, owner: string): Promise<boolean> {
+    if (!sharedIds || client.closed) return false
+    const holder = sharedIds.holderFor()
+    // Before the claim, so a connection that ends meanwhile still releases it (after it, on one Redis connection).
+    client.conn.once('close', () => {
+      sharedIds
+        .release(client.id, holder)
+        .catch((err: unknown) => log.warn({ err }, 'client id not released'))
+    })
+    return (await sharedIds.claim(client.id, owner, holder, !client.clean)) === null
+  }
+
   const authenticate = (
     client: Client,
     username: string | undefined,
@@ -106,6 +123,13 @@ export function createConnectSteps({
       if (refused) {
         log.info({ address, username, clientId: client.id, reason: refused.message }, 'mqtt login refused')
         return callback(refused, null)
+      }
+      if (sharedIds && !(await claimEverywhere(client, ownerOf(identity)))) {
+        log.info(
+          { address, username, clientId: client.id },
+          'mqtt login refused: client id held on another node',
+        )
+        return callback(refusal(2, 'this client id belongs to another identity'), null)
       }
       // Checked and claimed in one turn of the event loop: two logins cannot both take a free id.
       if (!clientIds.mayUse(client.id, ownerOf(identity)))

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto'
+import type { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createSecureContext, createServer as createTlsServer, type SecureContext, TLSSocket } from 'node:tls'
 import { Aedes, type Client, type PublishPacket } from 'aedes'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createWebSocketStream, type WebSocket } from 'ws'
 import type { MqttAccount, Settings } from '../config/index.ts'
@@ -12,6 +15,7 @@ import type { Ingest } from '../ingest/index.ts'
 import { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
 import { createBoundedEmitter } from './bounded-emitter.ts'
 import { createClientIdBook, ownerOf } from './client-ids.ts'
+import { createClusterParts } from './cluster-parts.ts'
 import { createConnectSteps, maxClientIdBytes } from './connect-steps.ts'
 import { createLoginGuard } from './login-guard.ts'
 import { guardConnection } from './packet-size-guard.ts'
@@ -41,7 +45,8 @@ export type BrokerSettings = Pick<
   | 'mqttBacklogMax'
   | 'mqttSubscriberMaxLag'
   | 'mqttProxyProtocol'
->
+> &
+  Partial<Pick<Settings, 'mqttCluster' | 'redisPrefix'>>
 
 export type Broker = {
   /** Listens on MQTT_PORT (and MQTTS_PORT); resolves with the ports bound. */
@@ -71,13 +76,31 @@ export async function createBroker({
   ingest,
   log,
   clock,
+  redis,
 }: {
   settings: BrokerSettings
   mqttAccounts: MqttAccount[]
   ingest: Ingest
   log: Logger
   clock: Clock
+  /** With MQTT_CLUSTER=on, duplicated for the sessions and the bus that the broker nodes share. */
+  redis?: Redis
 }): Promise<Broker> {
+  const nodeId = randomUUID()
+  // aedes' registry of its connected clients by id, which its types do not show; empty until aedes is made.
+  let clientsById = (): Record<string, Client> => ({})
+
+  const cluster =
+    settings.mqttCluster === 'on' && redis && settings.redisPrefix
+      ? createClusterParts({
+          redis,
+          prefix: settings.redisPrefix,
+          nodeId,
+          now: clock.now,
+          log,
+          connectedHere: (clientId) => clientsById()[clientId]?.closed === false,
+        })
+      : undefined
   const accounts = await createServiceAccounts(mqttAccounts)
   const identities = new WeakMap<Client, MqttIdentity>()
   const addresses = new WeakMap<Duplex, string>()
@@ -104,14 +127,19 @@ export async function createBroker({
     ingest,
     accounts,
     clientIds,
+    sharedIds: cluster?.clientIds,
     guard,
     addressOf: (conn) => addresses.get(conn) ?? 'unknown',
     onIdentified: (client, identity) => identities.set(client, identity),
     log,
   })
 
+  // Connections that a newer one of the same client id on another node replaced ($SYS/<node>/new/clients).
+  const takenOver = new WeakSet<Client>()
+
   /** A device connection that a newer one of the same device replaced: its will and its end are stale. */
   const superseded = (client: Client) => {
+    if (takenOver.has(client)) return true
     const holder = clientIds.holder(client.id)
     return holder !== null && holder !== client
   }
@@ -126,9 +154,23 @@ export async function createBroker({
   }
 
   let slowDropped = 0
-  const mq = createBoundedEmitter({ concurrency: 1000, highWater: settings.mqttBacklogMax })
+  const mq = createBoundedEmitter({
+    concurrency: 1000,
+    highWater: settings.mqttBacklogMax,
+    ...(cluster ? { inner: cluster.bus } : {}),
+  })
+  if (cluster) {
+    // Registered before aedes' own listener, which closes the replaced connection and so publishes its will.
+    mq.on('$SYS/+/new/clients', (packet, done) => {
+      const replaced = clientsById()[packet.payload.toString()]
+      if (replaced && packet.topic.split('/')[1] !== nodeId) takenOver.add(replaced)
+      done()
+    })
+  }
   const aedes = await Aedes.createBroker({
+    id: nodeId,
     mq,
+    ...(cluster ? { persistence: cluster.persistence } : {}),
     connectTimeout: settings.mqttConnectTimeout,
     drainTimeout: settings.mqttDrainTimeout,
     maxClientsIdLength: maxClientIdBytes,
@@ -183,6 +225,12 @@ export async function createBroker({
     },
   })
 
+  const registry = (aedes as unknown as { clients: Record<string, Client> }).clients
+  clientsById = () => registry
+
+  // The node's lease on the shared client-id book, before any login can claim an id under it.
+  await cluster?.clientIds.start()
+
   aedes.on('clientReady', (client) => {
     const identity = identities.get(client)
     if (identity?.type !== 'device' || superseded(client)) return
@@ -199,7 +247,7 @@ export async function createBroker({
       .catch((err: unknown) => log.warn({ err }, 'offline not recorded'))
   })
   const stopWatching = watchSlowClients({
-    clients: () => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients),
+    clients: () => Object.values(clientsById()),
     maxLagMs: settings.mqttSubscriberMaxLag,
     now: clock.now,
     onTooSlow: (client, behindMs) => {
@@ -212,6 +260,8 @@ export async function createBroker({
     },
   })
 
+  // With MQTT_CLUSTER=on, aedes reports here what its Redis store failed to do; unheard, it would end the process.
+  ;(aedes as unknown as EventEmitter).on('error', (err: Error) => log.error({ err }, 'mqtt broker error'))
   aedes.on('clientError', (client, error) =>
     log.debug({ clientId: client.id, err: error }, 'mqtt client error'),
   )
@@ -319,6 +369,7 @@ export async function createBroker({
       log.debug({ left: open.size }, 'mqtt clients closed')
       for (const conn of open) conn.destroy()
       await closed
+      await cluster?.close()
     },
   }
 }

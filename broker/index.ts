@@ -1,6 +1,8 @@
 export { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
 export { createBoundedEmitter } from './bounded-emitter.ts'
 export { type Broker, type BrokerSettings, createBroker } from './create-broker.ts'
+export { brokerKeys } from './keys.ts'
 export { createLoginGuard } from './login-guard.ts'
 export { createPacketScanner } from './packet-size-guard.ts'
+export { createSharedClientIds } from './shared-client-ids.ts'
 export { filterCovers, topicMatches } from './topic-filters.ts'

@@ -136,6 +136,8 @@ export const settingsSchema = z
     mqttAuthFailureDelay: durationSchema.default(1000),
     // Issue 17: behind HAProxy's send-proxy(-v2), each MQTT(S) connection begins with the device's address.
     mqttProxyProtocol: z.enum(['off', 'on']).default('off'),
+    // Issue 17: on, MQTT sessions and the message bus live in Redis, so several broker nodes serve one fleet.
+    mqttCluster: z.enum(['on', 'off']).default('off'),
     logShards: z.coerce.number().int().min(1).max(1024).default(16),
     readingsRetention: z.coerce.number().int().min(100).default(1_000_000),
     deviceReadingsRetention: z.coerce.number().int().min(10).default(1000),
@@ -176,6 +178,14 @@ export const settingsSchema = z
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['mqttsPort'], message: 'MQTTS needs TLS_CERT and TLS_KEY too' })
+    }
+    // The bus's Redis channels are glob patterns built on the prefix (broker/keys.ts).
+    if (s.mqttCluster === 'on' && /[*?[\]\\]/.test(s.redisPrefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redisPrefix'],
+        message: 'with MQTT_CLUSTER=on, no * ? [ ] or \\ in REDIS_PREFIX',
+      })
     }
     if (s.httpHeadersTimeout > s.httpRequestTimeout) {
       ctx.addIssue({
@@ -262,6 +272,7 @@ export const settingsEnv = {
   MQTT_PROXY_PROTOCOL: 'mqttProxyProtocol',
   MQTT_BACKLOG_MAX: 'mqttBacklogMax',
   MQTT_SUBSCRIBER_MAX_LAG: 'mqttSubscriberMaxLag',
+  MQTT_CLUSTER: 'mqttCluster',
   VIGIE_LOG_SHARDS: 'logShards',
   READINGS_RETENTION: 'readingsRetention',
   DEVICE_READINGS_RETENTION: 'deviceReadingsRetention',

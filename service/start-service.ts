@@ -127,6 +127,7 @@ export async function startService({
         ingest,
         log: log.child({ part: 'broker' }),
         clock,
+        redis: connection.redis,
       })
       ;({ mqttPort } = await broker.listen())
       lifecycle.add('broker', broker.close)

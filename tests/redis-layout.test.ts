@@ -5,6 +5,7 @@ import { basename, dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { apiRedisKeys } from '../api/index.ts'
+import { brokerKeys } from '../broker/index.ts'
 import { createNotificationStore, notificationKeys } from '../notifier/index.ts'
 import {
   createIncidentStore,
@@ -92,6 +93,10 @@ describe('Redis keys', () => {
     expect(apiRedisKeys(p).webhookSeen('ab12')).toBe('vigie:webhook-seen:ab12')
     expect(apiRedisKeys(p).rateLimit).toBe('vigie:rate-limit:')
     expect(serviceKeys(p).retentionLease).toBe('vigie:retention-lease')
+    expect(brokerKeys(p).sessions).toBe('vigie:mqtt:')
+    expect(brokerKeys(p).busChannels).toBe('vigie:mqtt/')
+    expect(brokerKeys(p).clientIds).toBe('vigie:mqtt-client-ids')
+    expect(brokerKeys(p).nodes).toBe('vigie:mqtt-nodes')
     expect(ruleKeys(p).lease(3)).toBe('vigie:rules-lease:3')
     expect(ruleKeys(p).ticketIndexBuildMark).toBe('vigie:ticket-index-version:build-started')
   })

@@ -14,14 +14,19 @@ export async function startTestService({
   env = {},
   adminKey = 'test-service-admin-key-0123456',
   clock = systemClock,
+  prefix: sharedPrefix,
 }: {
   site: string
   env?: Record<string, string>
   adminKey?: string
   /** Every role's clock: a manual one (manual-clock.ts) makes timers fire when the test moves it. */
   clock?: Clock
+  /** Another service's prefix: both are then nodes of one deployment. */
+  prefix?: string
 }) {
-  const { url, prefix, redis } = await openTestRedis()
+  const opened = await openTestRedis()
+  const { url, redis } = opened
+  const prefix = sharedPrefix ?? opened.prefix
   await redis.quit()
   const [httpPort, mqttPort] = [await findFreePort(), await findFreePort()]
   const publicUrl = `http://127.0.0.1:${httpPort}`
