@@ -58,6 +58,8 @@ export async function startCluster({
       BIND_HOST: '127.0.0.1',
       HTTP_TRUST_PROXY: 'loopback',
       MQTT_PROXY_PROTOCOL: 'on',
+      // Sessions, queues and the message bus in Redis: a device's session is any node's.
+      MQTT_CLUSTER: 'on',
       PUBLIC_URL: `http://localhost:${httpPort}`,
     }
     const { REDIS_URL: _ignored, ...operatorEnv } = baseEnv

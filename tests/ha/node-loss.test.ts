@@ -61,6 +61,7 @@ describe('a vigie node lost (issue 17)', () => {
           DEVICE_READINGS_RETENTION: '100000',
           // Devices come through HAProxy only, which says who they are.
           MQTT_PROXY_PROTOCOL: 'on',
+          MQTT_CLUSTER: 'on',
           ...engageEnv({ twilioUrl: twilio.url, smtpUrl: 'smtp://127.0.0.1:9', authToken }),
         },
       })
