@@ -25,6 +25,7 @@ import {
 } from '../rules/index.ts'
 import { createFailedWorkLog, streamKeys } from '../streams/index.ts'
 import { createLifecycle } from './lifecycle.ts'
+import { provisionDevices } from './provision-devices.ts'
 import { connectRedis } from './redis-connection.ts'
 import { createDeploymentSweep } from './retention-sweep.ts'
 
@@ -77,11 +78,13 @@ export async function startService({
       await ingestRedis.quit()
     })
     const ingest = createIngest({ redis: ingestRedis, settings, log: log.child({ part: 'ingest' }), clock })
-    const seeded = await ingest.registry.seed(site.devices)
-    log.info(
-      { devices: site.devices.length, written: seeded.written },
-      'devices from the site file provisioned',
-    )
+    await provisionDevices({
+      redis: connection.redis,
+      registry: ingest.registry,
+      devices: site.devices,
+      leaseKey: ingest.keys.devicesProvisionLease,
+      log: log.child({ part: 'devices' }),
+    })
     // Before any role reads them: a deployment that predates the ticket indexes builds them once.
     await ensureTicketIndexes({
       redis: connection.redis,
