@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
-import { buildApi, createLiveEvents, createReadiness } from '../api/index.ts'
+import { buildApi, createLiveEvents, createReadiness, type Readiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { type Clock, systemClock } from '../domain/index.ts'
@@ -37,6 +37,8 @@ export type RunningService = {
   redisUrl: string
   /** Stops taking input, drains, closes Redis; false when something failed or the deadline passed. */
   close: (reason: string) => Promise<boolean>
+  /** The checks /readyz runs, for a parent asking this process over IPC (the rule workers' child). */
+  readiness: () => ReturnType<Readiness['check']>
   /** Something started beside the service (the rule workers' process): it closes first, within the deadline. */
   add: (name: string, close: () => Promise<void> | void) => void
 }
@@ -46,11 +48,14 @@ export async function startService({
   config,
   log,
   clock = systemClock,
+  readyWhen = {},
 }: {
   config: Config
   log: Logger
   /** Where every role reads the time; tests pass one they move by hand. */
   clock?: Clock
+  /** Readiness checks of what runs beside this process (the rule workers' child), by role. */
+  readyWhen?: Record<string, () => Promise<boolean> | boolean>
 }): Promise<RunningService> {
   const { settings, site } = config
   const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
@@ -67,6 +72,7 @@ export async function startService({
     const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
     const readiness = createReadiness()
     readiness.add('redis', async () => (await connection.redis.ping()) === 'PONG')
+    for (const [role, check] of Object.entries(readyWhen)) readiness.add(role, check)
 
     // Ingest's own connection pipelines the writes of many devices into few round trips; the reading log
     // batches its appends itself, so they skip the auto-pipeline's extra Pipeline per tick.
@@ -154,6 +160,7 @@ export async function startService({
       })
       worker.start()
       lifecycle.add('rules', worker.close)
+      readiness.add('workers', () => worker.isReady())
       const sweep = createDeploymentSweep({
         redis: connection.redis,
         settings,
@@ -179,6 +186,7 @@ export async function startService({
         clock,
       })
       lifecycle.add('notifier', notifier.close)
+      readiness.add('notifier', () => notifier.isReady())
     }
 
     let httpUrl: string | undefined
@@ -272,13 +280,21 @@ export async function startService({
       })
       await app.listen({ port: settings.httpPort, host: settings.bindHost })
       lifecycle.add('http', () => app.close())
+      readiness.add('api', () => app.server.listening)
       const { port } = app.server.address() as AddressInfo
       const host =
         settings.bindHost === '0.0.0.0' || settings.bindHost === '::' ? 'localhost' : settings.bindHost
       httpUrl = `http://${host}:${port}`
     }
     log.info({ roles: settings.roles, httpUrl, mqttPort, site: config.sitePath }, 'vigie started')
-    return { httpUrl, mqttPort, redisUrl: connection.url, close: lifecycle.shutdown, add: lifecycle.add }
+    return {
+      httpUrl,
+      mqttPort,
+      redisUrl: connection.url,
+      readiness: () => readiness.check(),
+      close: lifecycle.shutdown,
+      add: lifecycle.add,
+    }
   } catch (error) {
     await lifecycle.shutdown('start failed')
     throw error
