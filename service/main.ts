@@ -138,7 +138,16 @@ async function main(): Promise<void> {
     (workersProcess === 'yes' || (workersProcess === 'auto' && availableParallelism() > 1))
   if (splitWorkers) config.settings.roles = roles.filter((role) => role !== 'workers')
   const { startService } = await import('./start-service.ts')
-  let workers: ReturnType<typeof startWorkersChild> | undefined
+  const startWorkers = (redisUrl: string) =>
+    startWorkersChild({
+      env,
+      redisUrl,
+      log: log.child({ part: 'workers' }),
+      // Half the deadline: the rest of the service, its Redis last, still stops in time.
+      stopTimeoutMs: config.settings.shutdownTimeout / 2,
+    })
+  // On a Redis the settings name, the child starts beside this process rather than after it (issue 17).
+  let workers = splitWorkers && config.settings.redisUrl ? startWorkers(config.settings.redisUrl) : undefined
   // The rule workers' child process comes through here too: every process runs on the system clock.
   service = await startService({
     config,
@@ -151,13 +160,7 @@ async function main(): Promise<void> {
     process.exit(1)
   })
   if (splitWorkers) {
-    workers = startWorkersChild({
-      env,
-      redisUrl: service.redisUrl,
-      log: log.child({ part: 'workers' }),
-      // Half the deadline: the rest of the service, its Redis last, still stops in time.
-      stopTimeoutMs: config.settings.shutdownTimeout / 2,
-    })
+    workers ??= startWorkers(service.redisUrl)
     // Added last, so closed first: the service's close may stop the Redis the workers use.
     service.add('workers-process', workers.close)
   }

@@ -97,7 +97,7 @@ describe('a node is ready only when every role it runs works (issue 17)', () => 
           const { items } = (await res.json()) as { items: { rule: string }[] }
           return items.length > 0 ? items : undefined
         },
-        { what: 'the forced door ticket', timeoutMs: 10_000 },
+        { what: 'the forced door ticket', timeoutMs: 15_000 },
       )
       expect(tickets.map((t) => t.rule)).toEqual(['door-forced'])
       expect(await service.stop('SIGTERM')).toBe(0)
@@ -108,7 +108,10 @@ describe('a node is ready only when every role it runs works (issue 17)', () => 
     }
   })
 
-  it('provisions the site file devices once: its workers process and a second start find them there', async () => {
+  // Two starts of a node with its workers process: 120 s on a busy machine.
+  it('provisions the site file devices once: its workers process and a second start find them there', {
+    timeout: 120_000,
+  }, async () => {
     const { url, prefix, redis } = await openTestRedis()
     const sitePath = writeTempFile('site.yaml', oneDoorSite)
     const first = await startNode({ prefix, url, sitePath })
@@ -117,9 +120,12 @@ describe('a node is ready only when every role it runs works (issue 17)', () => 
         what: 'the first start ready',
         timeoutMs: 60_000,
       })
-      // The parent seeds; its rule workers process, started after, finds the devices there.
+      // One of the two processes seeds (both start at once on a REDIS_URL); the other finds the devices there.
+      const found = (text: string) =>
+        lines(text, 'devices from the site file already provisioned').length +
+        lines(text, 'devices from the site file provisioned by another process').length
       expect(lines(first.service.output(), 'devices from the site file provisioned')).toHaveLength(1)
-      expect(lines(first.service.output(), 'devices from the site file already provisioned')).toHaveLength(1)
+      expect(found(first.service.output())).toBe(1)
       expect(await first.service.stop('SIGTERM')).toBe(0)
 
       const second = await startNode({ prefix, url, sitePath })
@@ -129,9 +135,7 @@ describe('a node is ready only when every role it runs works (issue 17)', () => 
           timeoutMs: 60_000,
         })
         expect(lines(second.service.output(), 'devices from the site file provisioned')).toEqual([])
-        expect(lines(second.service.output(), 'devices from the site file already provisioned')).toHaveLength(
-          2,
-        )
+        expect(found(second.service.output())).toBe(2)
         expect(await second.service.stop('SIGTERM')).toBe(0)
       } finally {
         await second.service.stop('SIGKILL', { group: true })
