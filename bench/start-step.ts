@@ -84,6 +84,19 @@ async function measureStart(
       VIGIE_ADMIN_KEY: adminKey,
     },
   })
+  // Kept whole, as the child keeps only its last output: who provisioned, parent and workers process alike.
+  const provisioning: string[] = []
+  let partial = ''
+  child.child.stdout?.on('data', (chunk: Buffer) => {
+    const text = partial + chunk.toString()
+    const complete = text.split('\n')
+    partial = complete.pop() ?? ''
+    for (const line of complete) {
+      if (!line.includes('devices from the site file')) continue
+      const { msg, written } = JSON.parse(line) as { msg: string; written?: number }
+      provisioning.push(written === undefined ? msg : `${msg} (${written} written)`)
+    }
+  })
   try {
     const ready = until(
       'readyz',
@@ -120,15 +133,7 @@ async function measureStart(
       t0,
     )
     const readyMs = await ready
-    const seeded = child
-      .output()
-      .split('\n')
-      .filter((line) => line.includes('devices from the site file'))
-      .map((line) => {
-        const { msg, written } = JSON.parse(line) as { msg: string; written?: number }
-        return written === undefined ? msg : `${msg} (${written} written)`
-      })
-    return { label, readyMs, acceptedMs, ticketMs, provisioned: seeded.join('; ') || '—' }
+    return { label, readyMs, acceptedMs, ticketMs, provisioned: provisioning.join('; ') || '—' }
   } finally {
     // SIGTERM: a graceful stop, its shard leases handed back, as an operator's restart does.
     await child.stop(60_000)

@@ -137,7 +137,6 @@ async function main(): Promise<void> {
     roles.length > 1 &&
     (workersProcess === 'yes' || (workersProcess === 'auto' && availableParallelism() > 1))
   if (splitWorkers) config.settings.roles = roles.filter((role) => role !== 'workers')
-  const { startService } = await import('./start-service.ts')
   const startWorkers = (redisUrl: string) =>
     startWorkersChild({
       env,
@@ -146,8 +145,9 @@ async function main(): Promise<void> {
       // Half the deadline: the rest of the service, its Redis last, still stops in time.
       stopTimeoutMs: config.settings.shutdownTimeout / 2,
     })
-  // On a Redis the settings name, the child starts beside this process rather than after it (issue 17).
+  // On a Redis the settings name, the child starts beside this process, before its imports (issue 17).
   let workers = splitWorkers && config.settings.redisUrl ? startWorkers(config.settings.redisUrl) : undefined
+  const { startService } = await import('./start-service.ts')
   // The rule workers' child process comes through here too: every process runs on the system clock.
   service = await startService({
     config,
