@@ -51,10 +51,17 @@ const children = createChildren()
 process.on('exit', children.killAll)
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Polls until the probe answers something, or throws at the deadline. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, t0: number): Promise<number> {
+/** Polls until the probe answers something; throws at the deadline, or at once when the node has exited. */
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  t0: number,
+  exitedWith: () => number | string | undefined,
+): Promise<number> {
   for (;;) {
     if ((await probe().catch(() => undefined)) !== undefined) return performance.now() - t0
+    const exit = exitedWith()
+    if (exit !== undefined) throw new Error(`${what}: the node exited (${exit})`)
     if (performance.now() - t0 > startDeadlineMs)
       throw new Error(`${what}: nothing after ${startDeadlineMs} ms`)
     await pause(50)
@@ -84,6 +91,10 @@ async function measureStart(
       VIGIE_ADMIN_KEY: adminKey,
     },
   })
+  let exit: number | string | undefined
+  void child.exited.then((code) => {
+    exit = code
+  })
   // Kept whole, as the child keeps only its last output: who provisioned, parent and workers process alike.
   const provisioning: string[] = []
   let partial = ''
@@ -102,6 +113,7 @@ async function measureStart(
       'readyz',
       async () => ((await fetch(`${http}/readyz`)).status === 200 ? true : undefined),
       t0,
+      () => exit,
     )
     const acceptedMs = await until(
       'the door let in',
@@ -120,6 +132,7 @@ async function measureStart(
         return true
       },
       t0,
+      () => exit,
     )
     const ticketMs = await until(
       'its ticket',
@@ -131,6 +144,7 @@ async function measureStart(
         return items.length > 0 ? true : undefined
       },
       t0,
+      () => exit,
     )
     const readyMs = await ready
     return { label, readyMs, acceptedMs, ticketMs, provisioned: provisioning.join('; ') || '—' }
