@@ -31,8 +31,8 @@ describe('npm start', () => {
         BIND_HOST: '127.0.0.1',
       },
     })
-    // Its rule workers process starts beside it: a busy machine's two cores are shared.
-    await service.waitForLine(/"msg":"vigie started"/, 40_000)
+    // Its rule workers process starts beside it and says "vigie started" too: the node's line names its API.
+    await service.waitForLine(/"httpUrl":.*"msg":"vigie started"/, 40_000)
     expect(await get(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
     // Ready once every role works, the rule workers (in a process of their own on two cores) too.
     const ready = await waitFor(
