@@ -27,7 +27,7 @@ export function registerHealthRoutes(app: FastifyInstance, readiness: Readiness)
       config: { access: 'public' },
       schema: {
         tags: ['health'],
-        summary: 'Ready once Redis and the broker are',
+        summary: 'Ready once every role this process runs is working (503 naming those that are not)',
         response: {
           200: z.object({ status: z.literal('ready'), checks: checksSchema }),
           503: z.object({

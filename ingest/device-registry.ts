@@ -3,8 +3,9 @@ import type { ChainableCommander, Redis } from 'ioredis'
 import { z } from 'zod'
 import { type Device, deviceSchema } from '../config/index.ts'
 import { type Clock, VigieError } from '../domain/index.ts'
+import { digestOf, matchesDigest, secretBuckets, sectionText } from './devices-digest.ts'
 import { generateSecret } from './issued-secret.ts'
-import { type IngestKeys, ingestKeys } from './keys.ts'
+import { type IngestKeys, ingestKeys, shardOf } from './keys.ts'
 import { hashSecret, type SecretScheme, secretScheme, storedScheme, verifySecret } from './secret-hash.ts'
 
 /** A device as the service knows it; its secret is only ever stored hashed, beside this document. */
@@ -49,12 +50,33 @@ export function createDeviceRegistry({
   const writeInto = (multi: ChainableCommander, id: string, doc: string, secretHash: string) =>
     multi.hset(keys.device(id), 'doc', doc, 'secretHash', secretHash).sadd(keys.deviceIds, id)
 
+  /** Whether Redis holds this devices section already: one scrypt, whatever the number of devices. */
+  async function provisioned(devices: Device[], stored?: Record<string, string>): Promise<boolean> {
+    const digests = stored ?? (await redis.hgetall(keys.devicesDigest))
+    if (!(await matchesDigest(sectionText(devices), digests.section))) return false
+    // A Redis that lost devices since (restored, evicted) is provisioned again.
+    return (await redis.scard(keys.deviceIds)) >= devices.length
+  }
+
   return {
+    provisioned: (devices: Device[]) => provisioned(devices),
+
     /**
-     * Makes Redis hold the site file's devices; a secret is hashed again only when it changed, and an
-     * unchanged device is not written. In slices, so 20,000 devices never hold 20,000 replies at once.
+     * Makes Redis hold the site file's devices: nothing when the section's digest says it does; else a
+     * plain secret is checked only in a bucket whose secrets changed, and an unchanged device is not written.
+     * In slices, so 20,000 devices never hold 20,000 replies at once.
      */
-    seed: async (devices: Device[]): Promise<{ written: number }> => {
+    seed: async (devices: Device[]): Promise<{ written: number; unchanged: boolean }> => {
+      const stored = await redis.hgetall(keys.devicesDigest)
+      if (await provisioned(devices, stored)) return { written: 0, unchanged: true }
+      const buckets = secretBuckets(devices)
+      const bucketField = (bucket: number) => `bucket:${buckets.count}:${bucket}`
+      const sameSecrets = new Set<number>()
+      await Promise.all(
+        [...buckets.texts].map(async ([bucket, text]) => {
+          if (await matchesDigest(text, stored[bucketField(bucket)])) sameSecrets.add(bucket)
+        }),
+      )
       let written = 0
       for (let first = 0; first < devices.length; first += seedSlice) {
         const slice = devices.slice(first, first + seedSlice)
@@ -68,7 +90,10 @@ export function createDeviceRegistry({
             const existing = doc ? deviceRecordSchema.parse(JSON.parse(doc)) : null
             let hash = secretHash
             if (hash === undefined && secret !== undefined) {
-              const unchanged = storedHash && (await verifySecret(secret, storedHash))
+              const unchanged =
+                storedHash &&
+                (sameSecrets.has(shardOf(device.id, buckets.count)) ||
+                  (await verifySecret(secret, storedHash)))
               hash = unchanged && storedHash ? storedHash : await hashSecret(secret)
             }
             if (hash === undefined) return
@@ -88,7 +113,16 @@ export function createDeviceRegistry({
         }
         written += changed.length
       }
-      return { written }
+      // Written last: a seed cut short leaves the old digest, so the next start seeds again.
+      const digests: Record<string, string> = { section: await digestOf(sectionText(devices)) }
+      await Promise.all(
+        [...buckets.texts].map(async ([bucket, text]) => {
+          const field = bucketField(bucket)
+          digests[field] = sameSecrets.has(bucket) ? (stored[field] ?? '') : await digestOf(text)
+        }),
+      )
+      await redis.multi().del(keys.devicesDigest).hset(keys.devicesDigest, digests).exec()
+      return { written, unchanged: false }
     },
 
     /** Provisions a new device and returns its secret, the only time it is ever shown. */

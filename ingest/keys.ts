@@ -7,6 +7,10 @@ export function ingestKeys(prefix: string) {
     deviceIds: `${prefix}devices`,
     /** Bumped whenever a device is written: whoever caches devices reads them again. */
     devicesVersion: `${prefix}devices-version`,
+    /** What the site file's devices section was when last provisioned: a salted scrypt digest (issue 17). */
+    devicesDigest: `${prefix}devices-digest`,
+    /** Held by the one process provisioning the site file's devices, so two starts never seed at once. */
+    devicesProvisionLease: `${prefix}devices-provision-lease`,
     /** The durable readings log, one stream per shard; a device always lands in the same shard. */
     shard: (n: number) => `${prefix}log:${n}`,
     deviceReadings: (id: string) => `${prefix}readings:${id}`,

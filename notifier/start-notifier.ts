@@ -99,8 +99,9 @@ export async function startNotifier({
   })
   const customerBook = createCustomerBook({ redis, prefix, customers: site.customers })
   await customerBook.seed()
+  const consumerRedis = redis.duplicate()
   const consumer = createEventConsumer({
-    redis: redis.duplicate(),
+    redis: consumerRedis,
     eventsKey: ruleKeys(prefix).events,
     notices: [
       createStaffNotices({
@@ -120,8 +121,12 @@ export async function startNotifier({
   delivery.start()
   await consumer.start()
   log.info({ channels: Object.keys(channels).filter((c) => c !== 'close') }, 'notifier started')
+  let closed = false
   return {
+    /** Consuming: started, not closed, its reading connection up (issue 17). */
+    isReady: () => !closed && consumerRedis.status === 'ready',
     close: async () => {
+      closed = true
       await consumer.close()
       await delivery.close()
       channels.close()

@@ -120,6 +120,10 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   const owned = new Set<number>()
   const fresh = new Set<number>()
   let running = false
+  // Readiness (issue 17): every shard held by someone, what was taken over replayed, the last cycle whole.
+  let everyShardHeld = false
+  let cycleWhole = false
+  let rosterSeeded = false
   let loop: Promise<void> | undefined
   // In elapsed time (performance.now()); the first cycle renews, ticks and sweeps.
   let lastLease = Number.NEGATIVE_INFINITY
@@ -139,8 +143,12 @@ export function createRuleWorker(options: RuleWorkerOptions) {
   }
 
   async function renewLeases(now: number) {
+    let held = 0
     for (const [shard, lease] of leases.entries()) {
-      const got = await (owned.has(shard) ? lease.renew() : lease.acquire())
+      const renewing = owned.has(shard)
+      const got = await (renewing ? lease.renew() : lease.acquire())
+      // A lease not ours that we tried to take is another worker's; one we failed to renew may be nobody's.
+      if (got || !renewing) held++
       if (got !== owned.has(shard)) {
         // Another worker may have written these devices' states meanwhile: memory is read again.
         await book.flush()
@@ -158,6 +166,7 @@ export function createRuleWorker(options: RuleWorkerOptions) {
         logger.warn({ shard }, 'shard lease lost')
       }
     }
+    everyShardHeld = held === leases.length
     lastLease = now
   }
 
@@ -335,8 +344,10 @@ export function createRuleWorker(options: RuleWorkerOptions) {
           await sweepSilence(clock.now())
           lastSweep = performance.now()
         }
+        cycleWhole = true
         if (owned.size === 0) await new Promise<void>((resolve) => setTimeout(resolve, blockMs))
       } catch (err) {
+        cycleWhole = false
         if (running) logger.error({ err }, 'rule worker cycle failed; retrying')
         await new Promise<void>((resolve) => setTimeout(resolve, blockMs))
       }
@@ -352,9 +363,16 @@ export function createRuleWorker(options: RuleWorkerOptions) {
     start: () => {
       running = true
       // Kept, so a close waits for it rather than cutting its connection mid-write.
-      seeding = roster.seed().catch((err: unknown) => logger.error({ err }, 'technicians not seeded'))
+      seeding = roster
+        .seed()
+        .then(() => {
+          rosterSeeded = true
+        })
+        .catch((err: unknown) => logger.error({ err }, 'technicians not seeded'))
       loop = run()
     },
+    /** Working: its shards held (by it or another live worker), taken-over readings replayed, technicians known. */
+    isReady: (): boolean => running && cycleWhole && everyShardHeld && fresh.size === 0 && rosterSeeded,
     close: async () => {
       running = false
       await loop

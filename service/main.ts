@@ -14,7 +14,7 @@ import {
 import { systemClock } from '../domain/index.ts'
 import { createLogger } from './logger.ts'
 import type { RunningService } from './start-service.ts'
-import { startWorkersChild } from './workers-child.ts'
+import { readinessQuestionSchema, startWorkersChild } from './workers-child.ts'
 
 const usage = `Usage: npm start [-- --roles broker,api,workers]
        npm run demo
@@ -119,6 +119,15 @@ async function main(): Promise<void> {
   }
   // Started by another vigie process (the rule workers' child): when that one is gone, so is this one.
   process.on('disconnect', () => void stop('parent process gone', 0))
+  // ...and it answers that parent's /readyz for the roles it runs; not ready until started.
+  process.on('message', (message) => {
+    const question = readinessQuestionSchema.safeParse(message)
+    if (!question.success || !process.send) return
+    const { id } = question.data
+    void (service?.readiness() ?? Promise.resolve({ ready: false }))
+      .then(({ ready }) => process.send?.({ type: 'readiness', id, ready }))
+      .catch(() => process.send?.({ type: 'readiness', id, ready: false }))
+  })
 
   // With every role in one start, the rule workers take the second core in a child process.
   const { roles, workersProcess } = config.settings
@@ -128,20 +137,33 @@ async function main(): Promise<void> {
     roles.length > 1 &&
     (workersProcess === 'yes' || (workersProcess === 'auto' && availableParallelism() > 1))
   if (splitWorkers) config.settings.roles = roles.filter((role) => role !== 'workers')
-  const { startService } = await import('./start-service.ts')
-  // The rule workers' child process comes through here too: every process runs on the system clock.
-  service = await startService({ config, log, clock: systemClock }).catch((err: unknown) => {
-    log.fatal({ err, hint: hintFor(err) }, 'start failed')
-    process.exit(1)
-  })
-  if (splitWorkers) {
-    const workers = startWorkersChild({
+  const startWorkers = (redisEnv: Record<string, string>) =>
+    startWorkersChild({
       env,
-      redisEnv: service.redisEnv,
+      redisEnv,
       log: log.child({ part: 'workers' }),
       // Half the deadline: the rest of the service, its Redis last, still stops in time.
       stopTimeoutMs: config.settings.shutdownTimeout / 2,
     })
+  // On a Redis the settings name, the child starts beside this process, before its imports (issue 17).
+  let workers =
+    splitWorkers && (config.settings.redisUrl || config.settings.redisSentinels)
+      ? startWorkers({})
+      : undefined
+  const { startService } = await import('./start-service.ts')
+  // The rule workers' child process comes through here too: every process runs on the system clock.
+  service = await startService({
+    config,
+    log,
+    clock: systemClock,
+    // Not ready until the child's workers are (issue 17): a node that says "ready" evaluates readings.
+    readyWhen: splitWorkers ? { workers: async () => (await workers?.isReady()) ?? false } : {},
+  }).catch((err: unknown) => {
+    log.fatal({ err, hint: hintFor(err) }, 'start failed')
+    process.exit(1)
+  })
+  if (splitWorkers) {
+    workers ??= startWorkers(service.redisEnv)
     // Added last, so closed first: the service's close may stop the Redis the workers use.
     service.add('workers-process', workers.close)
   }

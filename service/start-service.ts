@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
-import { buildApi, createLiveEvents, createReadiness } from '../api/index.ts'
+import { buildApi, createLiveEvents, createReadiness, type Readiness } from '../api/index.ts'
 import { type Broker, createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { type Clock, systemClock } from '../domain/index.ts'
@@ -25,6 +25,7 @@ import {
 } from '../rules/index.ts'
 import { createFailedWorkLog, createReplicaWait, streamKeys } from '../streams/index.ts'
 import { createLifecycle } from './lifecycle.ts'
+import { provisionDevices } from './provision-devices.ts'
 import { connectRedis } from './redis-connection.ts'
 import { createDeploymentSweep } from './retention-sweep.ts'
 
@@ -39,6 +40,8 @@ export type RunningService = {
   redisEnv: Record<string, string>
   /** Stops taking input, drains, closes Redis; false when something failed or the deadline passed. */
   close: (reason: string) => Promise<boolean>
+  /** The checks /readyz runs, for a parent asking this process over IPC (the rule workers' child). */
+  readiness: () => ReturnType<Readiness['check']>
   /** Something started beside the service (the rule workers' process): it closes first, within the deadline. */
   add: (name: string, close: () => Promise<void> | void) => void
 }
@@ -48,11 +51,14 @@ export async function startService({
   config,
   log,
   clock = systemClock,
+  readyWhen = {},
 }: {
   config: Config
   log: Logger
   /** Where every role reads the time; tests pass one they move by hand. */
   clock?: Clock
+  /** Readiness checks of what runs beside this process (the rule workers' child), by role. */
+  readyWhen?: Record<string, () => Promise<boolean> | boolean>
 }): Promise<RunningService> {
   const { settings, site } = config
   const lifecycle = createLifecycle({ log, timeoutMs: settings.shutdownTimeout })
@@ -69,6 +75,7 @@ export async function startService({
     const timelineCap = { maxEntries: settings.ticketTimelineMax, maxBytes: settings.ticketTimelineMaxBytes }
     const readiness = createReadiness()
     readiness.add('redis', async () => (await connection.redis.ping()) === 'PONG')
+    for (const [role, check] of Object.entries(readyWhen)) readiness.add(role, check)
 
     // Ingest's own connection pipelines the writes of many devices into few round trips; the reading log
     // batches its appends itself, so they skip the auto-pipeline's extra Pipeline per tick.
@@ -90,11 +97,13 @@ export async function startService({
         timeoutMs: settings.redisReplicasAckTimeout,
       }),
     })
-    const seeded = await ingest.registry.seed(site.devices)
-    log.info(
-      { devices: site.devices.length, written: seeded.written },
-      'devices from the site file provisioned',
-    )
+    await provisionDevices({
+      redis: connection.redis,
+      registry: ingest.registry,
+      devices: site.devices,
+      leaseKey: ingest.keys.devicesProvisionLease,
+      log: log.child({ part: 'devices' }),
+    })
     // Before any role reads them: a deployment that predates the ticket indexes builds them once.
     await ensureTicketIndexes({
       redis: connection.redis,
@@ -165,6 +174,7 @@ export async function startService({
       })
       worker.start()
       lifecycle.add('rules', worker.close)
+      readiness.add('workers', () => worker.isReady())
       const sweep = createDeploymentSweep({
         redis: connection.redis,
         settings,
@@ -189,6 +199,7 @@ export async function startService({
         clock,
       })
       lifecycle.add('notifier', notifier.close)
+      readiness.add('notifier', () => notifier.isReady())
     }
 
     let httpUrl: string | undefined
@@ -287,6 +298,7 @@ export async function startService({
       })
       await app.listen({ port: settings.httpPort, host: settings.bindHost })
       lifecycle.add('http', () => app.close())
+      readiness.add('api', () => app.server.listening)
       const { port } = app.server.address() as AddressInfo
       const host =
         settings.bindHost === '0.0.0.0' || settings.bindHost === '::' ? 'localhost' : settings.bindHost
@@ -298,6 +310,7 @@ export async function startService({
       mqttPort,
       redisWhere: connection.where,
       redisEnv: connection.childEnv,
+      readiness: () => readiness.check(),
       close: lifecycle.shutdown,
       add: lifecycle.add,
     }

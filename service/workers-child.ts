@@ -2,8 +2,17 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
+import { z } from 'zod'
 
 const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+/** Over the child's IPC channel: the parent asks whether the child's roles work, the child answers (issue 17). */
+export const readinessQuestionSchema = z.object({ type: z.literal('readiness?'), id: z.number().int() })
+export const readinessAnswerSchema = z.object({
+  type: z.literal('readiness'),
+  id: z.number().int(),
+  ready: z.boolean(),
+})
 
 /**
  * The rule workers in a process of their own, on the same Redis: the broker and the rules each get a
@@ -27,6 +36,8 @@ export function startWorkersChild({
   let child: ChildProcess | undefined
   let stopping = false
   let restart: NodeJS.Timeout | undefined
+  let asked = 0
+  const waiting = new Map<number, (ready: boolean) => void>()
 
   function start() {
     const started = spawn(process.execPath, [...process.execArgv, mainPath, 'start', '--roles', 'workers'], {
@@ -37,7 +48,12 @@ export function startWorkersChild({
     })
     child = started
     log.info({ pid: started.pid }, 'rule workers started in a child process')
+    started.on('message', (message) => {
+      const answer = readinessAnswerSchema.safeParse(message)
+      if (answer.success) waiting.get(answer.data.id)?.(answer.data.ready)
+    })
     started.on('exit', (code, signal) => {
+      for (const answer of waiting.values()) answer(false)
       if (stopping) return
       log.error({ code, signal }, 'rule workers process ended; starting it again')
       restart = setTimeout(start, restartDelayMs)
@@ -47,6 +63,24 @@ export function startWorkersChild({
 
   return {
     pid: () => child?.pid,
+    /** The child's own readiness, asked over IPC; false while it starts, hangs (past timeoutMs) or is gone. */
+    isReady: (timeoutMs = 900): Promise<boolean> => {
+      const running = child
+      if (stopping || !running?.connected) return Promise.resolve(false)
+      const id = ++asked
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => answer(false), timeoutMs)
+        function answer(ready: boolean) {
+          clearTimeout(timer)
+          waiting.delete(id)
+          resolve(ready)
+        }
+        waiting.set(id, answer)
+        running.send({ type: 'readiness?', id }, (err) => {
+          if (err) answer(false)
+        })
+      })
+    },
     close: async () => {
       stopping = true
       clearTimeout(restart)

@@ -26,8 +26,18 @@ describe('npm start with MQTT_EXTERNAL_URL', () => {
     try {
       await service.waitForLine(/"msg":"vigie started"/)
       expect(service.output()).not.toContain('mqtt broker listening')
-      const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`)
-      expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'up', broker: 'up' } })
+      // Ready once every role works, the rule workers (in a process of their own on two cores) too.
+      const ready = await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`)
+          return res.status === 200 ? res.json() : undefined
+        },
+        { what: '/readyz answering 200', timeoutMs: 30_000 },
+      )
+      expect(ready).toEqual({
+        status: 'ready',
+        checks: { redis: 'up', broker: 'up', workers: 'up', notifier: 'up', api: 'up' },
+      })
 
       // The device talks to Mosquitto, not to vigie.
       const device = await mqtt.connectAsync(mosquitto.url, { reconnectPeriod: 0 })

@@ -25,7 +25,8 @@ describe('readings in over MQTT, incidents out through the API', () => {
       },
     })
     try {
-      await service.waitForLine(/"msg":"vigie started"/)
+      // Its rule workers process says "vigie started" too: the node's line names its API.
+      await service.waitForLine(/"httpUrl":.*"msg":"vigie started"/)
       const connect = (id: string) =>
         mqtt.connectAsync({
           host: '127.0.0.1',

@@ -31,11 +31,20 @@ describe('npm start', () => {
         BIND_HOST: '127.0.0.1',
       },
     })
-    await service.waitForLine(/"msg":"vigie started"/)
+    // Its rule workers process starts beside it and says "vigie started" too: the node's line names its API.
+    await service.waitForLine(/"httpUrl":.*"msg":"vigie started"/, 40_000)
     expect(await get(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } })
-    expect(await get(`http://127.0.0.1:${port}/readyz`)).toEqual({
-      status: 200,
-      body: { status: 'ready', checks: { redis: 'up', broker: 'up' } },
+    // Ready once every role works, the rule workers (in a process of their own on two cores) too.
+    const ready = await waitFor(
+      async () => {
+        const answer = await get(`http://127.0.0.1:${port}/readyz`)
+        return answer.status === 200 ? answer : undefined
+      },
+      { what: '/readyz answering 200', timeoutMs: 30_000 },
+    )
+    expect(ready.body).toEqual({
+      status: 'ready',
+      checks: { redis: 'up', broker: 'up', workers: 'up', notifier: 'up', api: 'up' },
     })
 
     // Exit code 0 means every part closed before the shutdown deadline.
