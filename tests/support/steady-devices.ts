@@ -5,8 +5,8 @@ export type SteadyDevices = {
   acked: Map<string, { seq: number; publishedAt: number }[]>
   /** Acknowledged readings in all. */
   ackedCount: () => number
-  /** Acknowledged readings published at or after this time. */
-  ackedSince: (time: number) => number
+  /** Acknowledged readings published at or after this time (of one device, when named). */
+  ackedSince: (time: number, device?: string) => number
   /** Stops publishing and waits for the readings in flight (or gives them up), then disconnects. */
   stop: () => Promise<void>
 }
@@ -21,7 +21,7 @@ export async function startSteadyDevices({
   perSecond = 40,
   inFlight = 8,
 }: {
-  /** The broker's port, or several: a device reconnects to the next one when its own is gone. */
+  /** The broker's port, or several: device i starts on the i-th (round robin) and moves to the next when its own is gone. */
   ports: number[]
   devices: { id: string; secret: string }[]
   perSecond?: number
@@ -30,9 +30,10 @@ export async function startSteadyDevices({
   const acked = new Map<string, { seq: number; publishedAt: number }[]>()
   const clients: MqttClient[] = []
   const timers: NodeJS.Timeout[] = []
-  for (const { id, secret } of devices) {
+  for (const [i, { id, secret }] of devices.entries()) {
+    const first = i % ports.length
     const client = mqtt.connect({
-      servers: ports.map((port) => ({ host: '127.0.0.1', port })),
+      servers: [...ports.slice(first), ...ports.slice(0, first)].map((port) => ({ host: '127.0.0.1', port })),
       clientId: id,
       username: id,
       password: secret,
@@ -68,7 +69,10 @@ export async function startSteadyDevices({
   return {
     acked,
     ackedCount: () => all().length,
-    ackedSince: (time) => all().filter(({ publishedAt }) => publishedAt >= time).length,
+    ackedSince: (time, device) =>
+      (device === undefined ? all() : (acked.get(device) ?? [])).filter(
+        ({ publishedAt }) => publishedAt >= time,
+      ).length,
     stop: async () => {
       for (const timer of timers) clearInterval(timer)
       await Promise.all(clients.map((client) => client.endAsync()))
