@@ -27,8 +27,13 @@ export function createLease({ redis, key, ttlMs, owner }: LeaseOptions) {
   const compareAndDelete = createCompareAndDelete({ redis })
   return {
     key,
-    /** Takes the lease if nobody holds it; answers whether it is now ours. */
-    acquire: async (): Promise<boolean> => (await redis.set(key, owner, 'PX', ttlMs, 'NX')) === 'OK',
+    /**
+     * Takes the lease if nobody holds it, or extends it if it is ours already (a renewal whose answer was lost,
+     * in a Redis failover say, must not leave it unheld until it lapses); answers whether it is now ours.
+     */
+    acquire: async (): Promise<boolean> =>
+      (await redis.set(key, owner, 'PX', ttlMs, 'NX')) === 'OK' ||
+      (await redis.vigieRenewLease(key, owner, ttlMs)) === 1,
     /** Extends the lease if we still hold it; false when it lapsed (another may hold it now). */
     renew: async (): Promise<boolean> => (await redis.vigieRenewLease(key, owner, ttlMs)) === 1,
     /** Gives the lease up if we still hold it, so another takes it at once instead of waiting it out. */

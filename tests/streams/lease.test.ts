@@ -38,6 +38,15 @@ describe('a lease', () => {
     expect(await redis.get(key)).toBe('b')
   })
 
+  it('is taken again by its own owner, who then holds it for a new time to live', async () => {
+    const a = leaseOf('a')
+    expect(await a.acquire()).toBe(true)
+    await redis.pexpire(key, 1000)
+    expect(await a.acquire()).toBe(true)
+    expect(await redis.pttl(key)).toBeGreaterThan(1000)
+    expect(await leaseOf('b').acquire()).toBe(false)
+  })
+
   it('once lapsed and taken by another, is neither renewed nor released by its former owner', async () => {
     const [a, b] = [leaseOf('a'), leaseOf('b')]
     expect(await a.acquire()).toBe(true)
