@@ -20,54 +20,45 @@ const rolesSchema = z
 /** A ticket's timeline cap (issue 15): entries, and bytes of their JSON; README § Incidents, tickets and their events. */
 export const ticketTimelineDefaults = { maxEntries: 200, maxBytes: 49_152 } as const
 
+// An env value listing several things: comma separated, blanks around each ignored.
+const commaList = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean),
+)
+
 // Proxies whose X-Forwarded-For names the client: addresses or CIDR ranges, comma separated, or the
 // names loopback, linklocal and uniquelocal (fastify's trustProxy, through proxy-addr).
 const proxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
-const trustedProxiesSchema = z
-  .string()
-  .transform((text) =>
-    text
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean),
-  )
-  .pipe(
-    z
-      .array(
-        z.string().refine((part) => {
-          const [address = '', bits, ...rest] = part.split('/')
-          const version = isIP(address)
-          if (rest.length > 0 || (version === 0 && !(proxyNames.has(part) && bits === undefined)))
-            return false
-          return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
-        }, 'an address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal'),
-      )
-      .min(1, 'at least one address or range'),
-  )
+const trustedProxiesSchema = commaList.pipe(
+  z
+    .array(
+      z.string().refine((part) => {
+        const [address = '', bits, ...rest] = part.split('/')
+        const version = isIP(address)
+        if (rest.length > 0 || (version === 0 && !(proxyNames.has(part) && bits === undefined))) return false
+        return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+      }, 'an address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal'),
+    )
+    .min(1, 'at least one address or range'),
+)
 
 // Sentinels as host:port pairs, comma separated ("10.0.0.1:26379,[::1]:26379").
-const sentinelsSchema = z
-  .string()
-  .transform((text) =>
-    text
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean),
-  )
-  .pipe(
-    z
-      .array(
-        z
-          .string()
-          .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port')
-          .transform((part) => {
-            const at = part.lastIndexOf(':')
-            return { host: part.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(part.slice(at + 1)) }
-          })
-          .refine(({ port }) => port > 0 && port < 65_536, 'a port number from 1 to 65535'),
-      )
-      .min(1, 'at least one host:port'),
-  )
+const sentinelsSchema = commaList.pipe(
+  z
+    .array(
+      z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port')
+        .transform((part) => {
+          const at = part.lastIndexOf(':')
+          return { host: part.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(part.slice(at + 1)) }
+        })
+        .refine(({ port }) => port > 0 && port < 65_536, 'a port number from 1 to 65535'),
+    )
+    .min(1, 'at least one host:port'),
+)
 
 /** Every process setting; DESIGN.md § External contract names the variables. */
 export const settingsSchema = z

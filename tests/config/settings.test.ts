@@ -29,6 +29,33 @@ describe('settings', () => {
     expect(settings.redisUrl).toBeUndefined()
   })
 
+  it('reads Redis Sentinel settings (issue 17), and refuses them half given or beside REDIS_URL', () => {
+    const { settings } = loadConfig({
+      env: {
+        REDIS_SENTINELS: '10.0.0.1:26379, [::1]:26380',
+        REDIS_SENTINEL_NAME: 'vigie',
+        VIGIE_REDIS_REPLICAS_ACK: '1',
+      },
+    })
+    expect(settings).toMatchObject({
+      redisSentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      redisSentinelName: 'vigie',
+      redisReplicasAck: 1,
+      redisReplicasAckTimeout: 2000,
+    })
+    expect(problems({ REDIS_SENTINELS: '10.0.0.1:26379' }).join('\n')).toContain('REDIS_SENTINEL_NAME too')
+    expect(
+      problems({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'm', REDIS_URL: 'redis://r:6379' }).join('\n'),
+    ).toContain('not both')
+    expect(problems({ REDIS_SENTINELS: 'no-port', REDIS_SENTINEL_NAME: 'm' }).join('\n')).toContain(
+      'host:port',
+    )
+    expect(problems({ VIGIE_REDIS_REPLICAS_ACK: '-1' })).toHaveLength(1)
+  })
+
   it('reads the environment over the file, and flags over the environment', () => {
     const path = writeTempFile(
       'site.yaml',
