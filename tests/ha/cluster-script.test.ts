@@ -69,7 +69,7 @@ describe('npm run cluster (issue 17)', () => {
           const body = (await res.json()) as { latest?: { celsius?: number } | null }
           return body.latest?.celsius === 21.5 ? body.latest : undefined
         },
-        { timeoutMs: 20_000, what: 'the reading, through HAProxy' },
+        { timeoutMs: 20_000, intervalMs: 250, what: 'the reading, through HAProxy' },
       )
       expect(latest.celsius).toBe(21.5)
 

@@ -69,6 +69,8 @@ describe('a vigie node lost (issue 17)', () => {
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
         headers: { authorization: `Bearer ${adminKey}` },
       })
+      // A refusal (a 429 from polling too fast, say) says so instead of reading as an empty answer.
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`)
       return (await res.json()) as T
     }
     const tickets = async (port: number) =>
@@ -122,6 +124,7 @@ describe('a vigie node lost (issue 17)', () => {
       await publishOnce(front, 'door-1', { type: 'door', open: true })
       await waitFor(async () => (await tickets(ports.a.http)).some((t) => t.device === 'door-1'), {
         timeoutMs: 30_000,
+        intervalMs: 250,
         what: "door-1's ticket, made on node A",
       })
       await waitFor(() => smsCount() === 1, {
@@ -153,12 +156,13 @@ describe('a vigie node lost (issue 17)', () => {
       const hot = await waitFor(
         async () =>
           (await tickets(ports.b.http)).find((t) => t.device === 'temp-hot' && t.rule === 'too-hot'),
-        { timeoutMs: 30_000, what: 'the for: timer fired on node B' },
+        { timeoutMs: 30_000, intervalMs: 250, what: 'the for: timer fired on node B' },
       )
       const timerMs = Date.now() - killedAt
       await publishOnce(front, 'door-2', { type: 'door', open: true })
       await waitFor(async () => (await tickets(ports.b.http)).some((t) => t.device === 'door-2'), {
         timeoutMs: 30_000,
+        intervalMs: 250,
         what: "door-2's ticket, made on node B",
       })
       await waitFor(() => smsCount() === 3, {

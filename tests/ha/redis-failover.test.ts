@@ -56,6 +56,8 @@ describe('the Redis master lost (issue 17)', () => {
       const res = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
         headers: { authorization: `Bearer ${adminKey}` },
       })
+      // A refusal (a 429 from polling too fast, say) says so instead of reading as an empty answer.
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`)
       return (await res.json()) as T
     }
     const forcedTickets = async (door: string) =>
@@ -79,6 +81,7 @@ describe('the Redis master lost (issue 17)', () => {
       await openDoor('door-gate-1')
       await waitFor(async () => (await forcedTickets('door-gate-1')) === 1, {
         timeoutMs: 30_000,
+        intervalMs: 250,
         what: 'the door forced before the failover, ticketed',
       })
 
@@ -104,6 +107,7 @@ describe('the Redis master lost (issue 17)', () => {
       await openDoor('door-gate-2')
       await waitFor(async () => (await forcedTickets('door-gate-2')) === 1, {
         timeoutMs: 30_000,
+        intervalMs: 250,
         what: 'the door forced after the failover, ticketed',
       })
       const workersMs = Date.now() - killedAt
