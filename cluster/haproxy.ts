@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { VigieError } from '../domain/index.ts'
 
 /** Debian's binary, installed by `node scripts/setup.mjs --need haproxy`. */
@@ -138,14 +139,14 @@ export async function startHaproxy({ dir, ...options }: HaproxyOptions): Promise
   }
   const states = async () => parseStates(await askAdmin(socketPath, 'show stat'))
   // Its admin socket answers once the listeners are bound; a probe of the port would reach a node.
-  const deadline = Date.now() + 10_000
+  const deadline = performance.now() + 10_000
   for (;;) {
     if (ended) {
       await stop()
       throw new VigieError({ code: 'INTERNAL', message: `haproxy ${ended}:\n${text.trim()}` })
     }
     if (await askAdmin(socketPath, 'show info').catch(() => '')) break
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       await stop()
       throw new VigieError({ code: 'INTERNAL', message: `haproxy not listening after 10 s:\n${text.trim()}` })
     }
@@ -157,9 +158,9 @@ export async function startHaproxy({ dir, ...options }: HaproxyOptions): Promise
     configPath,
     states,
     waitForState: async (name, state, timeoutMs = 10_000) => {
-      const until = Date.now() + timeoutMs
+      const until = performance.now() + timeoutMs
       while ((await states().catch(() => ({}) as Record<string, string>))[name] !== state) {
-        if (Date.now() > until)
+        if (performance.now() > until)
           throw new VigieError({
             code: 'INTERNAL',
             message: `haproxy did not see ${name} ${state} in ${timeoutMs} ms`,

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
+import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { VigieError } from '../domain/index.ts'
 
@@ -53,7 +54,7 @@ export async function startVigieNode({
     await exited
     clearTimeout(timer)
   }
-  const deadline = Date.now() + readyTimeoutMs
+  const deadline = performance.now() + readyTimeoutMs
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
       throw new VigieError({
@@ -65,7 +66,7 @@ export async function startVigieNode({
       () => 0,
     )
     if (status === 200) break
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       await stop()
       throw new VigieError({
         code: 'NOT_READY',

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { VigieError } from '../domain/index.ts'
@@ -114,11 +115,11 @@ export async function startRedisSentinelSet({
       sentinelServers,
       masterPort: ask,
       waitForNewMaster: async (port, timeoutMs) => {
-        const deadline = Date.now() + timeoutMs
+        const deadline = performance.now() + timeoutMs
         for (;;) {
           const now = await ask().catch(() => port)
           if (now !== port) return now
-          if (Date.now() > deadline)
+          if (performance.now() > deadline)
             throw new VigieError({
               code: 'REDIS_UNAVAILABLE',
               message: `Sentinel still names ${port} master after ${timeoutMs} ms`,
@@ -138,14 +139,14 @@ export async function startRedisSentinelSet({
 async function waitForReplicas(master: RedisServer, count: number, timeoutMs: number): Promise<void> {
   const client = new Redis(master.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   client.on('error', () => {})
-  const deadline = Date.now() + timeoutMs
+  const deadline = performance.now() + timeoutMs
   try {
     await client.connect()
     for (;;) {
       const info = await client.info('replication')
       const online = info.match(/state=online/g)?.length ?? 0
       if (online >= count) return
-      if (Date.now() > deadline)
+      if (performance.now() > deadline)
         throw new VigieError({
           code: 'REDIS_UNAVAILABLE',
           message: `${online} of ${count} replicas in sync after ${timeoutMs} ms`,

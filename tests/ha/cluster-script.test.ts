@@ -82,7 +82,10 @@ describe('npm run cluster (issue 17)', () => {
       // Ctrl-C first even when the test failed: a SIGKILL would leave the nodes, Redis and HAProxy running.
       if (cluster.child.exitCode === null && cluster.child.signalCode === null) {
         cluster.child.kill('SIGINT')
-        await Promise.race([cluster.exited, new Promise((resolve) => setTimeout(resolve, 30_000))])
+        await waitFor(() => cluster.child.exitCode !== null || cluster.child.signalCode !== null, {
+          timeoutMs: 30_000,
+          what: 'the cluster stopped by its Ctrl-C',
+        }).catch(() => undefined)
       }
       await cluster.stop('SIGKILL')
       rmSync(dir, { recursive: true, force: true })
