@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { Settings } from '../config/index.ts'
 import { maskUrlCredentials, VigieError } from '../domain/index.ts'
 import { ownRedisPassword, ownRedisUrl, type RedisServer, startRedisServer } from './redis-server.ts'
+import { FailoverSafeConnector } from './sentinel-connector.ts'
 
 export type RedisConnection = {
   redis: Redis
@@ -114,7 +115,14 @@ export function describeTarget(target: RedisTarget | string): string {
 export async function openClient(
   target: RedisTarget | string,
   timeoutMs: number,
-  { name }: { name?: string } = {},
+  {
+    name,
+    sentinelTimeoutMs = 2000,
+  }: {
+    name?: string
+    /** How long a Sentinel may take to say where the master is before the next one is asked. */
+    sentinelTimeoutMs?: number
+  } = {},
 ): Promise<Redis> {
   const common: RedisOptions = {
     lazyConnect: true,
@@ -139,6 +147,9 @@ export async function openClient(
             retryStrategy: (times) => Math.min(times * 100, 500),
             sentinelRetryStrategy: (times) => Math.min(times * 100, 1000),
             failoverDetector: true,
+            Connector: FailoverSafeConnector,
+            // A hung Sentinel would otherwise hold every reconnection: the next one is asked instead.
+            sentinelCommandTimeout: sentinelTimeoutMs,
             reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
           })
   redis.on('error', () => {

@@ -94,7 +94,13 @@ export async function startRedisSentinelSet({
     }
     const ask = async (): Promise<number> => {
       for (const sentinel of sentinelServers) {
-        const client = new Redis(sentinel.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 })
+        // A bounded wait: a hung Sentinel (a test stops one) must not hold the question.
+        const client = new Redis(sentinel.port, '127.0.0.1', {
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          connectTimeout: 1000,
+          commandTimeout: 1000,
+        })
         client.on('error', () => {})
         try {
           await client.connect()
