@@ -152,20 +152,38 @@ export async function openClient(
             sentinelCommandTimeout: sentinelTimeoutMs,
             reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
           })
-  redis.on('error', () => {
-    // Connection errors surface through connect() and commands; ioredis reconnects on its own.
-  })
+  // The last error seen while opening says why better than ioredis' final "Connection is closed".
+  let lastError: unknown
+  let refused: (error: Error) => void = () => {}
+  const note = (error: Error) => {
+    lastError = error
+    // A wrong or missing password does not mend with retries: say so at once.
+    if (/WRONGPASS|NOAUTH/.test(error.message)) refused(error)
+  }
+  redis.on('error', note) // connection errors surface here and through commands; ioredis reconnects on its own
+  redis.on('sentinelError', note)
+  let timer: NodeJS.Timeout | undefined
   try {
-    await redis.connect()
-    await redis.ping()
+    // A deadline of our own: through Sentinel, ioredis asks the sentinels again and again, for ever, when none
+    // will answer (a wrong REDIS_SENTINEL_PASSWORD), and connectTimeout only bounds a socket to the master.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+      refused = reject
+    })
+    await Promise.race([redis.connect().then(() => redis.ping()), deadline])
     return redis
   } catch (cause) {
     redis.disconnect()
     throw new VigieError({
       code: 'REDIS_UNAVAILABLE',
       message: `Redis at ${describeTarget(target)} is not reachable`,
-      cause,
+      cause: lastError ?? cause,
     })
+  } finally {
+    clearTimeout(timer)
+    redis.off('sentinelError', note)
+    redis.off('error', note)
+    redis.on('error', () => {})
   }
 }
 

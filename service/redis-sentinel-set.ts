@@ -33,6 +33,7 @@ export async function startRedisSentinelSet({
   sentinels = 3,
   name = 'vigie',
   password,
+  sentinelPassword,
   downAfterMs = 1000,
   appendOnly = true,
 }: {
@@ -43,6 +44,8 @@ export async function startRedisSentinelSet({
   name?: string
   /** Every server and replica wants it (REDIS_PASSWORD); the Sentinels use it to reach them. */
   password?: string
+  /** Every Sentinel wants it (REDIS_SENTINEL_PASSWORD), from clients and from each other. */
+  sentinelPassword?: string
   downAfterMs?: number
   appendOnly?: boolean
 }): Promise<RedisSentinelSet> {
@@ -81,6 +84,9 @@ export async function startRedisSentinelSet({
         `sentinel failover-timeout ${name} ${Math.max(10_000, downAfterMs * 10)}`,
         `sentinel parallel-syncs ${name} 1`,
         ...(password === undefined ? [] : [`sentinel auth-pass ${name} ${password}`]),
+        ...(sentinelPassword === undefined
+          ? []
+          : [`requirepass ${sentinelPassword}`, `sentinel sentinel-pass ${sentinelPassword}`]),
         '',
       ].join('\n')
       const sentinel = await startRedisServer({
@@ -100,6 +106,7 @@ export async function startRedisSentinelSet({
           maxRetriesPerRequest: 0,
           connectTimeout: 1000,
           commandTimeout: 1000,
+          ...(sentinelPassword === undefined ? {} : { password: sentinelPassword }),
         })
         client.on('error', () => {})
         try {
