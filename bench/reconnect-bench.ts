@@ -14,7 +14,8 @@ const usage = `Usage: node --import tsx bench/reconnect-bench.ts [options]   (or
 
 Two vigie nodes (the broker role each) on one redis-server; every device connected to node A, then A
 SIGKILLed and every device reconnecting to node B at once (a refused or timed-out login tries again a
-second later): the time from the kill until all are back. Once with secrets vigie issued, once with
+second later): the time from the kill until all are back. A node is as many broker processes as one
+process's open-files limit needs (two for 20,000 devices here), all of A's killed at once. Once with secrets vigie issued, once with
 secrets a person chose (scrypt-hashed), fewer of them.
 
 Options:
@@ -125,6 +126,13 @@ const section = [
   ...rows,
   '',
   ...runs.filter((run) => run.cap).map((run) => `Capped: ${run.cap}.`),
+  ...runs
+    .filter((run) => run.processesPerNode > 1)
+    .map(
+      (run) =>
+        `With ${run.devices.toLocaleString('en-US')} devices each node was ${run.processesPerNode} broker processes ` +
+        "(a process here may hold 20,000 open files, `ulimit -Hn`), all of A's SIGKILLed at once; B's CPU is theirs summed.",
+    ),
   ratio,
 ].join('\n')
 console.log(`\n${section}\n`)

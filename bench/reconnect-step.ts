@@ -15,6 +15,8 @@ export type ReconnectFigures = {
   devices: number
   /** Why fewer than requested were connected, when they were. */
   cap: string | undefined
+  /** Broker processes making up each node: more than one when one process may not hold every device's socket. */
+  processesPerNode: number
   /** Every device connected to node A, from the first login. */
   firstConnectMs: number
   /** From node A's SIGKILL until the last device is connected to node B. */
@@ -32,6 +34,8 @@ export type ReconnectFigures = {
 const perFleetProcessMax = 7000
 // Logins in hand at once while the fleet first connects to node A, over every fleet process.
 const firstLoginsInFlight = 200
+// Broker processes per node at most, each holding its share of the devices.
+const maxProcessesPerNode = 4
 
 type FleetState = {
   onA: number
@@ -45,7 +49,9 @@ type FleetState = {
 /**
  * Two vigie nodes (the broker role each) on one redis-server, a site file of `requested` devices sharing
  * one secret whose hash it gives; every device connected to node A, then A SIGKILLed: how long until every
- * device is connected to node B again.
+ * device is connected to node B again. A node is as many broker processes as the open-files limit of one
+ * process needs (a process here holds at most 20,000 files: 20,000 devices take two), as one would run a
+ * process per core on a machine; A's are all killed at once.
  */
 export async function runReconnect({
   children,
@@ -116,34 +122,49 @@ export async function runReconnect({
       return { node, mqttPort }
     }
     // One after the other: the second finds the site file's devices provisioned.
-    const a = await startNode('A')
-    const b = await startNode('B', cpuProfileDir)
-    const limit = await openFilesLimit(b.node.pid)
-    // A node holds a few hundred files besides its devices (Redis, listeners, its runtime).
+    const a = [await startNode('A')]
+    const b = [await startNode('B', cpuProfileDir)]
+    const limit = await openFilesLimit(b[0]?.node.pid ?? 0)
+    // A process holds a few hundred files besides its devices (Redis, listeners, its runtime).
     const room = limit === undefined ? requested : limit - 300
-    const target = Math.max(1, Math.min(requested, room))
+    const processesPerNode = Math.min(maxProcessesPerNode, Math.ceil(requested / room))
+    for (let i = 1; i < processesPerNode; i++) {
+      a.push(await startNode(`A${i + 1}`))
+      b.push(await startNode(`B${i + 1}`))
+    }
+    if (processesPerNode > 1)
+      note(
+        `a process may hold ${limit?.toLocaleString('en-US')} open files (\`ulimit -Hn\`): each node is ${processesPerNode} broker processes`,
+      )
+    const target = Math.max(1, Math.min(requested, room * processesPerNode))
     const cap =
       target < requested
-        ? `a node's open-files limit is ${limit?.toLocaleString('en-US')} (\`ulimit -Hn\`; raising it needs ` +
-          `CAP_SYS_RESOURCE): ${target.toLocaleString('en-US')} devices, not ${requested.toLocaleString('en-US')}`
+        ? `a process's open-files limit is ${limit?.toLocaleString('en-US')} (\`ulimit -Hn\`; raising it needs ` +
+          `CAP_SYS_RESOURCE) and a node here is at most ${maxProcessesPerNode} processes: ` +
+          `${target.toLocaleString('en-US')} devices, not ${requested.toLocaleString('en-US')}`
         : undefined
     if (cap) note(cap)
 
     const width = String(requested).length
-    const perProcess = Math.ceil(target / Math.ceil(target / perFleetProcessMax))
+    // Each pair of processes (A k, B k) gets an equal share, spread over fleet processes of at most perFleetProcessMax.
+    const perPair = Math.ceil(target / processesPerNode)
+    const fleetsPerPair = Math.ceil(perPair / perFleetProcessMax)
+    const perProcess = Math.ceil(perPair / fleetsPerPair)
+    const fleetCount = Math.ceil(target / perProcess)
     const states: FleetState[] = []
     const started = performance.now()
-    for (let from = 1; from <= target; from += perProcess) {
+    for (let from = 1, index = 0; from <= target; from += perProcess, index++) {
       const take = Math.min(perProcess, target - from + 1)
+      const pair = Math.min(Math.floor(index / fleetsPerPair), processesPerNode - 1)
       const state: FleetState = { onA: 0, onB: 0, lastOnB: 0, attempts: 0, refused: 0, reasons: {} }
       states.push(state)
-      const concurrency = Math.max(1, Math.floor(firstLoginsInFlight / Math.ceil(target / perProcess)))
+      const concurrency = Math.max(1, Math.floor(firstLoginsInFlight / fleetCount))
       const fleet = children.start({
         args: [
           '--import',
           'tsx',
           'bench/reconnect-fleet.ts',
-          ...[a.mqttPort, b.mqttPort, from, take, width, concurrency].map(String),
+          ...[a[pair]?.mqttPort, b[pair]?.mqttPort, from, take, width, concurrency].map(String),
         ],
         env: { BENCH_SECRET: secret },
         raiseOpenFiles: true,
@@ -171,7 +192,8 @@ export async function runReconnect({
       while (!done()) {
         if (performance.now() > deadline) throw new Error(`${what}: not done after ${timeoutMs / 1000} s`)
         if (fleets.some((f) => f.child.exitCode !== null)) throw new Error('a fleet process ended early')
-        if (nodes[1]?.child.exitCode !== null) throw new Error(`node B ended:\n${nodes[1]?.output()}`)
+        const ended = b.find(({ node }) => node.child.exitCode !== null)
+        if (ended) throw new Error(`a process of node B ended:\n${ended.node.output()}`)
         if (performance.now() - lastNote > 5000) {
           lastNote = performance.now()
           note(
@@ -188,13 +210,13 @@ export async function runReconnect({
     note(`${target.toLocaleString('en-US')} devices on node A in ${(firstConnectMs / 1000).toFixed(1)} s`)
 
     const cpuNow = () => ({
-      nodeB: sampleProcess(b.node.pid)?.cpuSeconds ?? Number.NaN,
+      nodeB: b.reduce((total, { node }) => total + (sampleProcess(node.pid)?.cpuSeconds ?? Number.NaN), 0),
       redis: sampleProcess(redisServer.pid)?.cpuSeconds ?? Number.NaN,
       devices: fleets.reduce((total, fleet) => total + (sampleProcess(fleet.pid)?.cpuSeconds ?? 0), 0),
     })
     const cpuBefore = cpuNow()
     const killedAt = Date.now()
-    nodes[0]?.child.kill('SIGKILL')
+    for (const { node } of a) node.child.kill('SIGKILL')
     await waitUntil(() => sum('onB') >= target, 'reconnecting to node B', deadlineMs)
     const reconnectMs = Math.max(...states.map((state) => state.lastOnB)) - killedAt
     const cpuAfter = cpuNow()
@@ -207,6 +229,7 @@ export async function runReconnect({
       requested,
       devices: target,
       cap,
+      processesPerNode,
       firstConnectMs,
       reconnectMs,
       attempts: sum('attempts'),
