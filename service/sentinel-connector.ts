@@ -4,7 +4,11 @@ import { SentinelConnector } from 'ioredis'
 /** What this connector reaches inside ioredis 5.11.1 (pinned in package.json; tests/ha/sentinel-reconnect holds it). */
 type Internals = {
   initFailoverDetector: () => Promise<void>
-  failoverDetector: { connector: { disconnect: () => void }; cleanup: () => void } | null
+  failoverDetector: {
+    connector: { disconnect: () => void }
+    cleanup: () => void
+    sentinels: { client: { on: (event: 'error', listener: () => void) => void } }[]
+  } | null
   stream?: Socket
   disconnectTimeout: number
 }
@@ -26,7 +30,13 @@ export class FailoverSafeConnector extends SentinelConnector {
     self.initFailoverDetector = () => {
       const subscribed = init()
       // ioredis assigns the detector before its first await, so no announcement can come before this.
-      if (self.failoverDetector) self.failoverDetector.connector = { disconnect: () => leaveMaster(self) }
+      const detector = self.failoverDetector
+      if (!detector) return subscribed
+      detector.connector = { disconnect: () => leaveMaster(self) }
+      // Its sentinel clients reconnect for ever and have no error listener: once the socket it watches for is
+      // gone (a quit, a lost master), it is let go; the next socket gets a detector of its own.
+      for (const { client } of detector.sentinels) client.on('error', () => {})
+      self.stream?.once('close', () => detector.cleanup())
       return subscribed
     }
   }
