@@ -54,7 +54,9 @@ export function narrate(event: VigieEvent, names: Names): string | null {
       return `${clock(event.at)}  FAILED    ${event.detail ?? ''}`
     case 'ticket.survey_answered': {
       const answer = readSurveyAnswer(event.detail)
-      const of = answer ? `${answer.score} of ${surveyScales[answer.kind].max} (${answer.kind.toUpperCase()})` : '?'
+      const of = answer
+        ? `${answer.score} of ${surveyScales[answer.kind].max} (${answer.kind.toUpperCase()})`
+        : '?'
       return `${clock(event.at)}  survey    a customer answered ${of} about ${what}`
     }
     default:

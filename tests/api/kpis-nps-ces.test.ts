@@ -8,8 +8,8 @@ import {
   computeKpis,
   createIncidentStore,
   createTicketStore,
-  type Ticket,
   ruleKeys,
+  type Ticket,
 } from '../../rules/index.ts'
 import { createLogger } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'

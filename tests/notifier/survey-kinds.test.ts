@@ -92,7 +92,9 @@ async function surveysOf(site: string) {
 
 /** The scores the email's links record, read back through the signature as the answer page reads them. */
 const linkedScores = (html: string, at: number) =>
-  [...html.matchAll(/href="https:\/\/vigie\.example\/s\/([^"]+)"/g)].map((m) => links.survey.verify(m[1] ?? '', at))
+  [...html.matchAll(/href="https:\/\/vigie\.example\/s\/([^"]+)"/g)].map((m) =>
+    links.survey.verify(m[1] ?? '', at),
+  )
 
 describe("the survey asks the site's question", () => {
   it('asks an nps site 0–10 "would you recommend", in French and in English', async () => {
