@@ -9,7 +9,7 @@ import type { ApiKey, SiteFile } from '../config/index.ts'
 import { registerConsoleRoutes } from '../console/index.ts'
 import type { Clock } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { CustomerBook, LinkSigner, NotificationStore } from '../notifier/index.ts'
+import type { CustomerBook, LinkSigner, NotificationStore, SurveyAnswers } from '../notifier/index.ts'
 import type {
   Dispatcher,
   IncidentStore,
@@ -40,6 +40,7 @@ import { registerReplicatedWrites } from './replicated-writes.ts'
 import { registerRequestLog } from './request-log.ts'
 import { registerRuleRoutes } from './rule-routes.ts'
 import { registerSiteRoutes } from './site-routes.ts'
+import { registerSurveyLinkRoutes } from './survey-link-routes.ts'
 import { registerTechnicianLinkRoutes } from './technician-link-routes.ts'
 import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
@@ -70,6 +71,8 @@ export type ApiOptions = {
     notifications: NotificationStore
     links: LinkSigner
     twilio?: Pick<TwilioWebhookOptions, 'authToken' | 'publicUrl' | 'redis' | 'prefix'>
+    /** Survey answers (issue 18): the email's one-click links at /s/<token>, and SMS answers. */
+    surveys?: SurveyAnswers
   }
   /** Makes ack and decline move offers along. */
   dispatcher?: Dispatcher
@@ -207,8 +210,10 @@ export async function buildApi({
           notifications: engage.notifications,
           world,
           clock,
+          surveys: engage.surveys,
         })
     }
+    if (engage.surveys) registerSurveyLinkRoutes(app, { links: engage.links, surveys: engage.surveys, clock })
   }
   if (maintenance)
     registerMaintenanceRoutes(app, {

@@ -19,6 +19,10 @@ const kpisSchema = z.object({
   resolvedBeforeCustomerContactPercent: z.number().nullable(),
   csatPercent: z.number().nullable(),
   csatAnswers: z.number().int(),
+  npsScore: z.number().nullable(),
+  npsAnswers: z.number().int(),
+  cesMean: z.number().nullable(),
+  cesAnswers: z.number().int(),
 })
 
 /** DESIGN.md § HTTP API: `GET /api/kpis`, over the tickets created between from and to (README § KPIs), from kept sums. */

@@ -21,7 +21,7 @@ const done: Record<FormAction, string> = {
 }
 
 // The page sits behind a signed link: nothing outside this origin, no framing, no referrer with the token.
-const pageHeaders = {
+export const pageHeaders = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'referrer-policy': 'no-referrer',

@@ -4,8 +4,13 @@ import type { Redis } from 'ioredis'
 import twilio from 'twilio'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
-import { type Clock, escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
-import { type NotificationStore, notificationKeys } from '../notifier/index.ts'
+import { type Clock, escapeHtml, isVigieError, surveyScales, VigieError } from '../domain/index.ts'
+import {
+  createSurveyAnswers,
+  type NotificationStore,
+  notificationKeys,
+  type SurveyAnswers,
+} from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
 import { apiRedisKeys } from './keys.ts'
 import { chooseOffer, readOfferReply } from './offer-replies.ts'
@@ -30,6 +35,8 @@ export type TwilioWebhookOptions = {
   /** Names of rules and places, for an answer that lists a technician's offers. */
   world?: Pick<SiteFile, 'sites' | 'rules'> | undefined
   clock: Clock
+  /** Where survey answers are filed, once per customer and ticket (issue 18); made here when not given. */
+  surveys?: SurveyAnswers | undefined
 }
 
 // A gather URL names the ticket and the technician called about it (notifier's staff notices).
@@ -51,6 +58,8 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
   const { authToken, publicUrl, redis, prefix, tickets, dispatcher, roster, notifications, world, clock } =
     options
   const keys = apiRedisKeys(prefix)
+  const surveys =
+    options.surveys ?? createSurveyAnswers({ redis, prefix, tickets, linkLifetimeMs: 14 * 86_400_000 })
   // Opt-outs and pending surveys are the notifier's: it reads them before each send.
   const notifierKeys = notificationKeys(prefix)
   void app.register(async (scope) => {
@@ -127,12 +136,15 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
       }
       const technician = await roster.byPhone(from)
       const offers = technician ? await tickets.offersOf(technician.id) : []
-      if (offers.length === 0 && /^[1-5]$/.test(said.word)) {
-        // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
-        const surveyed = await redis.getdel(notifierKeys.surveyPending(from))
-        if (surveyed) {
-          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', clock.now(), said.word)
-          return xml('<Message>Merci ! Thank you!</Message>')
+      if (offers.length === 0) {
+        // A customer's answer to the survey they were sent (CSAT 1–5, NPS 0–10, CES 1–7), filed on its ticket.
+        const surveyed = await surveys.fromSms(from, said.word, clock.now())
+        if (surveyed.outcome === 'recorded') return xml('<Message>Merci ! Thank you!</Message>')
+        if (surveyed.outcome === 'already')
+          return xml('<Message>Déjà enregistrée, merci ! Already recorded, thank you!</Message>')
+        if (surveyed.outcome === 'out-of-range') {
+          const { min, max } = surveyScales[surveyed.kind]
+          return xml(`<Message>Répondez de ${min} à ${max}. Reply ${min} to ${max}.</Message>`)
         }
       }
       if (!said.answer) return xml('')

@@ -165,6 +165,8 @@ export const settingsSchema = z
     wsMaxSocketsPerAddress: z.coerce.number().int().min(1).default(100),
     wsMaxFrameSize: z.coerce.number().int().min(125).max(1_048_576).default(4096),
     metricsToken: z.string().min(16, 'at least 16 characters: it is a password').optional(),
+    // Issue 18: how long a survey email's one-click answer links stay good.
+    surveyLinkLifetime: durationSchema.pipe(z.number().min(60_000, 'at least 1m')).default(14 * 86_400_000),
   })
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
@@ -289,6 +291,7 @@ export const settingsEnv = {
   WS_MAX_SOCKETS_PER_ADDRESS: 'wsMaxSocketsPerAddress',
   WS_MAX_FRAME_SIZE: 'wsMaxFrameSize',
   METRICS_TOKEN: 'metricsToken',
+  SURVEY_LINK_LIFETIME: 'surveyLinkLifetime',
 } as const satisfies Record<string, keyof SettingsInput>
 
 export type SettingsEnvName = keyof typeof settingsEnv

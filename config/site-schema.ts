@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { deviceKindSchema } from '../domain/index.ts'
+import { deviceKindSchema, surveyKindSchema } from '../domain/index.ts'
 import { clockRangeSchema } from './clock-range.ts'
 import { durationSchema } from './duration.ts'
 import { customerSchema, supervisorSchema, technicianSchema } from './people-schema.ts'
@@ -23,6 +23,8 @@ export const siteSchema = z.strictObject({
   zones: z.array(zoneSchema).default([]),
   // A recorded message the offer calls play (<Play>) instead of speaking the text (<Say>).
   voiceMessageUrl: z.url({ protocol: /^https?$/ }).optional(),
+  // The question customers are asked after an all-clear (issue 18): CSAT 1–5, NPS 0–10, CES 1–7.
+  survey: surveyKindSchema.default('csat'),
 })
 export type Site = z.infer<typeof siteSchema>
 

@@ -1,3 +1,4 @@
+import { readSurveyAnswer, surveyScales } from '../domain/index.ts'
 import type { Kpis, VigieEvent } from '../rules/index.ts'
 
 export type Names = {
@@ -51,8 +52,13 @@ export function narrate(event: VigieEvent, names: Names): string | null {
       return `${clock(event.at)}  sent      ${event.detail ?? ''}`
     case 'ticket.notification_failed':
       return `${clock(event.at)}  FAILED    ${event.detail ?? ''}`
-    case 'ticket.survey_answered':
-      return `${clock(event.at)}  survey    a customer answered ${event.detail ?? '?'} of 5 about ${what}`
+    case 'ticket.survey_answered': {
+      const answer = readSurveyAnswer(event.detail)
+      const of = answer
+        ? `${answer.score} of ${surveyScales[answer.kind].max} (${answer.kind.toUpperCase()})`
+        : '?'
+      return `${clock(event.at)}  survey    a customer answered ${of} about ${what}`
+    }
     default:
       return null
   }

@@ -22,6 +22,17 @@ export {
   readingTypesByKind,
 } from './readings.ts'
 export {
+  isSurveyScore,
+  readSurveyAnswer,
+  type SurveyAnswer,
+  type SurveyKind,
+  surveyAnswerDetail,
+  surveyKindSchema,
+  surveyKinds,
+  surveyScales,
+  surveyScores,
+} from './survey-answers.ts'
+export {
   type ErrorCode,
   errorCatalogue,
   isVigieError,

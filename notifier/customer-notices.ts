@@ -2,6 +2,7 @@ import type { Customer, SiteFile } from '../config/index.ts'
 import { isWithinClockRange } from '../config/index.ts'
 import { localTime, type TicketEvent, type TicketSummary } from '../rules/index.ts'
 import type { NotificationRequest } from './notification-schema.ts'
+import type { SurveyLinks } from './survey-links.ts'
 import { customerMessages, type Language } from './templates.ts'
 
 type World = Pick<SiteFile, 'sites' | 'rules'>
@@ -57,8 +58,11 @@ const channelOf = (contact: Customer['contacts'][number]) =>
 export function createCustomerNotices({
   world,
   customers,
+  surveyLinks,
 }: {
   world: World
+  /** Signs the survey email's one-click answers; without it the email asks as the SMS does. */
+  surveyLinks?: SurveyLinks | undefined
   /** The customers subscribed to a ticket's site, zone or device, read at each event, so a customer added or removed through the API counts from the next one. */
   customers: (where: { site: string; zone: string | null; device: string | null }) => Promise<Customer[]>
 }) {
@@ -99,8 +103,18 @@ export function createCustomerNotices({
       return kinds.flatMap((kind, order) =>
         audience.map((customer): NotificationRequest => {
           const language: Language = customer.language === 'fr' ? 'fr' : 'en'
-          const messages = customerMessages({ kind, language, facts })
           const held = ticket.severity === 'critical' ? undefined : quietUntil(customer, now, timeZone)
+          const survey = site?.survey ?? 'csat'
+          // Links only for a customer with an email: an NPS survey signs eleven, good from when it is sent.
+          const answerLinks =
+            kind === 'survey' && surveyLinks && customer.contacts.some((c) => 'email' in c)
+              ? surveyLinks({ ticket: ticket.id, customer: customer.id, kind: survey, language }, held ?? now)
+              : undefined
+          const messages = customerMessages({
+            kind,
+            language,
+            facts: kind === 'survey' ? { ...facts, survey, answerLinks } : facts,
+          })
           return {
             // Per ticket, not per event: one notice, one all-clear, one survey, whatever repeats.
             key: `${ticket.id}:${kind}:${customer.id}`,

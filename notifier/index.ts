@@ -24,5 +24,14 @@ export { createSentLookups, type SentLookup } from './sent-lookup.ts'
 export { createLinkSigner, type LinkPayload, type LinkSigner } from './signed-links.ts'
 export { createStaffNotices, type StaffNotices } from './staff-notices.ts'
 export { startNotifier } from './start-notifier.ts'
+export {
+  createSurveyAnswers,
+  type SmsSurveyOutcome,
+  type SurveyAnswers,
+  type SurveyOutcome,
+} from './survey-answers.ts'
+export type { SurveyLinkPayload } from './survey-link-payload.ts'
+export { createSurveyLinks, type SurveyLinks } from './survey-links.ts'
+export { surveyQuestion } from './survey-questions.ts'
 export { escalationMessages, offerMessages } from './templates.ts'
 export { createTwilioClient, type TwilioClient } from './twilio-client.ts'

@@ -16,6 +16,8 @@ export function notificationKeys(prefix: string) {
     optedOut: `${prefix}opted-out`,
     /** The ticket a survey sent to this number is about, until its answer comes back as an SMS. */
     surveyPending: (phone: string) => `${prefix}survey-pending:${phone}`,
+    /** A customer's answer to a ticket's survey ("nps:9"), whatever the channel: the first one stands. */
+    surveyAnswer: (ticket: string, customer: string) => `${prefix}survey-answer:${ticket}:${customer}`,
     /** The technician links' signing key, made once at random and shared by every process. */
     linkSecret: `${prefix}link-secret`,
     /** Messages sent to one recipient on one channel in the current window, and the texts folded for its digest. */

@@ -15,6 +15,8 @@ import { createNotificationStore } from './notification-store.ts'
 import { createSentLookups } from './sent-lookup.ts'
 import { createLinkSigner } from './signed-links.ts'
 import { createStaffNotices } from './staff-notices.ts'
+import { createSurveyAnswers } from './survey-answers.ts'
+import { createSurveyLinks } from './survey-links.ts'
 import { createTwilioClient } from './twilio-client.ts'
 
 type NotifierSettings = Pick<
@@ -30,6 +32,7 @@ type NotifierSettings = Pick<
   | 'redisReplicasAck'
   | 'redisReplicasAckTimeout'
   | 'deliveryLock'
+  | 'surveyLinkLifetime'
 >
 
 /** The notifier role: events in, messages out, each outcome on its ticket's timeline. */
@@ -64,6 +67,18 @@ export async function startNotifier({
   })
   const keys = notificationKeys(prefix)
   const store = createNotificationStore({ redis, keys })
+  const links = await createLinkSigner({ redis, key: keys.linkSecret })
+  const surveys = createSurveyAnswers({
+    redis,
+    prefix,
+    tickets,
+    linkLifetimeMs: settings.surveyLinkLifetime,
+  })
+  // The question a ticket's customers were asked: its site's (issue 18).
+  const surveyKindOf = async (ticket: string) => {
+    const siteId = (await tickets.get(ticket))?.site
+    return site.sites.find((s) => s.id === siteId)?.survey ?? 'csat'
+  }
   const delivery = createDelivery({
     redis,
     prefix,
@@ -86,7 +101,12 @@ export async function startNotifier({
       if (!notification.ticket) return
       // The survey's answer comes back as an SMS from this number: it is filed on this ticket.
       if (notification.template === 'survey' && notification.status === 'sent')
-        await redis.set(keys.surveyPending(notification.to), notification.ticket, 'EX', 7 * 86_400)
+        await surveys.pend({
+          to: notification.to,
+          ticket: notification.ticket,
+          customer: notification.recipient,
+          kind: await surveyKindOf(notification.ticket),
+        })
       const what = `${notification.channel} to ${notification.recipient} (${notification.template})`
       await tickets.note(
         notification.ticket,
@@ -108,10 +128,18 @@ export async function startNotifier({
         world: site,
         technicianOf,
         offersOf: (technician) => tickets.offersOf(technician),
-        links: await createLinkSigner({ redis, key: keys.linkSecret }),
+        links,
         publicUrl: settings.publicUrl,
       }),
-      createCustomerNotices({ world: site, customers: customerBook.subscribedTo }),
+      createCustomerNotices({
+        world: site,
+        customers: customerBook.subscribedTo,
+        surveyLinks: createSurveyLinks({
+          links,
+          publicUrl: settings.publicUrl,
+          lifetimeMs: settings.surveyLinkLifetime,
+        }),
+      }),
     ],
     enqueue: (request) => delivery.enqueue(request),
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),

@@ -1,6 +1,7 @@
 import twilio from 'twilio'
-import { escapeHtml } from '../domain/index.ts'
+import { escapeHtml, type SurveyKind } from '../domain/index.ts'
 import type { Content } from './channels.ts'
+import { surveyEmail, surveyText } from './survey-questions.ts'
 
 export type Language = 'fr' | 'en'
 
@@ -105,7 +106,14 @@ export function escalationMessages({ language, facts }: { language: Language; fa
 }
 
 /** What customers are told: what is affected, in their words, never our internal ids alone. */
-export type NoticeFacts = { what: string; where: string; etaMinutes?: number | undefined }
+export type NoticeFacts = {
+  what: string
+  where: string
+  etaMinutes?: number | undefined
+  /** The site's survey (issue 18), and the email's signed one-click answers, one per score. */
+  survey?: SurveyKind | undefined
+  answerLinks?: { score: number; url: string }[] | undefined
+}
 
 const customerTexts: Record<
   'notice' | 'eta' | 'all-clear' | 'survey',
@@ -128,8 +136,8 @@ const customerTexts: Record<
     en: (f) => `[vigie] ${f.what} — ${f.where}: it is fixed. Thank you for your patience.`,
   },
   survey: {
-    fr: () => '[vigie] Êtes-vous satisfait de notre intervention ? Répondez de 1 (pas du tout) à 5 (très).',
-    en: () => '[vigie] How satisfied are you with how we handled it? Reply 1 (not at all) to 5 (very).',
+    fr: (f) => surveyText(f.survey ?? 'csat', 'fr'),
+    en: (f) => surveyText(f.survey ?? 'csat', 'en'),
   },
 }
 
@@ -149,10 +157,13 @@ export function customerMessages({
   return {
     sms: { text },
     voice: { text, twiml: response.toString() },
-    email: {
-      subject: text.replace(/^\[vigie\] /, '').slice(0, 100),
-      text,
-      html: `<p>${escapeHtml(text)}</p>`,
-    },
+    email:
+      kind === 'survey' && facts.answerLinks
+        ? surveyEmail({ kind: facts.survey ?? 'csat', language, links: facts.answerLinks })
+        : {
+            subject: text.replace(/^\[vigie\] /, '').slice(0, 100),
+            text,
+            html: `<p>${escapeHtml(text)}</p>`,
+          },
   }
 }

@@ -1,5 +1,5 @@
 import type { Ticket } from './record-schemas.ts'
-import { type Facts, isCustomerNotice, type SpreadMeasure } from './ticket-facts.ts'
+import { type Facts, isCustomerNotice, type SpreadMeasure, surveyAnswersOf } from './ticket-facts.ts'
 
 /** Minutes, p50 and p90 (nearest rank), over the tickets that have the measure; null when none do. */
 export type Spread = { p50: number; p90: number; count: number } | null
@@ -14,6 +14,12 @@ export type Kpis = {
   resolvedBeforeCustomerContactPercent: number | null
   csatPercent: number | null
   csatAnswers: number
+  /** % promoters (9–10) − % detractors (0–6) of the NPS answers, −100 to 100. */
+  npsScore: number | null
+  npsAnswers: number
+  /** The mean CES answer, 1 (very hard) to 7 (very easy). */
+  cesMean: number | null
+  cesAnswers: number
 }
 
 const repeatWindowMs = 7 * 86_400_000
@@ -21,6 +27,20 @@ const repeatWindowMs = 7 * 86_400_000
 const minutesBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 60_000
 const round = (value: number) => Math.round(value * 10) / 10
 const percent = (part: number, whole: number) => (whole === 0 ? null : round((100 * part) / whole))
+
+/** NPS and CES from their counts (README § KPIs): the same arithmetic for timelines and kept sums. */
+const npsAndCes = (s: {
+  npsAnswers: number
+  npsPromoters: number
+  npsDetractors: number
+  cesAnswers: number
+  cesSum: number
+}) => ({
+  npsScore: percent(s.npsPromoters - s.npsDetractors, s.npsAnswers),
+  npsAnswers: s.npsAnswers,
+  cesMean: s.cesAnswers === 0 ? null : Math.round((100 * s.cesSum) / s.cesAnswers) / 100,
+  cesAnswers: s.cesAnswers,
+})
 
 function spread(values: number[]): Spread {
   if (values.length === 0) return null
@@ -53,9 +73,11 @@ export function computeKpis(tickets: Ticket[], everyTicket: Ticket[] = tickets):
     const ack = first(t, (e) => e.type === 'ticket.acknowledged')
     return ack ? [minutesBetween(t.createdAt, ack.at)] : []
   })
-  const answers = tickets.flatMap((t) =>
-    t.timeline.filter((e) => e.type === 'ticket.survey_answered').map((e) => Number(e.detail)),
-  )
+  const every = tickets.flatMap(surveyAnswersOf)
+  const scoresOf = (kind: string) => every.filter((a) => a.kind === kind).map((a) => a.score)
+  const answers = scoresOf('csat')
+  const nps = scoresOf('nps')
+  const ces = scoresOf('ces')
   return {
     tickets: tickets.length,
     timeToFirstNoticeMinutes: spread(firstNotice),
@@ -77,6 +99,13 @@ export function computeKpis(tickets: Ticket[], everyTicket: Ticket[] = tickets):
     ),
     csatPercent: percent(answers.filter((a) => a >= 4).length, answers.length),
     csatAnswers: answers.length,
+    ...npsAndCes({
+      npsAnswers: nps.length,
+      npsPromoters: nps.filter((a) => a >= 9).length,
+      npsDetractors: nps.filter((a) => a <= 6).length,
+      cesAnswers: ces.length,
+      cesSum: ces.reduce((sum, a) => sum + a, 0),
+    }),
   }
 }
 
@@ -118,5 +147,12 @@ export function kpisFromSums(sums: Facts): Kpis {
     resolvedBeforeCustomerContactPercent: percent(sum('beforeContact'), sum('resolved')),
     csatPercent: percent(sum('positive'), answers),
     csatAnswers: answers,
+    ...npsAndCes({
+      npsAnswers: sum('npsAnswers'),
+      npsPromoters: sum('npsPromoters'),
+      npsDetractors: sum('npsDetractors'),
+      cesAnswers: sum('cesAnswers'),
+      cesSum: sum('cesSum'),
+    }),
   }
 }

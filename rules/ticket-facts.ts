@@ -1,3 +1,4 @@
+import { readSurveyAnswer, type SurveyAnswer } from '../domain/index.ts'
 import type { Ticket, TimelineEntry } from './record-schemas.ts'
 
 /** A ticket's share of the KPI sums: field → count. Spreads are histograms, `<measure>:<minutes>` → tickets. */
@@ -43,16 +44,33 @@ export function ticketFacts(ticket: Ticket): Facts {
     const contact = ticket.timeline.find((e) => e.type === 'ticket.customer_contacted')
     if (!contact || Date.parse(contact.at) > Date.parse(resolvedAt)) facts.set('beforeContact', 1)
   }
-  const answers = ticket.timeline
-    .filter((e) => e.type === 'ticket.survey_answered')
-    .map((e) => Number(e.detail))
-  if (answers.length > 0) {
-    facts.set('answers', answers.length)
-    const positive = answers.filter((a) => a >= 4).length
-    if (positive > 0) facts.set('positive', positive)
+  const answers = surveyAnswersOf(ticket)
+  const count = (field: string, n: number) => {
+    if (n > 0) facts.set(field, n)
   }
+  // CSAT keeps its fields of before issue 18 (answers, positive), so sums already kept stay right.
+  const csat = answers.filter((a) => a.kind === 'csat').map((a) => a.score)
+  count('answers', csat.length)
+  count('positive', csat.filter((a) => a >= 4).length)
+  const nps = answers.filter((a) => a.kind === 'nps').map((a) => a.score)
+  count('npsAnswers', nps.length)
+  count('npsPromoters', nps.filter((a) => a >= 9).length)
+  count('npsDetractors', nps.filter((a) => a <= 6).length)
+  const ces = answers.filter((a) => a.kind === 'ces').map((a) => a.score)
+  count('cesAnswers', ces.length)
+  count(
+    'cesSum',
+    ces.reduce((sum, a) => sum + a, 0),
+  )
   return facts
 }
+
+/** A ticket's survey answers, of every kind; an entry that is no answer of ours is skipped. */
+export const surveyAnswersOf = (ticket: Ticket): SurveyAnswer[] =>
+  ticket.timeline.flatMap((e) => {
+    const answer = e.type === 'ticket.survey_answered' ? readSurveyAnswer(e.detail) : null
+    return answer ? [answer] : []
+  })
 
 /** What changes in the sums when a ticket goes from before to after; fields that do not move are left out. */
 export function factDeltas(before: Ticket | null, after: Ticket): Facts {

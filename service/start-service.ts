@@ -10,6 +10,7 @@ import {
   createDeliveryQueueCounts,
   createLinkSigner,
   createNotificationStore,
+  createSurveyAnswers,
   notificationKeys,
   startNotifier,
 } from '../notifier/index.ts'
@@ -266,6 +267,12 @@ export async function startService({
           links: await createLinkSigner({
             redis: connection.redis,
             key: notificationKeys(settings.redisPrefix).linkSecret,
+          }),
+          surveys: createSurveyAnswers({
+            redis: connection.redis,
+            prefix: settings.redisPrefix,
+            tickets,
+            linkLifetimeMs: settings.surveyLinkLifetime,
           }),
           ...(settings.twilioAuthToken
             ? {

@@ -98,6 +98,10 @@ describe('KPIs', () => {
       resolvedBeforeCustomerContactPercent: 66.7,
       csatPercent: 50,
       csatAnswers: 2,
+      npsScore: null,
+      npsAnswers: 0,
+      cesMean: null,
+      cesAnswers: 0,
     })
   })
 

@@ -96,7 +96,7 @@ describe('customers hear before they ask', () => {
       `/api/tickets/${id}`,
     )
     expect(withTimeline.timeline.filter((e) => e.type === 'ticket.survey_answered')).toEqual([
-      expect.objectContaining({ by: 'customer', detail: '5' }),
+      expect.objectContaining({ by: 'customer', detail: 'csat:5' }),
     ])
 
     // Not subscribed: nothing. In quiet hours: held, not sent.
