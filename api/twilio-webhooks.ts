@@ -5,7 +5,7 @@ import twilio from 'twilio'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
 import { type Clock, escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
-import { type NotificationStore, notificationKeys } from '../notifier/index.ts'
+import { answerHistoryOps, type NotificationStore, notificationKeys } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
 import { apiRedisKeys } from './keys.ts'
 import { chooseOffer, readOfferReply } from './offer-replies.ts'
@@ -131,7 +131,13 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.
         const surveyed = await redis.getdel(notifierKeys.surveyPending(from))
         if (surveyed) {
-          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', clock.now(), said.word)
+          const at = clock.now()
+          // The answer enters the customer's history in the same write (issue 18).
+          const history = await answerHistoryOps(
+            { notifications, prefix },
+            { ticket: surveyed, from, value: said.word, at },
+          )
+          await tickets.note(surveyed, 'ticket.survey_answered', 'customer', at, said.word, history)
           return xml('<Message>Merci ! Thank you!</Message>')
         }
       }
