@@ -84,7 +84,10 @@ const post = async (body: unknown, key = keys.dispatcher, raw?: string) => {
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: raw ?? JSON.stringify(body),
   })
-  return { status: res.status, body: (await res.json()) as Ticket & { error: { code: string; message: string } } }
+  return {
+    status: res.status,
+    body: (await res.json()) as Ticket & { error: { code: string; message: string } },
+  }
 }
 const ticketsOf = (correlationKey: string) =>
   world.api<{ items: { id: string }[] }>(`/api/tickets?correlationKey=${encodeURIComponent(correlationKey)}`)
@@ -110,20 +113,27 @@ describe('POST /api/tickets', () => {
     ])
     expect(body.timeline[0]).toMatchObject({ by: 'crm', detail: 'The lounge is too hot, says the desk' })
 
-    const offer = await waitFor(
-      () => twilioServer.accepted().find((r) => r.form.To === '+33600000001'),
-      { what: 'the offer SMS to Hugo' },
-    )
+    const offer = await waitFor(() => twilioServer.accepted().find((r) => r.form.To === '+33600000001'), {
+      what: 'the offer SMS to Hugo',
+    })
     expect(offer.form.Body).toContain('Terminal 2')
     expect(twilioServer.accepted().filter((r) => r.form.To === '+33600000002')).toEqual([])
 
     const mine = () => events.filter((e) => e.ticket?.id === body.id)
     await waitFor(() => mine().some((e) => e.type === 'ticket.offered'), { what: 'the offer event on /ws' })
-    expect(mine().map((e) => e.type)).toEqual(['ticket.created', 'ticket.customer_contacted', 'ticket.offered'])
+    expect(mine().map((e) => e.type)).toEqual([
+      'ticket.created',
+      'ticket.customer_contacted',
+      'ticket.offered',
+    ])
     for (const event of mine()) {
       expect(event.ticket?.externalRef).toEqual({ source: 'crm', id: 'CASE-123' })
       // Events reach every key holder: the reporter's phone goes masked.
-      expect(event.ticket?.reporter).toEqual({ name: 'Claire at the desk', phone: '+33•••••••44', customer: 'caller-1' })
+      expect(event.ticket?.reporter).toEqual({
+        name: 'Claire at the desk',
+        phone: '+33•••••••44',
+        customer: 'caller-1',
+      })
     }
   })
 
