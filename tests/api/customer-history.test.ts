@@ -193,5 +193,12 @@ describe('GET /api/customers/:id/history', () => {
     expect(unknown.body.error?.code).toBe('NOT_FOUND')
     expect((await get('/api/customers/salon/history?cursor=bogus', keys.dispatcher)).status).toBe(400)
     expect((await get('/api/customers/salon/history?after=1', keys.dispatcher)).status).toBe(400)
+
+    // Both routes are published with their schemas.
+    const docs = (await (await fetch(`${world.publicUrl}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>
+    }
+    expect(Object.keys(docs.paths['/api/customers/{id}/history'] ?? {})).toEqual(['get'])
+    expect(Object.keys(docs.paths['/api/tickets'] ?? {}).sort()).toEqual(['get', 'post'])
   })
 })
