@@ -9,12 +9,19 @@ import type { ApiKey, SiteFile } from '../config/index.ts'
 import { registerConsoleRoutes } from '../console/index.ts'
 import type { Clock } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { CustomerBook, LinkSigner, NotificationStore, SurveyAnswers } from '../notifier/index.ts'
+import type {
+  CustomerBook,
+  CustomerHistory,
+  LinkSigner,
+  NotificationStore,
+  SurveyAnswers,
+} from '../notifier/index.ts'
 import type {
   Dispatcher,
   IncidentStore,
   MaintenanceWindows,
   TechnicianRoster,
+  TicketIntake,
   TicketStore,
 } from '../rules/index.ts'
 import type { FailedWorkLog } from '../streams/index.ts'
@@ -22,6 +29,7 @@ import { keyOfWebSocket, registerAccessControl } from './access.ts'
 import { registerAnswerHeaders } from './answer-headers.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerCloseGrace } from './close-grace.ts'
+import { registerCustomerHistoryRoutes } from './customer-history.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
@@ -43,6 +51,7 @@ import { registerSiteRoutes } from './site-routes.ts'
 import { registerSurveyLinkRoutes } from './survey-link-routes.ts'
 import { registerTechnicianLinkRoutes } from './technician-link-routes.ts'
 import { registerTechnicianRoutes } from './technician-routes.ts'
+import { registerTicketIntake } from './ticket-intake.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
 import { registerTwilioWebhooks, type TwilioWebhookOptions } from './twilio-webhooks.ts'
 import { registerWebSockets } from './websocket-limits.ts'
@@ -74,6 +83,10 @@ export type ApiOptions = {
     /** Survey answers (issue 18): the email's one-click links at /s/<token>, and SMS answers. */
     surveys?: SurveyAnswers
   }
+  /** Tickets people report (POST /api/tickets) and contacts with support; the route exists only when given with the world. */
+  intake?: TicketIntake
+  /** Customers' timelines (GET /api/customers/:id/history); the route exists only when given with the customers. */
+  customerHistory?: CustomerHistory
   /** Makes ack and decline move offers along. */
   dispatcher?: Dispatcher
   /** Devices, readings and dead letters; their routes exist only when ingest is given. */
@@ -110,6 +123,8 @@ export async function buildApi({
   incidents,
   tickets,
   dispatcher,
+  intake,
+  customerHistory,
   roster,
   customers,
   maintenance,
@@ -179,10 +194,29 @@ export async function buildApi({
   }
   if (incidents) registerIncidentRoutes(app, incidents)
   if (tickets) {
-    registerTicketRoutes(app, { tickets, dispatcher, clock })
+    registerTicketRoutes(app, {
+      tickets,
+      dispatcher,
+      clock,
+      ...(intake &&
+        customers && {
+          contacts: { intake, customerExists: async (id: string) => (await customers.get(id)) !== null },
+        }),
+    })
     registerKpiRoutes(app, tickets)
   }
   if (roster) registerTechnicianRoutes(app, roster)
+  if (intake && world)
+    registerTicketIntake(app, {
+      intake,
+      world,
+      deviceOf: async (id) =>
+        world.devices.find((d) => d.id === id) ?? (ingest ? await ingest.registry.get(id) : null),
+      customerExists: async (id) => (customers ? (await customers.get(id)) !== null : false),
+      clock,
+    })
+  if (customers && customerHistory)
+    registerCustomerHistoryRoutes(app, { customers, history: customerHistory })
   if (customers && world)
     registerCustomerRoutes(app, {
       customers,

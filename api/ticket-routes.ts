@@ -6,6 +6,7 @@ import {
   type Dispatcher,
   type Ticket,
   type TicketAction,
+  type TicketIntake,
   type TicketStore,
   ticketSchema,
   ticketStatuses,
@@ -28,7 +29,18 @@ const withoutTimeline = ({ timeline: _timeline, ...ticket }: Ticket) => ticket
 /** DESIGN.md § HTTP API, tickets part. Viewers read; dispatchers act; a technician acts on their own tickets. */
 export function registerTicketRoutes(
   app: FastifyInstance,
-  { tickets, dispatcher, clock }: { tickets: TicketStore; dispatcher?: Dispatcher | undefined; clock: Clock },
+  {
+    tickets,
+    dispatcher,
+    clock,
+    contacts,
+  }: {
+    tickets: TicketStore
+    dispatcher?: Dispatcher | undefined
+    clock: Clock
+    /** A customer-contact naming the customer enters their history (issue 18). */
+    contacts?: { intake: TicketIntake; customerExists: (id: string) => Promise<boolean> } | undefined
+  },
 ): void {
   const routes = app.withTypeProvider<ZodTypeProvider>()
   const byId = z.object({ id: z.string().min(1).max(64) })
@@ -106,6 +118,8 @@ export function registerTicketRoutes(
           .strictObject({
             note: z.string().min(1).max(2000).optional(),
             text: z.string().min(1).max(2000).optional(),
+            /** customer-contact: who called, a customer id; the contact enters their history. */
+            customer: z.string().min(1).max(64).optional(),
           })
           .default({}),
         response: {
@@ -127,6 +141,12 @@ export function registerTicketRoutes(
         return tickets.note(id, 'ticket.commented', by, clock.now(), request.body.text)
       }
       // The support desk logs a customer who reached out first: the KPI of incidents fixed before that.
+      const { customer } = request.body
+      if (action === 'customer-contact' && customer !== undefined) {
+        if (!contacts || !(await contacts.customerExists(customer)))
+          throw new VigieError({ code: 'VALIDATION_FAILED', message: `No customer ${customer}` })
+        return contacts.intake.contact(id, customer, by, clock.now(), request.body.text ?? null)
+      }
       if (action === 'customer-contact')
         return tickets.note(id, 'ticket.customer_contacted', by, clock.now(), request.body.text ?? null)
       // Accepting closes the offer; declining moves it to the next technician. A technician answers only

@@ -59,7 +59,8 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
     options
   const keys = apiRedisKeys(prefix)
   const surveys =
-    options.surveys ?? createSurveyAnswers({ redis, prefix, tickets, linkLifetimeMs: 14 * 86_400_000 })
+    options.surveys ??
+    createSurveyAnswers({ redis, prefix, tickets, notifications, linkLifetimeMs: 14 * 86_400_000 })
   // Opt-outs and pending surveys are the notifier's: it reads them before each send.
   const notifierKeys = notificationKeys(prefix)
   void app.register(async (scope) => {

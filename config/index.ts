@@ -34,10 +34,13 @@ export {
   siteFileSchema,
 } from './site-schema.ts'
 export {
+  emailSchema,
+  idSchema,
   type Language,
   type Location,
   languageSchema,
   locationSchema,
+  phoneSchema,
   type Role,
   roleSchema,
   type Severity,

@@ -1,5 +1,12 @@
 export { type Channel, type ChannelName, type Content, createChannels } from './channels.ts'
 export { type CustomerBook, createCustomerBook } from './customer-book.ts'
+export {
+  answerHistoryOps,
+  type CustomerHistory,
+  type CustomerHistoryEntry,
+  createCustomerHistory,
+  customerHistoryEntrySchema,
+} from './customer-history.ts'
 export { type CustomerNotices, createCustomerNotices, quietUntil } from './customer-notices.ts'
 export { refusal, retryAfterMs, transientFailure } from './delivery-error.ts'
 export {

@@ -1,3 +1,5 @@
+import { ruleKeys } from '../rules/index.ts'
+
 /** Every Redis key the notifier reads or writes, under the deployment's prefix. */
 export type NotificationKeys = ReturnType<typeof notificationKeys>
 
@@ -26,6 +28,8 @@ export function notificationKeys(prefix: string) {
     /** Customers' records by id (JSON), and where each came from: site, api or deleted. */
     customers: `${prefix}customers`,
     customerOrigins: `${prefix}customer-origins`,
+    /** A customer's history (named by rules/keys.ts): each customer's notification is entered in it. */
+    customerHistory: ruleKeys(prefix).customerHistory,
     /** BullMQ's prefix for the delivery queue's keys. */
     bull: `${prefix}bull`,
   }

@@ -1,5 +1,12 @@
-import type { Redis } from 'ioredis'
-import { type Page, readSortedSetPage, type SortedSetPosition } from '../rules/index.ts'
+import { readFileSync } from 'node:fs'
+import type { Redis, Result } from 'ioredis'
+import {
+  customerHistoryMax,
+  customerHistoryMember,
+  type Page,
+  readSortedSetPage,
+  type SortedSetPosition,
+} from '../rules/index.ts'
 import type { NotificationKeys } from './keys.ts'
 import { type Notification, notificationSchema } from './notification-schema.ts'
 
@@ -8,8 +15,27 @@ const recentKept = 10_000
 
 export type NotificationStore = ReturnType<typeof createNotificationStore>
 
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** notifier/scripts/open-notification.lua: numberOfKeys, then its KEYS and ARGV. */
+    vigieOpenNotification(numberOfKeys: number, ...args: (string | number)[]): Result<number, Context>
+  }
+}
+
+const openScript = readFileSync(new URL('./scripts/open-notification.lua', import.meta.url), 'utf8')
+
 /** Every notification's record: status, attempts and when it was sent, kept by its idempotency key. */
-export function createNotificationStore({ redis, keys }: { redis: Redis; keys: NotificationKeys }) {
+export function createNotificationStore({
+  redis,
+  keys,
+  historyMax = customerHistoryMax,
+}: {
+  redis: Redis
+  keys: NotificationKeys
+  /** Entries kept in each customer's history (rules/customer-history.ts). */
+  historyMax?: number
+}) {
+  redis.defineCommand('vigieOpenNotification', { lua: openScript })
   const get = async (id: string): Promise<Notification | null> => {
     const doc = await redis.get(keys.notification(id))
     return doc ? notificationSchema.parse(JSON.parse(doc)) : null
@@ -17,18 +43,28 @@ export function createNotificationStore({ redis, keys }: { redis: Redis; keys: N
   return {
     get,
 
-    /** Creates the record unless it exists, indexed at `at` (when it was queued); returns it as it stands. */
+    /**
+     * Creates the record unless it exists, indexed at `at` (when it was queued) in the same step, a
+     * customer's in their history too; returns it as it stands.
+     */
     open: async (record: Notification, at: number): Promise<Notification> => {
-      const created = await redis.set(keys.notification(record.id), JSON.stringify(record), 'NX')
-      if (created === 'OK') {
-        const multi = redis
-          .multi()
-          .zadd(keys.recent, at, record.id)
-          .zremrangebyrank(keys.recent, 0, -recentKept - 1)
-        if (record.ticket) multi.zadd(keys.ofTicket(record.ticket), at, record.id)
-        await multi.exec()
-      }
-      return created === 'OK' ? record : ((await get(record.id)) ?? record)
+      const customer = record.audience === 'customer'
+      const created = await redis.vigieOpenNotification(
+        4,
+        keys.notification(record.id),
+        keys.recent,
+        keys.ofTicket(record.ticket ?? ''),
+        keys.customerHistory(record.recipient),
+        record.id,
+        JSON.stringify(record),
+        at,
+        recentKept,
+        record.ticket ? '1' : '0',
+        customer ? customerHistoryMember.of({ kind: 'message', notification: record.id }) : '',
+        customer && record.ticket ? customerHistoryMember.of({ kind: 'ticket', ticket: record.ticket }) : '',
+        historyMax,
+      )
+      return created === 1 ? record : ((await get(record.id)) ?? record)
     },
 
     save: async (record: Notification): Promise<void> => {

@@ -72,6 +72,7 @@ export async function startNotifier({
     redis,
     prefix,
     tickets,
+    notifications: store,
     linkLifetimeMs: settings.surveyLinkLifetime,
   })
   // The question a ticket's customers were asked: its site's (issue 18).

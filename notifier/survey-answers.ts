@@ -8,8 +8,10 @@ import {
   surveyAnswerDetail,
   surveyKindSchema,
 } from '../domain/index.ts'
-import type { TicketStore } from '../rules/index.ts'
+import { customerHistoryOps, type IndexOp, ruleKeys, type TicketStore } from '../rules/index.ts'
+import { answerHistoryOps } from './customer-history.ts'
 import { notificationKeys } from './keys.ts'
+import type { NotificationStore } from './notification-store.ts'
 
 // A survey sent by SMS waits a week for its answer.
 const pendingSeconds = 7 * 86_400
@@ -50,16 +52,22 @@ export function createSurveyAnswers({
   redis,
   prefix,
   tickets,
+  notifications,
   linkLifetimeMs,
 }: {
   redis: Redis
   prefix: string
   tickets: Pick<TicketStore, 'note'>
+  /** Finds the customer an answer from a number came from, for a survey pended before answers named one. */
+  notifications: Pick<NotificationStore, 'ofTicket'>
   /** How long a survey email's links stay good (SURVEY_LINK_LIFETIME): an answer is remembered past it. */
   linkLifetimeMs: number
 }) {
   const keys = notificationKeys(prefix)
   const rememberMs = Math.max(linkLifetimeMs, pendingSeconds * 1000) + 86_400_000
+  // The answer enters the customer's history in the ticket's own write (issue 18).
+  const historyOf = (customer: string, ticket: string, value: string, at: number): IndexOp[] =>
+    customerHistoryOps(ruleKeys(prefix), customer, at, [{ kind: 'answer', at, ticket, value }])
 
   async function record(
     { ticket, customer, kind, score }: { ticket: string; customer: string } & SurveyAnswer,
@@ -71,7 +79,15 @@ export function createSurveyAnswers({
     if ((await redis.set(key, surveyAnswerDetail(answer), 'PX', rememberMs, 'NX')) !== 'OK')
       return { outcome: 'already', answer: readSurveyAnswer(await redis.get(key)) }
     try {
-      await tickets.note(ticket, 'ticket.survey_answered', 'customer', now, surveyAnswerDetail(answer))
+      const detail = surveyAnswerDetail(answer)
+      await tickets.note(
+        ticket,
+        'ticket.survey_answered',
+        'customer',
+        now,
+        detail,
+        historyOf(customer, ticket, detail, now),
+      )
     } catch (error) {
       // Not filed: the answer may be given again.
       await redis.del(key)
@@ -107,13 +123,12 @@ export function createSurveyAnswers({
       const answer = { kind: pending.kind, score }
       if (pending.customer)
         return record({ ticket: pending.ticket, customer: pending.customer, ...answer }, now)
-      await tickets.note(
-        pending.ticket,
-        'ticket.survey_answered',
-        'customer',
-        now,
-        surveyAnswerDetail(answer),
+      const detail = surveyAnswerDetail(answer)
+      const history = await answerHistoryOps(
+        { notifications, prefix },
+        { ticket: pending.ticket, from, value: detail, at: now },
       )
+      await tickets.note(pending.ticket, 'ticket.survey_answered', 'customer', now, detail, history)
       return { outcome: 'recorded', answer }
     },
   }

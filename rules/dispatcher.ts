@@ -76,16 +76,17 @@ export function createDispatcher({
     const rule: Rule | undefined = rules.get(ticket.rule)
     if (!site) return escalate(ticket, now, `unknown site ${ticket.site}`)
     const place = (ticket.device ? await placeOf(ticket.device) : null) ?? site.location
+    // A reported ticket names its skill; telemetry's take their rule's.
+    const skill = ticket.skill ?? rule?.skill
     const [best] = await roster.candidates({
       at: now,
       place,
-      skill: rule?.skill,
+      skill,
       site,
       exclude: already,
       loads: await tickets.loads(),
     })
-    if (!best)
-      return escalate(ticket, now, `no technician on shift${rule?.skill ? ` with skill ${rule.skill}` : ''}`)
+    if (!best) return escalate(ticket, now, `no technician on shift${skill ? ` with skill ${skill}` : ''}`)
 
     const expiresAt = now + offerTimeout
     const etaMinutes = Math.max(1, Math.round((best.distanceKm / travelSpeedKmh) * 60))

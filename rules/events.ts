@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { maskEmail, maskPhone } from '../domain/index.ts'
 import { incidentSchema, type Ticket, ticketEventTypes, ticketSchema } from './record-schemas.ts'
 import { ticketStatuses } from './ticket-states.ts'
 
@@ -29,9 +30,23 @@ export const ticketSummarySchema = ticketSchema
   })
 export type TicketSummary = z.infer<typeof ticketSummarySchema>
 
-export function summarize({ timeline, incidents, incidentCount, ...ticket }: Ticket): TicketSummary {
+export function summarize({
+  timeline,
+  incidents,
+  incidentCount,
+  reporter,
+  ...ticket
+}: Ticket): TicketSummary {
   return {
     ...ticket,
+    // Events reach every key holder and webhook: the reporter's phone and email go masked.
+    ...(reporter && {
+      reporter: {
+        ...reporter,
+        ...(reporter.phone && { phone: maskPhone(reporter.phone) }),
+        ...(reporter.email && { email: maskEmail(reporter.email) }),
+      },
+    }),
     counts: {
       timeline: timeline.length,
       offers: timeline.filter((e) => e.type === 'ticket.offered').length,

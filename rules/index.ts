@@ -1,3 +1,9 @@
+export {
+  type CustomerHistoryMember,
+  customerHistoryMax,
+  customerHistoryMember,
+  customerHistoryOps,
+} from './customer-history.ts'
 export { type Answering, createDispatcher, type Dispatcher } from './dispatcher.ts'
 export { type DryRunIncident, dryRun } from './dry-run.ts'
 export { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
@@ -12,6 +18,12 @@ export {
   type VigieEvent,
   vigieEventSchema,
 } from './events.ts'
+export {
+  createTicketIntake,
+  reportedRule,
+  type TicketIntake,
+  type TicketReport,
+} from './external-ticket.ts'
 export { createIncidentStore, type IncidentStore } from './incident-store.ts'
 export {
   consumerGroup,
@@ -31,9 +43,13 @@ export {
 } from './maintenance-windows.ts'
 export { codeOf, offerCodePattern } from './offer-codes.ts'
 export {
+  type ExternalRef,
+  externalRefSchema,
   type Incident,
   incidentSchema,
   offerSchema,
+  type Reporter,
+  reporterSchema,
   type Ticket,
   type TicketEventType,
   type TimelineEntry,
@@ -57,6 +73,7 @@ export {
 export type { TimelineCap } from './ticket-bounds.ts'
 export { compactFinishedTickets, compactTimeline } from './ticket-compaction.ts'
 export { ticketFacts } from './ticket-facts.ts'
+export type { IndexOp } from './ticket-indexes.ts'
 export { ensureTicketIndexes, ticketIndexVersion } from './ticket-reindex.ts'
 export {
   isFinished,

@@ -40,6 +40,10 @@ export function ruleKeys(prefix: string) {
     ticketIndexBuildLease: `${prefix}ticket-index-build-lease`,
     /** The unfinished ticket of a correlation key: a new incident there joins it instead of opening another. */
     openTicket: (correlationKey: string) => `${prefix}ticket-open:${correlationKey}`,
+    /** The ticket opened for an external reference (source, id): claimed in the ticket's own write, never two. */
+    externalTicket: (source: string, id: string) => `${prefix}ticket-external:${source}:${id}`,
+    /** One customer's timeline (rules/customer-history.ts members), by time, written with each record it names. */
+    customerHistory: (customer: string) => `${prefix}customer-history:${customer}`,
     /** Technicians' records by id (JSON), and where each came from: site, api or deleted. */
     technicians: `${prefix}technicians`,
     technicianOrigins: `${prefix}technician-origins`,

@@ -70,6 +70,19 @@ export const offerSchema = z.object({
   code: z.string().optional(),
 })
 
+/** Who reported a ticket opened from outside (POST /api/tickets): a person, and the customer they are if known. */
+export const reporterSchema = z.object({
+  name: z.string(),
+  phone: z.string().optional(),
+  email: z.string().optional(),
+  customer: z.string().optional(),
+})
+export type Reporter = z.infer<typeof reporterSchema>
+
+/** The caller's own reference for a ticket opened from outside: unique per source (a CRM's case id). */
+export const externalRefSchema = z.object({ source: z.string(), id: z.string() })
+export type ExternalRef = z.infer<typeof externalRefSchema>
+
 /** DESIGN.md § HTTP API: the work for an incident. */
 export const ticketSchema = z.object({
   id: z.string(),
@@ -93,5 +106,10 @@ export const ticketSchema = z.object({
   folded: z.partialRecord(z.enum(ticketEventTypes), z.number().int()).optional(),
   /** The ticket opened on the same key within a week of this one's resolution: not fixed at the first visit. */
   revisitedBy: z.string().optional(),
+  /** A ticket a person reported (rules/external-ticket.ts): what they said, the skill it needs, who, and their reference. */
+  title: z.string().optional(),
+  skill: z.string().optional(),
+  reporter: reporterSchema.optional(),
+  externalRef: externalRefSchema.optional(),
 })
 export type Ticket = z.infer<typeof ticketSchema>

@@ -8,6 +8,10 @@ export type IndexOp =
   | { command: 'ZADD'; key: string; score: number; member: string }
   | { command: 'ZREM' | 'SADD' | 'SREM'; key: string; member: string }
   | { command: 'HINCRBY'; key: string; field: string; by: number }
+  /** Keeps only the newest entries of a sorted set: ranks start..stop (negative from the end) go. */
+  | { command: 'ZREMRANGEBYRANK'; key: string; start: number; stop: number }
+  /** The key must not exist: if it does, nothing is written and the script answers its value. */
+  | { command: 'CLAIM'; key: string; value: string }
 
 /** The counters a ticket adds to as it is now: key → field → count. */
 function countsOf(keys: RuleKeys, ticket: Ticket): Map<string, Map<string, number>> {
@@ -91,6 +95,8 @@ export function encodeOps(
     }
     if (op.command === 'ZADD') args.push(op.command, index, op.score, op.member)
     else if (op.command === 'HINCRBY') args.push(op.command, index, op.field, op.by)
+    else if (op.command === 'ZREMRANGEBYRANK') args.push(op.command, index, op.start, op.stop)
+    else if (op.command === 'CLAIM') args.push(op.command, index, op.value, '')
     else args.push(op.command, index, op.member, '')
   }
   return { keys, args }

@@ -16,7 +16,7 @@ import {
 } from './record-schemas.ts'
 import { type Page, readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 import { type Appended, boundTimeline, type TimelineCap, withIncident } from './ticket-bounds.ts'
-import { encodeOps, ticketIndexOps } from './ticket-indexes.ts'
+import { encodeOps, type IndexOp, ticketIndexOps } from './ticket-indexes.ts'
 import { isFinished, nextStatus, type TicketAction, type TicketStatus } from './ticket-states.ts'
 
 export type TicketStore = ReturnType<typeof createTicketStore>
@@ -60,7 +60,7 @@ const statusEvents: Record<TicketStatus, TicketEventType> = {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** rules/scripts/swap-ticket.lua: numberOfKeys, then its KEYS and ARGV. */
-    vigieSwapTicket(numberOfKeys: number, ...args: (string | number)[]): Result<number, Context>
+    vigieSwapTicket(numberOfKeys: number, ...args: (string | number)[]): Result<number | string, Context>
   }
 }
 
@@ -106,14 +106,18 @@ export function createTicketStore({
     )
   }
 
-  /** Writes `next` over `doc` (the document as read, '' for a new one) with its indexes and events; false on a conflict. */
-  async function swap(
+  /**
+   * Writes `next` over `doc` (the document as read, '' for a new one) with its indexes, events and `extra`
+   * writes; 1 when written, 0 on a conflict, or the value of an `extra` CLAIM's key that was taken.
+   */
+  async function write(
     doc: string,
     before: Ticket | null,
     next: Ticket,
     appended: Appended[],
-  ): Promise<boolean> {
-    const ops = encodeOps(ticketIndexOps(keys, before, next), 3)
+    extra: IndexOp[] = [],
+  ): Promise<number | string> {
+    const ops = encodeOps([...ticketIndexOps(keys, before, next), ...extra], 3)
     const swapped = await redis.vigieSwapTicket(
       2 + ops.keys.length,
       keys.ticket(next.id),
@@ -126,11 +130,21 @@ export function createTicketStore({
       ...ops.args,
       ...eventsOf(before, next, appended),
     )
-    return swapped === 1
+    return swapped
   }
 
-  /** Reads, changes and writes one ticket atomically: compare-and-swap on the document, retried on a conflict. */
-  async function update(id: string, change: (ticket: Ticket) => Ticket): Promise<Ticket> {
+  const swap = async (doc: string, before: Ticket | null, next: Ticket, appended: Appended[]) =>
+    (await write(doc, before, next, appended)) === 1
+
+  /**
+   * Reads, changes and writes one ticket atomically: compare-and-swap on the document, retried on a conflict.
+   * `extra` writes go in the same step when the ticket changes (a customer's history entry).
+   */
+  async function update(
+    id: string,
+    change: (ticket: Ticket) => Ticket,
+    extra: IndexOp[] = [],
+  ): Promise<Ticket> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const doc = await redis.get(keys.ticket(id))
       if (!doc) throw new VigieError({ code: 'NOT_FOUND', message: `No ticket ${id}` })
@@ -138,7 +152,7 @@ export function createTicketStore({
       const changed = change(before)
       if (changed === before) return before
       const { ticket: next, appended } = boundTimeline(before, changed, timelineCap)
-      if (await swap(doc, before, next, appended)) return next
+      if ((await write(doc, before, next, appended, extra)) === 1) return next
     }
     throw new VigieError({ code: 'CONFLICT', message: `Ticket ${id} is changing too fast; try again` })
   }
@@ -264,8 +278,25 @@ export function createTicketStore({
       by: string,
       at: number,
       detail: string | null = null,
+      extra: IndexOp[] = [],
     ): Promise<Ticket> =>
-      update(id, (t) => ({ ...t, timeline: [...t.timeline, timelineEntry(at, type, by, detail)] })),
+      update(id, (t) => ({ ...t, timeline: [...t.timeline, timelineEntry(at, type, by, detail)] }), extra),
+
+    /**
+     * Writes a new ticket built by the caller (rules/external-ticket.ts) with its `extra` writes, in one step:
+     * the ticket, or the id a CLAIM in `extra` found taken (nothing written then).
+     */
+    create: async (
+      ticket: Ticket,
+      extra: IndexOp[] = [],
+    ): Promise<{ ticket: Ticket } | { taken: string }> => {
+      const appended = ticket.timeline.map((entry) => ({ entry, folded: false }))
+      const written = await write('', null, ticket, appended, extra)
+      if (typeof written === 'string') return { taken: written }
+      if (written !== 1)
+        throw new VigieError({ code: 'CONFLICT', message: `Ticket ${ticket.id} exists already` })
+      return { ticket }
+    },
 
     /** The tickets offered to this technician now, oldest offer first, read through their index. */
     offersOf: async (technician: string): Promise<Ticket[]> => {

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from '../domain/index.ts'
 import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
 import {
   createCustomerBook,
+  createCustomerHistory,
   createDeliveryQueueCounts,
   createLinkSigner,
   createNotificationStore,
@@ -20,6 +21,7 @@ import {
   createMaintenanceWindows,
   createRuleWorker,
   createTechnicianRoster,
+  createTicketIntake,
   createTicketStore,
   ensureTicketIndexes,
   ruleKeys,
@@ -236,6 +238,14 @@ export async function startService({
         prefix: settings.redisPrefix,
       })
       lifecycle.add('queue-counts', queueCounts.close)
+      const dispatcher = createDispatcher({
+        redis: connection.redis,
+        keys,
+        tickets,
+        roster,
+        world: site,
+        placeOf: async (id) => (await ingest.registry.get(id))?.location ?? null,
+      })
       const app = await buildApi({
         clock,
         live,
@@ -272,6 +282,7 @@ export async function startService({
             redis: connection.redis,
             prefix: settings.redisPrefix,
             tickets,
+            notifications,
             linkLifetimeMs: settings.surveyLinkLifetime,
           }),
           ...(settings.twilioAuthToken
@@ -285,13 +296,13 @@ export async function startService({
               }
             : {}),
         },
-        dispatcher: createDispatcher({
+        dispatcher,
+        intake: createTicketIntake({ keys, tickets, dispatcher, sla: site.sla }),
+        customerHistory: createCustomerHistory({
           redis: connection.redis,
-          keys,
+          keys: notificationKeys(settings.redisPrefix),
+          notifications,
           tickets,
-          roster,
-          world: site,
-          placeOf: async (id) => (await ingest.registry.get(id))?.location ?? null,
         }),
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
