@@ -5,7 +5,7 @@ import twilio from 'twilio'
 import { z } from 'zod'
 import type { SiteFile } from '../config/index.ts'
 import { type Clock, escapeHtml, isVigieError, VigieError } from '../domain/index.ts'
-import { type NotificationStore, notificationKeys } from '../notifier/index.ts'
+import { type NotificationStore, notificationKeys, phoneOfAddress } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
 import { apiRedisKeys } from './keys.ts'
 import { chooseOffer, readOfferReply } from './offer-replies.ts'
@@ -125,7 +125,8 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
         await redis.srem(notifierKeys.optedOut, from)
         return xml('')
       }
-      const technician = await roster.byPhone(from)
+      // A technician may answer from WhatsApp on the number vigie knows them by.
+      const technician = await roster.byPhone(phoneOfAddress(from))
       const offers = technician ? await tickets.offersOf(technician.id) : []
       if (offers.length === 0 && /^[1-5]$/.test(said.word)) {
         // A customer's answer to the survey (CSAT, 1 to 5), filed on the ticket it was about.

@@ -38,6 +38,7 @@ export {
   type Location,
   languageSchema,
   locationSchema,
+  phoneSchema,
   type Role,
   roleSchema,
   type Severity,

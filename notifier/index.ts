@@ -26,3 +26,9 @@ export { createStaffNotices, type StaffNotices } from './staff-notices.ts'
 export { startNotifier } from './start-notifier.ts'
 export { escalationMessages, offerMessages } from './templates.ts'
 export { createTwilioClient, type TwilioClient } from './twilio-client.ts'
+export {
+  claimsWhatsapp,
+  phoneOfAddress,
+  whatsappAddress,
+  whatsappAddressSchema,
+} from './whatsapp-address.ts'

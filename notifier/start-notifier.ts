@@ -27,6 +27,7 @@ type NotifierSettings = Pick<
   | 'twilioAuthToken'
   | 'twilioFrom'
   | 'twilioApiUrl'
+  | 'twilioWhatsappFrom'
   | 'redisReplicasAck'
   | 'redisReplicasAckTimeout'
   | 'deliveryLock'
@@ -59,6 +60,7 @@ export async function startNotifier({
   const channels = createChannels({
     twilio,
     from: settings.twilioFrom,
+    whatsappFrom: settings.twilioWhatsappFrom,
     smtpUrl: settings.smtpUrl,
     mailFrom: settings.mailFrom,
   })
@@ -71,7 +73,11 @@ export async function startNotifier({
     store,
     log,
     clock,
-    sentLookups: createSentLookups({ twilio, from: settings.twilioFrom }),
+    sentLookups: createSentLookups({
+      twilio,
+      from: settings.twilioFrom,
+      whatsappFrom: settings.twilioWhatsappFrom,
+    }),
     // The store writes through `redis`: WAIT on it counts those writes.
     replicated: createReplicaWait({
       redis,
