@@ -64,6 +64,12 @@ export async function startNotifier({
     smtpUrl: settings.smtpUrl,
     mailFrom: settings.mailFrom,
   })
+  const onWhatsapp = site.customers.filter((c) => c.contacts.some((contact) => 'whatsapp' in contact))
+  if (onWhatsapp.length > 0 && !channels.whatsapp)
+    log.warn(
+      { customers: onWhatsapp.length },
+      'WhatsApp contacts with no TWILIO_WHATSAPP_FROM: each fails over to the next contact',
+    )
   const keys = notificationKeys(prefix)
   const store = createNotificationStore({ redis, keys })
   const delivery = createDelivery({
