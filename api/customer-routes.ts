@@ -11,7 +11,7 @@ const customerViewSchema = z.object({
   id: z.string(),
   name: z.string(),
   language: z.string(),
-  contacts: z.array(z.object({ channel: z.enum(['sms', 'voice', 'email']), to: z.string() })),
+  contacts: z.array(z.object({ channel: z.enum(['sms', 'voice', 'email', 'whatsapp']), to: z.string() })),
   subscribes: z.object({
     sites: z.array(z.string()),
     zones: z.array(z.string()),
@@ -30,7 +30,9 @@ const view = (c: Customer, unmasked: boolean): z.infer<typeof customerViewSchema
       ? { channel: 'email' as const, to: unmasked ? contact.email : maskEmail(contact.email) }
       : 'sms' in contact
         ? { channel: 'sms' as const, to: unmasked ? contact.sms : maskPhone(contact.sms) }
-        : { channel: 'voice' as const, to: unmasked ? contact.voice : maskPhone(contact.voice) },
+        : 'whatsapp' in contact
+          ? { channel: 'whatsapp' as const, to: unmasked ? contact.whatsapp : maskPhone(contact.whatsapp) }
+          : { channel: 'voice' as const, to: unmasked ? contact.voice : maskPhone(contact.voice) },
   ),
   subscribes: {
     sites: c.subscribes.sites ?? [],

@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { maskEmail, maskPhone } from '../domain/index.ts'
-import { type NotificationStore, notificationSchema } from '../notifier/index.ts'
+import {
+  type NotificationStore,
+  notificationSchema,
+  phoneOfAddress,
+  whatsappAddress,
+} from '../notifier/index.ts'
 import { cursorSchema, limitSchema, nextCursor, scoredPosition } from './pagination.ts'
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
@@ -29,7 +34,12 @@ export function registerNotificationRoutes(app: FastifyInstance, notifications: 
       return {
         items: page.items.map((n) => ({
           ...n,
-          to: n.channel === 'email' ? maskEmail(n.to) : maskPhone(n.to),
+          to:
+            n.channel === 'email'
+              ? maskEmail(n.to)
+              : n.channel === 'whatsapp'
+                ? whatsappAddress(maskPhone(phoneOfAddress(n.to)))
+                : maskPhone(n.to),
         })),
         next: nextCursor(page.next),
       }

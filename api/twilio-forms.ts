@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { claimsWhatsapp, whatsappAddressSchema } from '../notifier/index.ts'
 
 // What Twilio posts to vigie's webhooks, checked at the edge (issue 15, webhook replay). Twilio signs the
 // URL followed by every key and value run together, so a captured request re-sent with a field folded into
@@ -34,11 +35,17 @@ const common = {
   To: address.optional(),
 }
 
-/** An SMS to the vigie number (Twilio's Messaging webhook). */
+// A WhatsApp sender is "whatsapp:" and its number (issue 18): opt-outs and survey answers are keyed by it.
+const sender = address.refine(
+  (from) => !claimsWhatsapp(from) || whatsappAddressSchema.safeParse(from).success,
+  'whatsapp: followed by a phone number in E.164 form',
+)
+
+/** An SMS or WhatsApp message to the vigie number (Twilio's Messaging webhook). */
 export const inboundSmsSchema = z
   .looseObject({
     ...common,
-    From: address,
+    From: sender,
     MessageSid: messageSidSchema,
     // Deprecated copies of MessageSid, still sent.
     SmsSid: messageSidSchema.optional(),

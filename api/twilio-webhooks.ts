@@ -9,6 +9,7 @@ import {
   createSurveyAnswers,
   type NotificationStore,
   notificationKeys,
+  phoneOfAddress,
   type SurveyAnswers,
 } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, TicketStore } from '../rules/index.ts'
@@ -135,7 +136,8 @@ export function registerTwilioWebhooks(app: FastifyInstance, options: TwilioWebh
         await redis.srem(notifierKeys.optedOut, from)
         return xml('')
       }
-      const technician = await roster.byPhone(from)
+      // A technician may answer from WhatsApp on the number vigie knows them by.
+      const technician = await roster.byPhone(phoneOfAddress(from))
       const offers = technician ? await tickets.offersOf(technician.id) : []
       if (offers.length === 0) {
         // A customer's answer to the survey they were sent (CSAT 1–5, NPS 0–10, CES 1–7), filed on its ticket.

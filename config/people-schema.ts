@@ -41,8 +41,10 @@ const contactSchema = z.union(
     z.strictObject({ sms: phoneSchema }),
     z.strictObject({ voice: phoneSchema }),
     z.strictObject({ email: emailSchema }),
+    // Twilio's Messages API with whatsapp: addresses (issue 18); needs TWILIO_WHATSAPP_FROM.
+    z.strictObject({ whatsapp: phoneSchema }),
   ],
-  { error: 'a contact is one of { sms: "+33…" }, { voice: "+33…" } or { email: "…" }' },
+  { error: 'a contact is one of { sms: "+33…" }, { voice: "+33…" }, { email: "…" } or { whatsapp: "+33…" }' },
 )
 export type Contact = z.infer<typeof contactSchema>
 

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { durationSchema } from './duration.ts'
+import { phoneSchema } from './value-schemas.ts'
 
 const portError = 'a port number from 0 to 65535 (0 picks a free one)'
 const port = z
@@ -95,6 +96,8 @@ export const settingsSchema = z
     twilioAuthToken: z.string().min(16).optional(),
     twilioFrom: z.string().min(3).optional(),
     twilioApiUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+    // The WhatsApp sender (issue 18), E.164 without "whatsapp:"; unset, WhatsApp contacts fail to the next one.
+    twilioWhatsappFrom: phoneSchema.optional(),
     adminKey: z.string().min(16, 'at least 16 characters: it grants every right').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdownTimeout: durationSchema.default(8000),
@@ -212,6 +215,13 @@ export const settingsSchema = z
         message: 'set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM together',
       })
     }
+    if (s.twilioWhatsappFrom !== undefined && s.twilioAccountSid === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['twilioWhatsappFrom'],
+        message: 'TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM too: WhatsApp goes through Twilio',
+      })
+    }
   })
   .transform((s) => ({
     ...s,
@@ -248,6 +258,7 @@ export const settingsEnv = {
   TWILIO_AUTH_TOKEN: 'twilioAuthToken',
   TWILIO_FROM: 'twilioFrom',
   TWILIO_API_URL: 'twilioApiUrl',
+  TWILIO_WHATSAPP_FROM: 'twilioWhatsappFrom',
   VIGIE_ADMIN_KEY: 'adminKey',
   LOG_LEVEL: 'logLevel',
   VIGIE_SHUTDOWN_TIMEOUT: 'shutdownTimeout',

@@ -152,7 +152,8 @@ export function airportStory({
       }
     }
     const unlisten = standIns?.onMessage((message) => {
-      if (message.channel !== 'sms' || !surveyQuestion.test(message.body)) return
+      // WhatsApp answers come back on the SMS webhook, from the whatsapp: address.
+      if (!['sms', 'whatsapp'].includes(message.channel) || !surveyQuestion.test(message.body)) return
       void answer(message, random.next() < 0.8 ? '5' : '4')
     })
 

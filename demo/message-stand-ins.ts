@@ -9,7 +9,7 @@ import { type ListedMessage, twilioMessageList } from './twilio-message-list.ts'
 
 /** One message a stand-in received from vigie: as it would have reached the phone or the mailbox. */
 export type StandInMessage = {
-  channel: 'sms' | 'voice' | 'email'
+  channel: 'sms' | 'voice' | 'email' | 'whatsapp'
   to: string
   /** The SMS text, the call's TwiML, or the mail's raw source. */
   body: string
@@ -51,7 +51,8 @@ export async function startMessageStandIns({
   const listeners = new Set<(message: StandInMessage) => void>()
   const listed: ListedMessage[] = []
   const keep = (message: StandInMessage) => {
-    if (message.channel === 'sms') counts.sms++
+    // `sms` counts the Messages API: WhatsApp messages too.
+    if (message.channel === 'sms' || message.channel === 'whatsapp') counts.sms++
     else if (message.channel === 'voice') counts.calls++
     else counts.emails++
     if (keepMessages) messages.push(message)
@@ -118,7 +119,9 @@ export async function startMessageStandIns({
     }
     const sid = `${kind === 'sms' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`
     const at = Date.now()
-    keep({ channel: kind, to: form.To, body: form.Body ?? form.Twiml ?? '', sid, at })
+    // The Messages API carries WhatsApp too, its addresses prefixed "whatsapp:" (issue 18).
+    const channel = kind === 'sms' && form.To.startsWith('whatsapp:') ? 'whatsapp' : kind
+    keep({ channel, to: form.To, body: form.Body ?? form.Twiml ?? '', sid, at })
     if (kind === 'sms') {
       listed.push({ sid, to: form.To, from: form.From ?? '', body: form.Body ?? '', at })
       if (listed.length > listedKept) listed.shift()

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import WebSocket from 'ws'
 import type { Config } from '../config/index.ts'
-import { maskEmail, maskPhone } from '../domain/index.ts'
+import { maskEmail, maskPersonalText } from '../domain/index.ts'
 import { type Kpis, vigieEventSchema } from '../rules/index.ts'
 import { type RunningService, startService } from '../service/index.ts'
 import { type MessageStandIns, type StandInMessage, startMessageStandIns } from './message-stand-ins.ts'
@@ -31,7 +31,7 @@ export type DemoOptions = {
 }
 
 const preview = (message: StandInMessage) => {
-  const to = message.channel === 'email' ? maskEmail(message.to) : maskPhone(message.to)
+  const to = message.channel === 'email' ? maskEmail(message.to) : maskPersonalText(message.to)
   const text =
     message.channel === 'email'
       ? (/^Subject: (.*)$/m.exec(message.body)?.[1] ?? '(no subject)')
@@ -54,6 +54,7 @@ export async function runDemo({ config, log, adminKey, print, story }: DemoOptio
       twilioAccountSid: standIns.accountSid,
       twilioAuthToken: standIns.authToken,
       twilioFrom: '+33100000000',
+      twilioWhatsappFrom: '+33100000000',
       twilioApiUrl: standIns.twilioUrl,
       smtpUrl: standIns.smtpUrl,
     })

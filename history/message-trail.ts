@@ -7,18 +7,24 @@ export type Contact = { channel: Notification['channel']; to: string }
 /** How a message went out: its steps, and the channel and time it reached its recipient, if it did. */
 export type Trail = { steps: LifeStep[]; reached: { channel: Notification['channel']; at: number } | null }
 
-const failureShare: Record<Notification['channel'], number> = { sms: 0.03, voice: 0.06, email: 0.01 }
+const failureShare: Record<Notification['channel'], number> = {
+  sms: 0.03,
+  voice: 0.06,
+  email: 0.01,
+  whatsapp: 0.02,
+}
 
 // A refusal is answered at once; a provider outage is retried with backoff, eight attempts over minutes.
 const refusals: Record<Notification['channel'], string> = {
   sms: "twilio 21211: The 'To' number is not a valid phone number",
   voice: 'twilio 13224: The phone number is not reachable',
   email: 'smtp 550: mailbox unavailable',
+  whatsapp: 'twilio 63016: outside the allowed window of 24 hours',
 }
 const outage = 'provider unavailable (503) after 8 attempts'
 
 function providerId(channel: Notification['channel'], random: Random): string {
-  if (channel === 'sms') return `SM${random.hex(32)}`
+  if (channel === 'sms' || channel === 'whatsapp') return `SM${random.hex(32)}`
   if (channel === 'voice') return `CA${random.hex(32)}`
   return `<${random.hex(24)}@smtp.cdg.example>`
 }

@@ -1,6 +1,6 @@
 import type { Customer, Device, Site, SiteFile, Technician } from '../config/index.ts'
 import type { DeviceKind } from '../domain/index.ts'
-import { quietUntil } from '../notifier/index.ts'
+import { quietUntil, whatsappAddress } from '../notifier/index.ts'
 import type { Contact } from './message-trail.ts'
 
 export type WorldIndex = ReturnType<typeof indexWorld>
@@ -10,7 +10,9 @@ const channelOf = (contact: Customer['contacts'][number]): Contact =>
     ? { channel: 'sms', to: contact.sms }
     : 'voice' in contact
       ? { channel: 'voice', to: contact.voice }
-      : { channel: 'email', to: contact.email }
+      : 'whatsapp' in contact
+        ? { channel: 'whatsapp', to: whatsappAddress(contact.whatsapp) }
+        : { channel: 'email', to: contact.email }
 
 /** The site file looked up the ways the year's planning asks: by kind, by id, by subscription. */
 export function indexWorld(world: SiteFile) {

@@ -1,8 +1,9 @@
 import nodemailer from 'nodemailer'
 import { refusal, transientFailure } from './delivery-error.ts'
 import type { TwilioClient } from './twilio-client.ts'
+import { whatsappAddress } from './whatsapp-address.ts'
 
-export type ChannelName = 'sms' | 'voice' | 'email'
+export type ChannelName = 'sms' | 'voice' | 'email' | 'whatsapp'
 
 /** What one channel sends: text for SMS, TwiML for a call, subject, text and HTML for an email. */
 export type Content = {
@@ -35,11 +36,14 @@ function twilioFailure(error: unknown) {
 export function createChannels({
   twilio,
   from,
+  whatsappFrom,
   smtpUrl,
   mailFrom,
 }: {
   twilio?: TwilioClient | undefined
   from?: string | undefined
+  /** The WhatsApp sender's number (TWILIO_WHATSAPP_FROM); without it there is no WhatsApp channel. */
+  whatsappFrom?: string | undefined
   smtpUrl?: string | undefined
   mailFrom: string
 }): Partial<Record<ChannelName, Channel>> & { close: () => void } {
@@ -68,6 +72,22 @@ export function createChannels({
           ...(statusCallback ? { statusCallback } : {}),
         })
         return call.sid
+      } catch (error) {
+        throw twilioFailure(error)
+      }
+    }
+  }
+  if (twilio && whatsappFrom) {
+    // The same Messages API as SMS: both ends carry the whatsapp: prefix (issue 18).
+    channels.whatsapp = async (to, content, { statusCallback }) => {
+      try {
+        const message = await twilio.messages.create({
+          to: whatsappAddress(to),
+          from: whatsappAddress(whatsappFrom),
+          body: content.text,
+          ...(statusCallback ? { statusCallback } : {}),
+        })
+        return message.sid
       } catch (error) {
         throw twilioFailure(error)
       }

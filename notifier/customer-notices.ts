@@ -4,6 +4,7 @@ import { localTime, type TicketEvent, type TicketSummary } from '../rules/index.
 import type { NotificationRequest } from './notification-schema.ts'
 import type { SurveyLinks } from './survey-links.ts'
 import { customerMessages, type Language } from './templates.ts'
+import { whatsappAddress } from './whatsapp-address.ts'
 
 type World = Pick<SiteFile, 'sites' | 'rules'>
 
@@ -47,7 +48,10 @@ const channelOf = (contact: Customer['contacts'][number]) =>
     ? { channel: 'sms' as const, to: contact.sms }
     : 'voice' in contact
       ? { channel: 'voice' as const, to: contact.voice }
-      : { channel: 'email' as const, to: contact.email }
+      : 'whatsapp' in contact
+        ? // Its Twilio address: opt-outs and survey answers are keyed by the From that replies carry.
+          { channel: 'whatsapp' as const, to: whatsappAddress(contact.whatsapp) }
+        : { channel: 'email' as const, to: contact.email }
 
 /**
  * What customers hear about a ticket whose rule has `notifyCustomers` (issue 5): a notice when the first
@@ -124,7 +128,8 @@ export function createCustomerNotices({
             recipient: customer.id,
             template: kind,
             contacts: customer.contacts.map(channelOf),
-            content: messages,
+            // WhatsApp carries the SMS text.
+            content: { ...messages, whatsapp: messages.sms },
             // The survey follows the all-clear.
             ...(held !== undefined
               ? { notBefore: held + order }

@@ -42,3 +42,9 @@ export { createSurveyLinks, type SurveyLinks } from './survey-links.ts'
 export { surveyQuestion } from './survey-questions.ts'
 export { escalationMessages, offerMessages } from './templates.ts'
 export { createTwilioClient, type TwilioClient } from './twilio-client.ts'
+export {
+  claimsWhatsapp,
+  phoneOfAddress,
+  whatsappAddress,
+  whatsappAddressSchema,
+} from './whatsapp-address.ts'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-export const channelSchema = z.enum(['sms', 'voice', 'email'])
+export const channelSchema = z.enum(['sms', 'voice', 'email', 'whatsapp'])
 
 export const contentSchema = z.object({
   text: z.string(),

@@ -29,6 +29,7 @@ type NotifierSettings = Pick<
   | 'twilioAuthToken'
   | 'twilioFrom'
   | 'twilioApiUrl'
+  | 'twilioWhatsappFrom'
   | 'redisReplicasAck'
   | 'redisReplicasAckTimeout'
   | 'deliveryLock'
@@ -62,9 +63,16 @@ export async function startNotifier({
   const channels = createChannels({
     twilio,
     from: settings.twilioFrom,
+    whatsappFrom: settings.twilioWhatsappFrom,
     smtpUrl: settings.smtpUrl,
     mailFrom: settings.mailFrom,
   })
+  const onWhatsapp = site.customers.filter((c) => c.contacts.some((contact) => 'whatsapp' in contact))
+  if (onWhatsapp.length > 0 && !channels.whatsapp)
+    log.warn(
+      { customers: onWhatsapp.length },
+      'WhatsApp contacts with no TWILIO_WHATSAPP_FROM: each fails over to the next contact',
+    )
   const keys = notificationKeys(prefix)
   const store = createNotificationStore({ redis, keys })
   const links = await createLinkSigner({ redis, key: keys.linkSecret })
@@ -87,7 +95,11 @@ export async function startNotifier({
     store,
     log,
     clock,
-    sentLookups: createSentLookups({ twilio, from: settings.twilioFrom }),
+    sentLookups: createSentLookups({
+      twilio,
+      from: settings.twilioFrom,
+      whatsappFrom: settings.twilioWhatsappFrom,
+    }),
     // The store writes through `redis`: WAIT on it counts those writes.
     replicated: createReplicaWait({
       redis,

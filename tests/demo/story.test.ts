@@ -102,8 +102,9 @@ describe('the airport demo story, twenty times faster', () => {
     const received = (demo.standIns?.messages ?? [])
       .map((m) => `${m.channel} ${m.to} ${kindOf(m.body)}`)
       .sort()
-    const lounge = ['+33600000101', '+33600000102', '+33600000106'].flatMap((phone) =>
-      ['notice', 'eta', 'all-clear', 'survey'].map((kind) => `sms ${phone} ${kind}`),
+    // Salon Horizon is on WhatsApp (issue 18): the same four messages, to its whatsapp: address.
+    const lounge = ['sms +33600000101', 'whatsapp whatsapp:+33600000102', 'sms +33600000106'].flatMap((to) =>
+      ['notice', 'eta', 'all-clear', 'survey'].map((kind) => `${to} ${kind}`),
     )
     expect(received).toEqual(
       [
@@ -120,6 +121,10 @@ describe('the airport demo story, twenty times faster', () => {
     expect(kpis).toMatchObject({ tickets: 3, csatAnswers: 3, slaMetPercent: 100, csatPercent: 100 })
     expect(lines).toContain('KPIs of this run (README § KPIs defines each):')
     expect(lines.filter((line) => line.startsWith('▶ '))).toHaveLength(3)
+    // The WhatsApp notice is narrated like the SMS ones, its number masked.
+    expect(lines).toContainEqual(
+      expect.stringMatching(/↳ whatsapp to whatsapp:\+33•{7}02: \[vigie\] Lounge too hot/),
+    )
   })
 })
 

@@ -20,6 +20,11 @@ export type TwilioRequest = {
 
 export type ScriptedAnswer = { status: number; headers?: Record<string, string>; body?: unknown }
 
+const mixedPair: ScriptedAnswer = {
+  status: 400,
+  body: { code: 21_910, message: 'Invalid From and To pair', status: 400 },
+}
+
 /**
  * A Twilio-compatible API on a free port: it receives the twilio SDK's real HTTP requests (TWILIO_API_URL
  * points here), answers messages and calls like Twilio, lists the messages it accepted, and can be told to
@@ -40,8 +45,10 @@ export async function startTwilioServer() {
     const form = await readForm(request)
     const url = new URL(request.url ?? '/', 'http://localhost')
     const path = url.pathname
-    const scripted = script.shift()
     const listing = request.method === 'GET' && path.endsWith('/Messages.json')
+    // Twilio refuses a message whose ends are not on one channel (a whatsapp: address and a bare number).
+    const mixed = !listing && /^whatsapp:/.test(form.To ?? '') !== /^whatsapp:/.test(form.From ?? '')
+    const scripted = mixed ? mixedPair : script.shift()
     const kind = path.endsWith('/Calls.json') ? 'CA' : 'SM'
     const sid = `${kind}${randomBytes(16).toString('hex')}`
     const at = Date.now()
