@@ -16,6 +16,7 @@ import { createSentLookups } from './sent-lookup.ts'
 import { createLinkSigner } from './signed-links.ts'
 import { createStaffNotices } from './staff-notices.ts'
 import { createTwilioClient } from './twilio-client.ts'
+import { startWebhooks, type WebhookSettings } from './webhook-role.ts'
 
 type NotifierSettings = Pick<
   Settings,
@@ -30,7 +31,8 @@ type NotifierSettings = Pick<
   | 'redisReplicasAck'
   | 'redisReplicasAckTimeout'
   | 'deliveryLock'
->
+> &
+  WebhookSettings
 
 /** The notifier role: events in, messages out, each outcome on its ticket's timeline. */
 export async function startNotifier({
@@ -120,13 +122,24 @@ export async function startNotifier({
   })
   delivery.start()
   await consumer.start()
+  const webhooks = await startWebhooks({
+    redis,
+    settings,
+    webhooks: site.webhooks,
+    eventsKey: ruleKeys(prefix).events,
+    failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
+    onPaused: async () => {},
+    clock,
+    log: log.child({ part: 'webhooks' }),
+  })
   log.info({ channels: Object.keys(channels).filter((c) => c !== 'close') }, 'notifier started')
   let closed = false
   return {
     /** Consuming: started, not closed, its reading connection up (issue 17). */
-    isReady: () => !closed && consumerRedis.status === 'ready',
+    isReady: () => !closed && consumerRedis.status === 'ready' && webhooks.isReady(),
     close: async () => {
       closed = true
+      await webhooks.close()
       await consumer.close()
       await delivery.close()
       channels.close()
