@@ -9,7 +9,7 @@ import type { ApiKey, SiteFile } from '../config/index.ts'
 import { registerConsoleRoutes } from '../console/index.ts'
 import type { Clock } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
-import type { CustomerBook, LinkSigner, NotificationStore } from '../notifier/index.ts'
+import type { CustomerBook, LinkSigner, NotificationStore, WebhookAdmin } from '../notifier/index.ts'
 import type {
   Dispatcher,
   IncidentStore,
@@ -44,6 +44,7 @@ import { registerTechnicianLinkRoutes } from './technician-link-routes.ts'
 import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
 import { registerTwilioWebhooks, type TwilioWebhookOptions } from './twilio-webhooks.ts'
+import { registerWebhookRoutes } from './webhook-routes.ts'
 import { registerWebSockets } from './websocket-limits.ts'
 
 export type ApiOptions = {
@@ -93,6 +94,8 @@ export type ApiOptions = {
   closeGraceMs?: number
   /** Resolves once the API's writes are on enough replicas (VIGIE_REDIS_REPLICAS_ACK): before answering a write. */
   replicated?: () => Promise<void>
+  /** Webhooks out (issue 18); their routes exist only when given. */
+  webhooks?: WebhookAdmin
 }
 
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
@@ -120,6 +123,7 @@ export async function buildApi({
   rateLimitStore,
   closeGraceMs = 2000,
   replicated,
+  webhooks,
 }: ApiOptions): Promise<FastifyInstance> {
   const limits: ApiLimits = { ...defaultApiLimits, ...someLimits }
   const app: FastifyInstance = fastify({
@@ -210,6 +214,7 @@ export async function buildApi({
         })
     }
   }
+  if (webhooks) registerWebhookRoutes(app, { webhooks, ...(world ? { world } : {}) })
   if (maintenance)
     registerMaintenanceRoutes(app, {
       maintenance,

@@ -128,7 +128,6 @@ export async function startNotifier({
     webhooks: site.webhooks,
     eventsKey: ruleKeys(prefix).events,
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
-    onPaused: async () => {},
     clock,
     log: log.child({ part: 'webhooks' }),
   })

@@ -42,7 +42,7 @@ export function createWebhookConsumer({
       return
     }
     // One not understood is kept in failed work by the notifier's own group already.
-    if (!parsed.success) return
+    if (!parsed.success || parsed.data.type === 'webhook.paused') return
     const event = parsed.data
     for (const { webhook } of await registry.all()) {
       if (!webhookMatches(webhook, event)) continue

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { ConfigError, type Settings, type Webhook } from '../config/index.ts'
 import type { Clock } from '../domain/index.ts'
+import { eventsMaxLength, type WebhookEvent } from '../rules/index.ts'
 import type { FailedWorkLog } from '../streams/index.ts'
 import { createWebhookAttempts } from './webhook-attempts.ts'
 import { createWebhookConsumer } from './webhook-consumer.ts'
@@ -40,7 +41,6 @@ export async function startWebhooks({
   webhooks,
   eventsKey,
   failedWork,
-  onPaused,
   clock,
   log,
 }: {
@@ -50,7 +50,6 @@ export async function startWebhooks({
   webhooks: Webhook[]
   eventsKey: string
   failedWork: FailedWorkLog
-  onPaused: (webhook: Webhook, reason: string) => Promise<void>
   clock: Clock
   log: Logger
 }) {
@@ -72,7 +71,19 @@ export async function startWebhooks({
       retryDelayMs: settings.webhookRetryDelay,
       timeoutMs: settings.webhookTimeout,
     },
-    onPaused,
+    // The supervisors' console and /ws show it; the stream keeps it with the other events.
+    onPaused: async (webhook, reason) => {
+      const at = new Date(clock.now()).toISOString()
+      const event: WebhookEvent = {
+        type: 'webhook.paused',
+        id: webhook.id,
+        correlationKey: `webhook:${webhook.id}`,
+        at,
+        webhook: { id: webhook.id, url: webhook.url },
+        reason,
+      }
+      await redis.xadd(eventsKey, 'MAXLEN', '~', eventsMaxLength, '*', 'e', JSON.stringify(event))
+    },
     clock,
     log,
   })

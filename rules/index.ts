@@ -11,6 +11,8 @@ export {
   ticketSummarySchema,
   type VigieEvent,
   vigieEventSchema,
+  type WebhookEvent,
+  webhookEventSchema,
 } from './events.ts'
 export { createIncidentStore, type IncidentStore } from './incident-store.ts'
 export {

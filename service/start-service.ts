@@ -10,6 +10,7 @@ import {
   createDeliveryQueueCounts,
   createLinkSigner,
   createNotificationStore,
+  createWebhookAdmin,
   notificationKeys,
   startNotifier,
 } from '../notifier/index.ts'
@@ -235,6 +236,8 @@ export async function startService({
         prefix: settings.redisPrefix,
       })
       lifecycle.add('queue-counts', queueCounts.close)
+      const webhooks = createWebhookAdmin({ redis: connection.redis, settings, webhooks: site.webhooks })
+      lifecycle.add('webhooks', webhooks.close)
       const app = await buildApi({
         clock,
         live,
@@ -286,6 +289,7 @@ export async function startService({
           world: site,
           placeOf: async (id) => (await ingest.registry.get(id))?.location ?? null,
         }),
+        webhooks,
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
         // A quarter of the deadline: the notifier, the rules and Redis close after it.
