@@ -178,8 +178,11 @@ describe('webhooks out', () => {
     expect(new Set(delivered.map((r) => r.headers['x-vigie-delivery'])).size).toBe(delivered.length)
   })
 
-  it("waits as long as a receiver's Retry-After asks", () => {
-    const [refused, retried] = receiver.on('/slow-down')
+  it("waits as long as a receiver's Retry-After asks", async () => {
+    const [refused, retried] = await waitFor(
+      () => (receiver.on('/slow-down').length === 2 ? receiver.on('/slow-down') : undefined),
+      { what: 'the retry a second later' },
+    )
     expect([refused?.status, retried?.status]).toEqual([503, 200])
     expect(retried?.headers['x-vigie-delivery']).toBe(refused?.headers['x-vigie-delivery'])
     // Backoff alone would have come back within 50 ms.
