@@ -15,6 +15,7 @@ import type {
   LinkSigner,
   NotificationStore,
   SurveyAnswers,
+  WebhookAdmin,
 } from '../notifier/index.ts'
 import type {
   Dispatcher,
@@ -54,6 +55,7 @@ import { registerTechnicianRoutes } from './technician-routes.ts'
 import { registerTicketIntake } from './ticket-intake.ts'
 import { registerTicketRoutes } from './ticket-routes.ts'
 import { registerTwilioWebhooks, type TwilioWebhookOptions } from './twilio-webhooks.ts'
+import { registerWebhookRoutes } from './webhook-routes.ts'
 import { registerWebSockets } from './websocket-limits.ts'
 
 export type ApiOptions = {
@@ -109,6 +111,8 @@ export type ApiOptions = {
   closeGraceMs?: number
   /** Resolves once the API's writes are on enough replicas (VIGIE_REDIS_REPLICAS_ACK): before answering a write. */
   replicated?: () => Promise<void>
+  /** Webhooks out (issue 18); their routes exist only when given. */
+  webhooks?: WebhookAdmin
 }
 
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
@@ -138,6 +142,7 @@ export async function buildApi({
   rateLimitStore,
   closeGraceMs = 2000,
   replicated,
+  webhooks,
 }: ApiOptions): Promise<FastifyInstance> {
   const limits: ApiLimits = { ...defaultApiLimits, ...someLimits }
   const app: FastifyInstance = fastify({
@@ -249,6 +254,7 @@ export async function buildApi({
     }
     if (engage.surveys) registerSurveyLinkRoutes(app, { links: engage.links, surveys: engage.surveys, clock })
   }
+  if (webhooks) registerWebhookRoutes(app, { webhooks, ...(world ? { world } : {}) })
   if (maintenance)
     registerMaintenanceRoutes(app, {
       maintenance,

@@ -46,4 +46,5 @@ export {
   type Severity,
   severitySchema,
 } from './value-schemas.ts'
+export { type Webhook, webhookEventPatternSchema, webhookSchema } from './webhook-schema.ts'
 export { describeIssue, flattenIssues } from './zod-problems.ts'

@@ -170,6 +170,13 @@ export const settingsSchema = z
     metricsToken: z.string().min(16, 'at least 16 characters: it is a password').optional(),
     // Issue 18: how long a survey email's one-click answer links stay good.
     surveyLinkLifetime: durationSchema.pipe(z.number().min(60_000, 'at least 1m')).default(14 * 86_400_000),
+    // Issue 18, webhooks out: attempts per delivery, the first retry's wait (it doubles), the request's
+    // deadline, how long a receiver may fail before it is paused, and the attempts listed per webhook.
+    webhookAttempts: z.coerce.number().int().min(1).max(50).default(12),
+    webhookRetryDelay: durationSchema.default(5000),
+    webhookTimeout: durationSchema.pipe(z.number().min(100).max(120_000)).default(10_000),
+    webhookPauseAfter: durationSchema.default(86_400_000),
+    webhookAttemptsKept: z.coerce.number().int().min(10).max(100_000).default(1000),
   })
   .superRefine((s, ctx) => {
     if (s.mqttsPort !== undefined && (s.tlsCert === undefined || s.tlsKey === undefined)) {
@@ -303,6 +310,11 @@ export const settingsEnv = {
   WS_MAX_FRAME_SIZE: 'wsMaxFrameSize',
   METRICS_TOKEN: 'metricsToken',
   SURVEY_LINK_LIFETIME: 'surveyLinkLifetime',
+  WEBHOOK_ATTEMPTS: 'webhookAttempts',
+  WEBHOOK_RETRY_DELAY: 'webhookRetryDelay',
+  WEBHOOK_TIMEOUT: 'webhookTimeout',
+  WEBHOOK_PAUSE_AFTER: 'webhookPauseAfter',
+  WEBHOOK_ATTEMPTS_KEPT: 'webhookAttemptsKept',
 } as const satisfies Record<string, keyof SettingsInput>
 
 export type SettingsEnvName = keyof typeof settingsEnv

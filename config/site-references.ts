@@ -3,6 +3,7 @@ import { type DeviceKind, deviceKinds, readingFieldsOf } from '../domain/index.t
 import type { Customer, Supervisor, Technician } from './people-schema.ts'
 import type { Rule } from './rule-schema.ts'
 import type { ApiKey, Device, MqttAccount, Site } from './site-schema.ts'
+import type { Webhook } from './webhook-schema.ts'
 
 type SiteFileParts = {
   sites: Site[]
@@ -13,6 +14,7 @@ type SiteFileParts = {
   dispatch: { supervisors: Supervisor[] }
   apiKeys: ApiKey[]
   mqttAccounts: MqttAccount[]
+  webhooks: Webhook[]
 }
 
 type Path = (string | number)[]
@@ -176,5 +178,17 @@ export function checkSiteReferences(file: SiteFileParts, ctx: z.RefinementCtx): 
     if (key.technician !== undefined && !technicianIds.has(key.technician)) {
       fail(['apiKeys', i, 'technician'], `no technician "${key.technician}"`)
     }
+  })
+
+  unique(
+    file.webhooks,
+    (w) => w.id,
+    (i) => ['webhooks', i, 'id'],
+    'webhook id',
+  )
+  file.webhooks.forEach((webhook, i) => {
+    webhook.sites?.forEach((id, j) => {
+      if (!sitesById.has(id)) fail(['webhooks', i, 'sites', j], `no site "${id}"`)
+    })
   })
 }

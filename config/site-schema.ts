@@ -6,6 +6,7 @@ import { customerSchema, supervisorSchema, technicianSchema } from './people-sch
 import { ruleSchema } from './rule-schema.ts'
 import { checkSiteReferences } from './site-references.ts'
 import { idSchema, locationSchema, roleSchema, timezoneSchema } from './value-schemas.ts'
+import { webhookSchema } from './webhook-schema.ts'
 
 export const zoneSchema = z.strictObject({
   id: idSchema,
@@ -122,6 +123,7 @@ export const siteFileSchema = z
     sla: slaSchema.default(slaSchema.parse({})),
     apiKeys: z.array(apiKeySchema).default([]),
     mqttAccounts: z.array(mqttAccountSchema).default([]),
+    webhooks: z.array(webhookSchema).max(100).default([]),
     // Settings may live in the file too; environment variables override them (see settings-schema.ts).
     settings: z.record(z.string(), z.unknown()).optional(),
   })

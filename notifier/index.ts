@@ -42,6 +42,10 @@ export { createSurveyLinks, type SurveyLinks } from './survey-links.ts'
 export { surveyQuestion } from './survey-questions.ts'
 export { escalationMessages, offerMessages } from './templates.ts'
 export { createTwilioClient, type TwilioClient } from './twilio-client.ts'
+export { createWebhookAdmin, type WebhookAdmin } from './webhook-admin.ts'
+export { type WebhookAttempt, webhookAttemptSchema } from './webhook-attempts.ts'
+export { unknownEventPatterns, webhookEventTypes } from './webhook-match.ts'
+export { signWebhookBody } from './webhook-signature.ts'
 export {
   claimsWhatsapp,
   phoneOfAddress,

@@ -32,6 +32,30 @@ export function notificationKeys(prefix: string) {
     customerHistory: ruleKeys(prefix).customerHistory,
     /** BullMQ's prefix for the delivery queue's keys. */
     bull: `${prefix}bull`,
+    /** Issue 18: webhooks made through the API, by id (JSON); the site file's are not stored. */
+    webhooks: `${prefix}webhooks`,
+    /** One webhook's keys share its hash slot, so that its scripts may touch several. */
+    webhook: (id: string) => webhookKeys(`${prefix}webhook:{${id}}:`),
+  }
+}
+
+/** A webhook's keys, under `<prefix>webhook:{<id>}:`. */
+function webhookKeys(base: string) {
+  return {
+    /** failingSince (ms, since the first failure after the last success) and pausedAt. */
+    health: `${base}health`,
+    /** Its newest attempts (a capped stream), for GET /api/webhooks/:id/deliveries. */
+    attempts: `${base}attempts`,
+    /** A delivery: the event's body and where it stands (JSON). */
+    delivery: (delivery: string) => `${base}delivery:${delivery}`,
+    /** Deliveries waiting in order for one ticket (or incident): a list, head first. */
+    fifo: (order: string) => `${base}fifo:${order}`,
+    /** Who may send that list's head: the id of the one job entitled to it; absent while held (paused). */
+    fifoOwner: (order: string) => `${base}fifo-owner:${order}`,
+    /** A counter making every job id of this webhook new, so BullMQ never takes one for a job it kept. */
+    jobSeq: `${base}job-seq`,
+    /** The order keys whose list holds something: what a resume schedules again. */
+    fifos: `${base}fifos`,
   }
 }
 

@@ -18,6 +18,7 @@ import { createStaffNotices } from './staff-notices.ts'
 import { createSurveyAnswers } from './survey-answers.ts'
 import { createSurveyLinks } from './survey-links.ts'
 import { createTwilioClient } from './twilio-client.ts'
+import { startWebhooks, type WebhookSettings } from './webhook-role.ts'
 
 type NotifierSettings = Pick<
   Settings,
@@ -34,7 +35,8 @@ type NotifierSettings = Pick<
   | 'redisReplicasAckTimeout'
   | 'deliveryLock'
   | 'surveyLinkLifetime'
->
+> &
+  WebhookSettings
 
 /** The notifier role: events in, messages out, each outcome on its ticket's timeline. */
 export async function startNotifier({
@@ -161,13 +163,23 @@ export async function startNotifier({
   })
   delivery.start()
   await consumer.start()
+  const webhooks = await startWebhooks({
+    redis,
+    settings,
+    webhooks: site.webhooks,
+    eventsKey: ruleKeys(prefix).events,
+    failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
+    clock,
+    log: log.child({ part: 'webhooks' }),
+  })
   log.info({ channels: Object.keys(channels).filter((c) => c !== 'close') }, 'notifier started')
   let closed = false
   return {
     /** Consuming: started, not closed, its reading connection up (issue 17). */
-    isReady: () => !closed && consumerRedis.status === 'ready',
+    isReady: () => !closed && consumerRedis.status === 'ready' && webhooks.isReady(),
     close: async () => {
       closed = true
+      await webhooks.close()
       await consumer.close()
       await delivery.close()
       channels.close()

@@ -80,7 +80,23 @@ export const ticketEventSchema = z.object({
 })
 export type TicketEvent = z.infer<typeof ticketEventSchema>
 
-export const vigieEventSchema = z.discriminatedUnion('type', [incidentEventSchema, ticketEventSchema])
+/** Issue 18: a webhook's receiver failed long enough that its deliveries are held until an admin resumes it. */
+export const webhookEventSchema = z.object({
+  type: z.enum(['webhook.paused']),
+  /** The webhook's id. */
+  id: z.string(),
+  correlationKey: z.string(),
+  at: z.string(),
+  webhook: z.object({ id: z.string(), url: z.string() }),
+  reason: z.string(),
+})
+export type WebhookEvent = z.infer<typeof webhookEventSchema>
+
+export const vigieEventSchema = z.discriminatedUnion('type', [
+  incidentEventSchema,
+  ticketEventSchema,
+  webhookEventSchema,
+])
 export type VigieEvent = z.infer<typeof vigieEventSchema>
 
 /** Stream entries are capped near this length: the notifier reads them within seconds. */

@@ -17,6 +17,8 @@ export {
   ticketSummarySchema,
   type VigieEvent,
   vigieEventSchema,
+  type WebhookEvent,
+  webhookEventSchema,
 } from './events.ts'
 export {
   createTicketIntake,

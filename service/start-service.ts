@@ -12,6 +12,7 @@ import {
   createLinkSigner,
   createNotificationStore,
   createSurveyAnswers,
+  createWebhookAdmin,
   notificationKeys,
   startNotifier,
 } from '../notifier/index.ts'
@@ -246,6 +247,8 @@ export async function startService({
         world: site,
         placeOf: async (id) => (await ingest.registry.get(id))?.location ?? null,
       })
+      const webhooks = createWebhookAdmin({ redis: connection.redis, settings, webhooks: site.webhooks })
+      lifecycle.add('webhooks', webhooks.close)
       const app = await buildApi({
         clock,
         live,
@@ -304,6 +307,7 @@ export async function startService({
           notifications,
           tickets,
         }),
+        webhooks,
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
         // A quarter of the deadline: the notifier, the rules and Redis close after it.
