@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import WebSocket from 'ws'
 import type { Config } from '../config/index.ts'
@@ -6,6 +7,7 @@ import { type Kpis, vigieEventSchema } from '../rules/index.ts'
 import { type RunningService, startService } from '../service/index.ts'
 import { type MessageStandIns, type StandInMessage, startMessageStandIns } from './message-stand-ins.ts'
 import { kpiReport, narrate } from './narration.ts'
+import { startWebhookReceiver } from './webhook-receiver.ts'
 
 /** What a story gets to play with: the running service, its address, an admin key, the stand-ins. */
 export type StoryContext = {
@@ -60,11 +62,23 @@ export async function runDemo({ config, log, adminKey, print, story }: DemoOptio
     })
   }
   settings.adminKey = adminKey
+  // A CRM's stand-in (issue 18): it checks each signature and prints the tickets it hears of.
+  const receiver = standIns
+    ? await startWebhookReceiver({ secret: randomBytes(24).toString('hex'), print })
+    : undefined
+  if (receiver)
+    config.site.webhooks.push({
+      id: 'demo-crm',
+      url: receiver.url,
+      secret: receiver.secret,
+      events: ['ticket.created', 'ticket.resolved'],
+    })
   let service: RunningService
   try {
     service = await startService({ config, log })
   } catch (err) {
     await standIns?.close()
+    await receiver?.close()
     throw err
   }
   const httpUrl = service.httpUrl ?? settings.publicUrl
@@ -136,6 +150,7 @@ export async function runDemo({ config, log, adminKey, print, story }: DemoOptio
       live.close()
       const clean = await service.close(reason)
       await standIns?.close()
+      await receiver?.close()
       return clean
     },
   }

@@ -32,6 +32,7 @@ export async function startWebhookReceiver({
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return {
+    secret,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/vigie`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }

@@ -6,6 +6,7 @@ import { airportStory, runDemo } from '../../demo/index.ts'
 import { createLogger, findFreePort } from '../../service/index.ts'
 import { openTestRedis } from '../support/redis.ts'
 import { writeTempFile } from '../support/temp-files.ts'
+import { waitFor } from '../support/wait-for.ts'
 
 type SiteYaml = {
   technicians: { shift?: unknown }[]
@@ -121,6 +122,15 @@ describe('the airport demo story, twenty times faster', () => {
     expect(kpis).toMatchObject({ tickets: 3, csatAnswers: 3, slaMetPercent: 100, csatPercent: 100 })
     expect(lines).toContain('KPIs of this run (README § KPIs defines each):')
     expect(lines.filter((line) => line.startsWith('▶ '))).toHaveLength(3)
+    // The CRM's stand-in hears of each ticket's creation and resolution, every signature good (issue 18).
+    const heard = () => lines.filter((line) => line.startsWith('webhook '))
+    await waitFor(() => heard().length >= 6, { timeoutMs: 30_000, what: 'six webhook deliveries' })
+    expect(
+      heard()
+        .map((line) => line.split(/\s+/)[1])
+        .sort(),
+    ).toEqual([...Array(3).fill('ticket.created'), ...Array(3).fill('ticket.resolved')])
+    expect(heard().filter((line) => line.includes('BAD SIGNATURE'))).toEqual([])
     // The WhatsApp notice is narrated like the SMS ones, its number masked.
     expect(lines).toContainEqual(
       expect.stringMatching(/↳ whatsapp to whatsapp:\+33•{7}02: \[vigie\] Lounge too hot/),
