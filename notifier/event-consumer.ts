@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { VigieError } from '../domain/index.ts'
-import { type TicketEvent, vigieEventSchema } from '../rules/index.ts'
+import { type TicketEvent, type VigieEvent, vigieEventSchema } from '../rules/index.ts'
 import { createStreamConsumer, type FailedWorkLog, type StreamEntry } from '../streams/index.ts'
 import type { NotificationRequest } from './notification-schema.ts'
 
@@ -27,6 +27,7 @@ export function createEventConsumer({
   eventsKey,
   notices,
   enqueue,
+  otherRequests = () => [],
   failedWork,
   logger,
   maxAgeMs = 3_600_000,
@@ -48,6 +49,11 @@ export function createEventConsumer({
     ) => NotificationRequest[] | Promise<NotificationRequest[]>
   }[]
   enqueue: (request: NotificationRequest) => Promise<void>
+  /** What an event about no ticket asks for (a webhook paused, issue 18). */
+  otherRequests?: (
+    event: Extract<VigieEvent, { type: 'webhook.paused' }>,
+    eventId: string,
+  ) => NotificationRequest[]
   failedWork: FailedWorkLog
   logger: Logger
   maxAgeMs?: number
@@ -66,12 +72,18 @@ export function createEventConsumer({
         message: 'event not understood',
         cause: parsed.error,
       })
-    const at = Number(id.split('-')[0])
+    // The event's own time, read from the clock that wrote it (the entry's id is Redis' wall clock).
+    const written = Date.parse(parsed.data.at)
+    const at = Number.isFinite(written) ? written : Number(id.split('-')[0])
     if (now() - at > maxAgeMs) {
       logger.info({ entry: id, type: parsed.data.type }, 'event too old to notify')
       return
     }
-    if (!('ticket' in parsed.data)) return
+    if (!('ticket' in parsed.data)) {
+      if (parsed.data.type === 'webhook.paused')
+        for (const request of otherRequests(parsed.data, id)) await enqueue(request)
+      return
+    }
     for (const notice of notices)
       for (const request of await notice.requestsFor(parsed.data, id, now())) await enqueue(request)
   }

@@ -18,6 +18,7 @@ import { createStaffNotices } from './staff-notices.ts'
 import { createSurveyAnswers } from './survey-answers.ts'
 import { createSurveyLinks } from './survey-links.ts'
 import { createTwilioClient } from './twilio-client.ts'
+import { webhookPausedRequests } from './webhook-paused-notice.ts'
 import { startWebhooks, type WebhookSettings } from './webhook-role.ts'
 
 type NotifierSettings = Pick<
@@ -157,6 +158,8 @@ export async function startNotifier({
       }),
     ],
     enqueue: (request) => delivery.enqueue(request),
+    otherRequests: (event, eventId) =>
+      webhookPausedRequests({ world: site, publicUrl: settings.publicUrl, event, eventId }),
     failedWork: createFailedWorkLog({ redis, keys: streamKeys(prefix) }),
     logger: log,
     now: clock.now,

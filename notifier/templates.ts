@@ -105,6 +105,25 @@ export function escalationMessages({ language, facts }: { language: Language; fa
   }
 }
 
+/** A webhook paused (issue 18): the supervisors are told what to look at and how to resume it. */
+export function webhookPausedMessages({
+  language,
+  webhook,
+  reason,
+  link,
+}: {
+  language: Language
+  webhook: string
+  reason: string
+  link: string
+}) {
+  const text =
+    language === 'fr'
+      ? `[vigie] Webhook ${webhook} en pause : son destinataire échoue depuis trop longtemps (${reason}). Les envois attendent ; reprise par POST ${link}/resume.`
+      : `[vigie] Webhook ${webhook} paused: its receiver has failed too long (${reason}). Deliveries are held; resume with POST ${link}/resume.`
+  return { sms: { text }, email: email(text.replace(/^\[vigie\] /, ''), text, link) }
+}
+
 /** What customers are told: what is affected, in their words, never our internal ids alone. */
 export type NoticeFacts = {
   what: string

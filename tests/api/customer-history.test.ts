@@ -133,7 +133,7 @@ describe('GET /api/customers/:id/history', () => {
         'contact support',
         'contact reported',
         'ticket reported',
-        'answer 4',
+        'answer csat:4',
         'message survey sms sent',
         'message all-clear sms sent',
         'message notice sms delivered',
@@ -147,7 +147,10 @@ describe('GET /api/customers/:id/history', () => {
       'message notice sms delivered',
       'ticket notified',
     ])
-    expect(whole.items.find((e) => e.kind === 'answer')).toMatchObject({ ticket: deviceTicket, value: '4' })
+    expect(whole.items.find((e) => e.kind === 'answer')).toMatchObject({
+      ticket: deviceTicket,
+      value: 'csat:4',
+    })
     expect(whole.items.find((e) => e.kind === 'ticket' && e.reported)?.ticket).toMatchObject({
       id: reported.id,
       externalRef: { source: 'crm', id: 'CASE-77' },

@@ -57,7 +57,8 @@ let redis: Redis
 const clock = createManualClock()
 const on = (path: string) => got.filter((g) => g.path === path)
 
-const site = `${oneDoorSite}
+// A supervisor, told when a webhook is paused.
+const site = `${oneDoorSite.replace('supervisors: []', 'supervisors: [{ id: sup-1, name: Sam, email: sam@example.com }]')}
 apiKeys:
   - { name: wall, keyHash: "${sha256(viewerKey)}", role: viewer }
   - { name: console, keyHash: "${sha256(dispatcherKey)}", role: dispatcher }
@@ -250,6 +251,15 @@ describe('/api/webhooks', () => {
       return entries.map(([, f]) => JSON.parse(f[1] ?? '{}')).find((e) => e.type === 'webhook.paused')
     })
     expect(announced).toMatchObject({ id: 'down', webhook: { id: 'down' }, reason: 'HTTP 500' })
+    // The supervisor is told, once, by the notifier's delivery queue (the email's outcome is the SMTP's).
+    const told = await waitFor(async () => {
+      const page = await world.api<{ items: { template: string; recipient: string; ticket: null }[] }>(
+        '/api/notifications',
+      )
+      const found = page.items.filter((n) => n.template === 'webhook-paused')
+      return found.length > 0 ? found : undefined
+    })
+    expect(told).toMatchObject([{ recipient: 'sup-1', ticket: null }])
     await world.api(`/api/tickets/${ticket?.id}/comment`, { method: 'POST', body: { text: 'second' } })
     const attempts = (await call('/api/webhooks/down/deliveries')).json.items as Attempt[]
     expect(attempts[0]?.outcome).toBe('held')

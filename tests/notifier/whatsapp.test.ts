@@ -131,7 +131,7 @@ describe('a customer on WhatsApp', () => {
       `/api/tickets/${id}`,
     )
     expect(timeline.filter((e) => e.type === 'ticket.survey_answered')).toEqual([
-      expect.objectContaining({ by: 'customer', detail: '5' }),
+      expect.objectContaining({ by: 'customer', detail: 'csat:5' }),
     ])
     // The question is answered once: the same number by SMS has no survey pending.
     const again = await phone.post('/webhooks/twilio/sms', phone.sms({ from: ana, body: '4' }))
