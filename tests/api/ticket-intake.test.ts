@@ -121,11 +121,17 @@ describe('POST /api/tickets', () => {
 
     const mine = () => events.filter((e) => e.ticket?.id === body.id)
     await waitFor(() => mine().some((e) => e.type === 'ticket.offered'), { what: 'the offer event on /ws' })
-    expect(mine().map((e) => e.type)).toEqual([
-      'ticket.created',
-      'ticket.customer_contacted',
-      'ticket.offered',
-    ])
+    // The offer SMS's own event (ticket.notified) may come before or after this look: the first three are fixed.
+    expect(
+      mine()
+        .map((e) => e.type)
+        .slice(0, 3),
+    ).toEqual(['ticket.created', 'ticket.customer_contacted', 'ticket.offered'])
+    expect(
+      mine()
+        .map((e) => e.type)
+        .slice(3),
+    ).toEqual(mine().length > 3 ? ['ticket.notified'] : [])
     for (const event of mine()) {
       expect(event.ticket?.externalRef).toEqual({ source: 'crm', id: 'CASE-123' })
       // Events reach every key holder: the reporter's phone goes masked.
