@@ -33,6 +33,7 @@ import { registerCloseGrace } from './close-grace.ts'
 import { registerCustomerHistoryRoutes } from './customer-history.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
+import { registerDeviceSeriesRoutes } from './device-series-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { registerFailedWorkRoutes } from './failed-work-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
@@ -192,6 +193,7 @@ export async function buildApi({
   registerConsoleRoutes(app)
   if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
+  if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], clock })
   if (failedWork) registerFailedWorkRoutes(app, failedWork)
   if (world) {
     registerRuleRoutes(app, { world, clock })

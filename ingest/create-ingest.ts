@@ -8,6 +8,7 @@ import { createDeviceStates } from './device-state.ts'
 import { ingestKeys } from './keys.ts'
 import { createReadingLog } from './reading-log.ts'
 import { parseReading } from './reading-parser.ts'
+import { createReadingRange } from './reading-range.ts'
 import { parseDeviceTopic } from './topics.ts'
 
 export type IngestSettings = Pick<
@@ -57,6 +58,7 @@ export function createIngest({
   })
   const deadLetters = createDeadLetters({ redis, keys, retention: settings.deadLetterRetention })
   const states = createDeviceStates({ redis, keys })
+  const readingRange = createReadingRange({ redis, keys })
 
   // Device kinds looked up for messages whose sender ingest did not authenticate (external broker, bridges).
   const kinds = new Map<string, { kind: DeviceKind | null; until: number }>()
@@ -105,5 +107,5 @@ export function createIngest({
     return (await readings.append(parsed.reading, message.receivedAt)) ? 'appended' : 'duplicate'
   }
 
-  return { accept, registry, readings, deadLetters, states, keys }
+  return { accept, registry, readings, readingRange, deadLetters, states, keys }
 }

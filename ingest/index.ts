@@ -16,6 +16,7 @@ export {
 export { generateSecret, isIssuedSecret } from './issued-secret.ts'
 export { type IngestKeys, ingestKeys, shardOf } from './keys.ts'
 export { type ParsedReading, parseReading, validateReading } from './reading-parser.ts'
+export type { ReadingRange, ReadingScan } from './reading-range.ts'
 export {
   hashSecret,
   isSecretHash,
