@@ -66,6 +66,8 @@ export type Broker = {
     slowDropped: number
     proxyRefused: number
   }
+  /** Publishes at QoS 1 as the broker itself (device commands, issue 19); persistent sessions offline keep it. */
+  publish: (topic: string, payload: string) => Promise<void>
   /** Stops taking connections, then disconnects every client. */
   close: () => Promise<void>
 }
@@ -77,6 +79,7 @@ export async function createBroker({
   log,
   clock,
   redis,
+  onDelivered,
 }: {
   settings: BrokerSettings
   mqttAccounts: MqttAccount[]
@@ -85,6 +88,8 @@ export async function createBroker({
   clock: Clock
   /** With MQTT_CLUSTER=on, duplicated for the sessions and the bus that the broker nodes share. */
   redis?: Redis
+  /** A QoS 1 message a client acknowledged (its PUBACK): how a device command is known delivered. */
+  onDelivered?: (clientId: string, topic: string, payload: Buffer) => void
 }): Promise<Broker> {
   const nodeId = randomUUID()
   // aedes' registry of its connected clients by id, which its types do not show; empty until aedes is made.
@@ -238,6 +243,11 @@ export async function createBroker({
       .setOnline(identity.id, true, clock.now())
       .catch((err: unknown) => log.warn({ err }, 'online not recorded'))
   })
+  aedes.on('ack', (packet, client) => {
+    if (!onDelivered || !client || !('topic' in packet) || !packet.topic) return
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+    onDelivered(client.id, packet.topic, payload)
+  })
   aedes.on('clientDisconnect', (client) => {
     const identity = identities.get(client)
     // A takeover by a newer connection of the same device leaves the device online.
@@ -356,6 +366,14 @@ export async function createBroker({
       slowDropped,
       proxyRefused: proxyProtocol?.refused() ?? 0,
     }),
+
+    publish: (topic, payload) =>
+      new Promise<void>((resolve, reject) =>
+        aedes.publish(
+          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
+          (error) => (error ? reject(error) : resolve()),
+        ),
+      ),
 
     close: async () => {
       listening = false
