@@ -72,6 +72,9 @@ export type Broker = {
   close: () => Promise<void>
 }
 
+const asBuffer = (packet: PublishPacket): Buffer =>
+  Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+
 export async function createBroker({
   settings,
   mqttAccounts,
@@ -226,7 +229,11 @@ export async function createBroker({
 
     authorizeForward: (client, packet) => {
       const identity = identities.get(client)
-      return identity && !mayReceive(identity, packet.topic) ? null : packet
+      if (identity && !mayReceive(identity, packet.topic)) return null
+      // aedes keeps no outgoing copy for a clean session, so its PUBACK names nothing: sent once handed to it.
+      if (onDelivered && client.clean && packet.qos > 0)
+        onDelivered(client.id, packet.topic, asBuffer(packet))
+      return packet
     },
   })
 
@@ -244,9 +251,9 @@ export async function createBroker({
       .catch((err: unknown) => log.warn({ err }, 'online not recorded'))
   })
   aedes.on('ack', (packet, client) => {
-    if (!onDelivered || !client || !('topic' in packet) || !packet.topic) return
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-    onDelivered(client.id, packet.topic, payload)
+    // A persistent session's PUBACK: aedes hands back the packet it kept (none for a clean session).
+    if (!onDelivered || !client || !packet || !('topic' in packet) || !packet.topic) return
+    onDelivered(client.id, packet.topic, asBuffer(packet))
   })
   aedes.on('clientDisconnect', (client) => {
     const identity = identities.get(client)
