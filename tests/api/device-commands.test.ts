@@ -4,8 +4,10 @@ import type { Redis } from 'ioredis'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashApiKey } from '../../api/index.ts'
+import { ConfigError, loadConfig } from '../../config/index.ts'
 import { createManualClock } from '../support/manual-clock.ts'
 import { openTestRedis } from '../support/redis.ts'
+import { writeTempFile } from '../support/temp-files.ts'
 import { startTestService, type TestService } from '../support/test-service.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -278,5 +280,56 @@ describe('device commands', () => {
     expect((first.body.items as Command[]).map((c) => c.id)).toEqual([ids[2], ids[1]])
     const second = await call(`/api/devices/door-3/commands?limit=2&cursor=${first.body.next as string}`)
     expect((second.body.items as Command[]).map((c) => c.id)[0]).toBe(ids[0])
+  })
+})
+
+describe("the site file's commands:", () => {
+  const siteWith = (commands: string) => `
+sites: [{ id: s1, name: Site, timezone: Europe/Paris, location: { lat: 49.0, lon: 2.57 } }]
+commands:
+${commands}
+`
+  function problemsOf(text: string) {
+    try {
+      loadConfig({ env: { VIGIE_CONFIG: writeTempFile('site.yaml', text) } })
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError)
+      return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`)
+    }
+    throw new Error('expected the file to be refused')
+  }
+
+  it('refuses an unknown kind, a bad name, an unknown arg type and min above max, each at its path', () => {
+    expect(problemsOf(siteWith('  toaster: { reboot: {} }')).join('\n')).toContain('commands.toaster')
+    expect(problemsOf(siteWith('  door: { "lock/#": {} }')).join('\n')).toContain(
+      'commands.door.lock/#: Invalid key',
+    )
+    expect(
+      problemsOf(siteWith('  door: { lock: { args: { seconds: { type: date } } } }')).join('\n'),
+    ).toContain('commands.door.lock.args.seconds.type')
+    expect(
+      problemsOf(siteWith('  door: { lock: { args: { s: { type: integer, min: 5, max: 1 } } } }')).join('\n'),
+    ).toContain('min is above max')
+    expect(
+      problemsOf(siteWith('  door: { say: { args: { text: { type: string } } } }')).join('\n'),
+    ).toContain('commands.door.say.args.text.maxLength')
+  })
+
+  it('reads the small spec: bare names take no args', () => {
+    const config = loadConfig({
+      env: {
+        VIGIE_CONFIG: writeTempFile(
+          'site.yaml',
+          siteWith(
+            '  door: { buzzer: {}, reboot: , mode: { args: { to: { type: enum, values: [day, night] } } } }',
+          ),
+        ),
+      },
+    })
+    expect(config.site.commands.door).toEqual({
+      buzzer: { args: {} },
+      reboot: { args: {} },
+      mode: { args: { to: { type: 'enum', values: ['day', 'night'], optional: false } } },
+    })
   })
 })
