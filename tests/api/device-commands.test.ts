@@ -23,6 +23,8 @@ devices:
   - { id: door-2, kind: door, site: s1, secret: "secret-door-2" }
   - { id: door-3, kind: door, site: s1, secret: "secret-door-3" }
   - { id: temp-1, kind: temperature, site: s1, secret: "secret-temp-1" }
+  - { id: door-4, kind: door, site: s1, secret: "secret-door-4", location: { lat: 49.0, lon: 2.57 } }
+rules: [{ id: door-forced, match: { kind: door }, condition: { unauthorised: true }, severity: critical, skill: security }]
 technicians: [{ id: tech-1, name: One, phone: "+33600000001", skills: [security], location: { lat: 49.001, lon: 2.57 } }]
 commands:
   door:
@@ -268,6 +270,36 @@ describe('device commands', () => {
     expect(dead.reason).toContain('command')
     // The device stayed connected through all of it.
     expect(door1.connected).toBe(true)
+  })
+
+  it('lets the technician of an open ticket command its device, and notes the command on the ticket', async () => {
+    await vigie.publish('door-4', { type: 'door', open: true })
+    const ticket = await waitFor(async () => {
+      const list = await vigie.api<{ items: { id: string; offer: { technician: string } | null }[] }>(
+        '/api/tickets?device=door-4',
+      )
+      return list.items.find((t) => t.offer?.technician === 'tech-1')
+    })
+    const ack = await call(`/api/tickets/${ticket.id}/ack`, { key: keys.technician, body: {} })
+    expect(ack.status).toBe(200)
+    const sent = await call('/api/devices/door-4/commands', {
+      key: keys.technician,
+      body: { name: 'lock', args: { seconds: 10 }, ticket: ticket.id },
+    })
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201)
+    expect(sent.body).toMatchObject({ by: 'tech-1', ticket: ticket.id, status: 'queued' })
+    const elsewhere = await call('/api/devices/door-1/commands', {
+      key: keys.technician,
+      body: { name: 'buzzer' },
+    })
+    expect(elsewhere.status).toBe(403)
+    const timeline = await vigie.api<{ timeline: { by: string; detail: string | null }[] }>(
+      `/api/tickets/${ticket.id}`,
+    )
+    expect(timeline.timeline.at(-1)).toMatchObject({
+      by: 'tech-1',
+      detail: `command lock ${sent.body.id as string} queued`,
+    })
   })
 
   it('lists commands newest first, page by page', async () => {
