@@ -5,7 +5,7 @@ import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
-import type { ApiKey, SiteFile } from '../config/index.ts'
+import type { ApiKey, CommandCatalogue, SiteFile } from '../config/index.ts'
 import { registerConsoleRoutes } from '../console/index.ts'
 import type { Clock } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
@@ -18,6 +18,7 @@ import type {
   WebhookAdmin,
 } from '../notifier/index.ts'
 import type {
+  CommandStore,
   Dispatcher,
   IncidentStore,
   MaintenanceWindows,
@@ -32,6 +33,7 @@ import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerCloseGrace } from './close-grace.ts'
 import { registerCustomerHistoryRoutes } from './customer-history.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
+import { registerDeviceCommandRoutes } from './device-commands.ts'
 import { registerDeviceRoutes } from './device-routes.ts'
 import { registerDeviceSeriesRoutes } from './device-series-routes.ts'
 import { registerErrorHandling } from './error-handler.ts'
@@ -114,6 +116,8 @@ export type ApiOptions = {
   replicated?: () => Promise<void>
   /** Webhooks out (issue 18); their routes exist only when given. */
   webhooks?: WebhookAdmin
+  /** Device commands (issue 19) and what each kind takes; their routes exist only when given with ingest. */
+  commands?: { store: CommandStore; catalogue: CommandCatalogue }
 }
 
 /** The fastify app, built but not listening, so tests can call app.inject() without a socket. */
@@ -144,6 +148,7 @@ export async function buildApi({
   closeGraceMs = 2000,
   replicated,
   webhooks,
+  commands,
 }: ApiOptions): Promise<FastifyInstance> {
   const limits: ApiLimits = { ...defaultApiLimits, ...someLimits }
   const app: FastifyInstance = fastify({
@@ -194,6 +199,14 @@ export async function buildApi({
   if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
   if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], clock })
+  if (ingest && commands)
+    registerDeviceCommandRoutes(app, {
+      commands: commands.store,
+      catalogue: commands.catalogue,
+      kindOf: async (id) => (await ingest.registry.get(id))?.kind ?? null,
+      tickets,
+      clock,
+    })
   if (failedWork) registerFailedWorkRoutes(app, failedWork)
   if (world) {
     registerRuleRoutes(app, { world, clock })

@@ -66,9 +66,14 @@ export type Broker = {
     slowDropped: number
     proxyRefused: number
   }
+  /** Publishes at QoS 1 as the broker itself (device commands, issue 19); persistent sessions offline keep it. */
+  publish: (topic: string, payload: string) => Promise<void>
   /** Stops taking connections, then disconnects every client. */
   close: () => Promise<void>
 }
+
+const asBuffer = (packet: PublishPacket): Buffer =>
+  Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
 export async function createBroker({
   settings,
@@ -77,6 +82,7 @@ export async function createBroker({
   log,
   clock,
   redis,
+  onDelivered,
 }: {
   settings: BrokerSettings
   mqttAccounts: MqttAccount[]
@@ -85,6 +91,8 @@ export async function createBroker({
   clock: Clock
   /** With MQTT_CLUSTER=on, duplicated for the sessions and the bus that the broker nodes share. */
   redis?: Redis
+  /** A QoS 1 message a client acknowledged (its PUBACK): how a device command is known delivered. */
+  onDelivered?: (clientId: string, topic: string, payload: Buffer) => void
 }): Promise<Broker> {
   const nodeId = randomUUID()
   // aedes' registry of its connected clients by id, which its types do not show; empty until aedes is made.
@@ -221,7 +229,11 @@ export async function createBroker({
 
     authorizeForward: (client, packet) => {
       const identity = identities.get(client)
-      return identity && !mayReceive(identity, packet.topic) ? null : packet
+      if (identity && !mayReceive(identity, packet.topic)) return null
+      // aedes keeps no outgoing copy for a clean session, so its PUBACK names nothing: sent once handed to it.
+      if (onDelivered && client.clean && packet.qos > 0)
+        onDelivered(client.id, packet.topic, asBuffer(packet))
+      return packet
     },
   })
 
@@ -237,6 +249,11 @@ export async function createBroker({
     ingest.states
       .setOnline(identity.id, true, clock.now())
       .catch((err: unknown) => log.warn({ err }, 'online not recorded'))
+  })
+  aedes.on('ack', (packet, client) => {
+    // A persistent session's PUBACK: aedes hands back the packet it kept (none for a clean session).
+    if (!onDelivered || !client || !packet || !('topic' in packet) || !packet.topic) return
+    onDelivered(client.id, packet.topic, asBuffer(packet))
   })
   aedes.on('clientDisconnect', (client) => {
     const identity = identities.get(client)
@@ -356,6 +373,14 @@ export async function createBroker({
       slowDropped,
       proxyRefused: proxyProtocol?.refused() ?? 0,
     }),
+
+    publish: (topic, payload) =>
+      new Promise<void>((resolve, reject) =>
+        aedes.publish(
+          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
+          (error) => (error ? reject(error) : resolve()),
+        ),
+      ),
 
     close: async () => {
       listening = false

@@ -1,5 +1,7 @@
 export { type MqttIdentity, mayPublish, mayReceive, mayRetain, maySubscribe } from './access-policy.ts'
 export { createBoundedEmitter } from './bounded-emitter.ts'
+export { deliveredCommandId } from './command-delivery.ts'
+export { createCommandRelay } from './command-relay.ts'
 export { type Broker, type BrokerSettings, createBroker } from './create-broker.ts'
 export { brokerKeys } from './keys.ts'
 export { createLoginGuard } from './login-guard.ts'

@@ -1,4 +1,12 @@
 export { type ClockRange, isWithinClockRange } from './clock-range.ts'
+export {
+  type CommandArgSpec,
+  type CommandCatalogue,
+  type CommandSpec,
+  commandArgsSchema,
+  commandCatalogueSchema,
+  commandNameSchema,
+} from './command-schema.ts'
 export { ConfigError, type ConfigProblem, formatPath } from './config-error.ts'
 export { demoSiteExposure, demoSiteNotice, takesConnections } from './demo-site-exposure.ts'
 export { durationSchema, formatDuration, parseDuration } from './duration.ts'

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { deviceKindSchema, surveyKindSchema } from '../domain/index.ts'
 import { clockRangeSchema } from './clock-range.ts'
+import { commandCatalogueSchema } from './command-schema.ts'
 import { durationSchema } from './duration.ts'
 import { customerSchema, supervisorSchema, technicianSchema } from './people-schema.ts'
 import { ruleSchema } from './rule-schema.ts'
@@ -124,6 +125,8 @@ export const siteFileSchema = z
     apiKeys: z.array(apiKeySchema).default([]),
     mqttAccounts: z.array(mqttAccountSchema).default([]),
     webhooks: z.array(webhookSchema).max(100).default([]),
+    // Issue 19: per device kind, the commands its devices take and the args each accepts.
+    commands: commandCatalogueSchema.default({}),
     // Settings may live in the file too; environment variables override them (see settings-schema.ts).
     settings: z.record(z.string(), z.unknown()).optional(),
   })

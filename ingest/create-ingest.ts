@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Settings } from '../config/index.ts'
 import type { Clock, DeviceKind } from '../domain/index.ts'
+import { type CommandAnswerMessage, parseCommandAnswer } from './command-answer.ts'
 import { createDeadLetters } from './dead-letters.ts'
 import { createDeviceRegistry } from './device-registry.ts'
 import { createDeviceStates } from './device-state.ts'
@@ -36,6 +37,7 @@ export function createIngest({
   clock,
   lingerMs,
   replicated = async () => {},
+  commandAnswers,
 }: {
   redis: Redis
   settings: IngestSettings
@@ -45,6 +47,8 @@ export function createIngest({
   lingerMs?: number
   /** Resolves once this connection's writes are on enough replicas (VIGIE_REDIS_REPLICAS_ACK): before any PUBACK. */
   replicated?: () => Promise<void>
+  /** Issue 19: where a device's answer to a command goes (the command store); checked there, not here. */
+  commandAnswers?: (deviceId: string, answer: CommandAnswerMessage, at: number) => Promise<unknown>
 }) {
   const keys = ingestKeys(settings.redisPrefix)
   const registry = createDeviceRegistry({ redis, prefix: settings.redisPrefix, clock })
@@ -94,7 +98,14 @@ export function createIngest({
     if (!target) return 'ignored'
     const { deviceId, channel } = target
     if (channel === 'status') {
-      const text = message.payload.toString('utf8').trim().toLowerCase()
+      const raw = message.payload.toString('utf8').trim()
+      if (raw.startsWith('{')) {
+        const parsed = parseCommandAnswer(raw)
+        if (!parsed.ok) return reject(deviceId, message, parsed.reason)
+        await commandAnswers?.(deviceId, parsed.answer, message.receivedAt)
+        return 'status'
+      }
+      const text = raw.toLowerCase()
       if (text !== 'online' && text !== 'offline')
         return reject(deviceId, message, 'status: expected "online" or "offline"')
       await states.setOnline(deviceId, text === 'online', message.receivedAt)

@@ -1,3 +1,4 @@
+export { type CommandAnswerMessage, commandAnswerSchema } from './command-answer.ts'
 export {
   createIngest,
   type Ingest,

@@ -43,6 +43,8 @@ export function createWebhookConsumer({
     }
     // One not understood is kept in failed work by the notifier's own group already.
     if (!parsed.success || parsed.data.type === 'webhook.paused') return
+    // Device commands (issue 19) are not among the types a webhook may ask for.
+    if ('command' in parsed.data) return
     const event = parsed.data
     for (const { webhook } of await registry.all()) {
       if (!webhookMatches(webhook, event)) continue

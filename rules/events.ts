@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { maskEmail, maskPhone } from '../domain/index.ts'
+import { commandSchema } from './command-record.ts'
 import { incidentSchema, type Ticket, ticketEventTypes, ticketSchema } from './record-schemas.ts'
 import { ticketStatuses } from './ticket-states.ts'
 
@@ -92,10 +93,23 @@ export const webhookEventSchema = z.object({
 })
 export type WebhookEvent = z.infer<typeof webhookEventSchema>
 
+/** Issue 19: a device command was queued, sent, answered or expired; the event carries the command as it is now. */
+export const commandEventSchema = z.object({
+  type: z.enum(['command.queued', 'command.sent', 'command.done', 'command.failed', 'command.expired']),
+  /** The command's id. */
+  id: z.string(),
+  /** `command:<device id>`: a device's commands in order. */
+  correlationKey: z.string(),
+  at: z.string(),
+  command: commandSchema,
+})
+export type CommandEvent = z.infer<typeof commandEventSchema>
+
 export const vigieEventSchema = z.discriminatedUnion('type', [
   incidentEventSchema,
   ticketEventSchema,
   webhookEventSchema,
+  commandEventSchema,
 ])
 export type VigieEvent = z.infer<typeof vigieEventSchema>
 

@@ -1,3 +1,11 @@
+export { startCommandExpiry } from './command-expiry.ts'
+export {
+  type Command,
+  type CommandStatus,
+  commandSchema,
+  commandStatuses,
+} from './command-record.ts'
+export { type CommandAnswer, type CommandStore, createCommandStore } from './command-store.ts'
 export {
   type CustomerHistoryMember,
   customerHistoryMax,
@@ -8,6 +16,8 @@ export { type Answering, createDispatcher, type Dispatcher } from './dispatcher.
 export { type DryRunIncident, dryRun } from './dry-run.ts'
 export { evaluateReading, evaluateTimer } from './evaluate-reading.ts'
 export {
+  type CommandEvent,
+  commandEventSchema,
   eventsMaxLength,
   type IncidentEvent,
   incidentEventSchema,

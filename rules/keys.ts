@@ -60,6 +60,14 @@ export function ruleKeys(prefix: string) {
     maintenanceWindows: `${prefix}maintenance-windows`,
     /** Typed events for the engage step (notifier), in order. */
     events: `${prefix}events`,
+    /** Issue 19: one device command (JSON, rules/command-record.ts). */
+    command: (id: string) => `${prefix}command:${id}`,
+    /** A device's commands by creation time, written in the same step as each command. */
+    commandsOf: (device: string) => `${prefix}commands-of:${device}`,
+    /** Commands not answered yet, score their expiry: the sweep marks those past it expired. */
+    commandExpiries: `${prefix}command-expiries`,
+    /** What the broker role publishes (fields t: topic, p: payload), consumed by group `brokers`. */
+    commandOutbox: `${prefix}command-outbox`,
   }
 }
 

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { buildApi, createLiveEvents, createReadiness, type Readiness } from '../api/index.ts'
-import { type Broker, createBroker } from '../broker/index.ts'
+import { type Broker, createBroker, createCommandRelay, deliveredCommandId } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { type Clock, systemClock } from '../domain/index.ts'
-import { createExternalBrokerIngest, createIngest, shardOf } from '../ingest/index.ts'
+import { createExternalBrokerIngest, createIngest, deviceTopicPrefix, shardOf } from '../ingest/index.ts'
 import {
   createCustomerBook,
   createCustomerHistory,
@@ -17,6 +17,7 @@ import {
   startNotifier,
 } from '../notifier/index.ts'
 import {
+  createCommandStore,
   createDispatcher,
   createIncidentStore,
   createMaintenanceWindows,
@@ -26,6 +27,7 @@ import {
   createTicketStore,
   ensureTicketIndexes,
   ruleKeys,
+  startCommandExpiry,
 } from '../rules/index.ts'
 import { createFailedWorkLog, createReplicaWait, streamKeys } from '../streams/index.ts'
 import { createLifecycle } from './lifecycle.ts'
@@ -90,7 +92,21 @@ export async function startService({
     lifecycle.add('ingest-redis', async () => {
       await ingestRedis.quit()
     })
+    // Issue 19: device commands, written by the API, published by the broker role, answered through ingest.
+    const commands = createCommandStore({
+      redis: connection.redis,
+      keys: ruleKeys(settings.redisPrefix),
+      topicOf: (device, name) => `${deviceTopicPrefix(device)}commands/${name}`,
+      tickets: createTicketStore({
+        redis: connection.redis,
+        keys: ruleKeys(settings.redisPrefix),
+        sla: site.sla,
+        timelineCap,
+      }),
+      logger: log.child({ part: 'commands' }),
+    })
     const ingest = createIngest({
+      commandAnswers: (device, answer, at) => commands.answer(device, answer, at),
       redis: ingestRedis,
       settings,
       log: log.child({ part: 'ingest' }),
@@ -141,11 +157,35 @@ export async function startService({
         log: log.child({ part: 'broker' }),
         clock,
         redis: connection.redis,
+        onDelivered: (clientId, topic, payload) => {
+          const id = deliveredCommandId(clientId, topic, payload)
+          if (id)
+            commands
+              .markSent(clientId, id, clock.now())
+              .catch((err: unknown) => log.warn({ err, commandId: id }, 'command delivery not recorded'))
+        },
       })
       ;({ mqttPort } = await broker.listen())
       lifecycle.add('broker', broker.close)
       const running = broker
       readiness.add('broker', () => running.isReady())
+      const relay = createCommandRelay({
+        redis: connection.redis.duplicate(),
+        outbox: ruleKeys(settings.redisPrefix).commandOutbox,
+        publish: running.publish,
+        failedWork: createFailedWorkLog({ redis: connection.redis, keys: streamKeys(settings.redisPrefix) }),
+        logger: log.child({ part: 'command-relay' }),
+      })
+      await relay.start()
+      lifecycle.add('command-relay', relay.close)
+    }
+    if (settings.roles.includes('broker')) {
+      const expiry = startCommandExpiry({
+        commands,
+        now: clock.now,
+        logger: log.child({ part: 'command-expiry' }),
+      })
+      lifecycle.add('command-expiry', expiry.close)
     }
 
     if (settings.roles.includes('workers')) {
@@ -308,6 +348,7 @@ export async function startService({
           tickets,
         }),
         webhooks,
+        commands: { store: commands, catalogue: site.commands },
         ...(settings.adminKey ? { adminKey: settings.adminKey } : {}),
         ...(broker ? { mqttOverWebSocket: broker.handleWebSocket } : {}),
         // A quarter of the deadline: the notifier, the rules and Redis close after it.

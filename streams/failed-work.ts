@@ -4,7 +4,7 @@ import { maskPersonalText } from '../domain/index.ts'
 import type { StreamKeys } from './keys.ts'
 
 /** Who gives stream entries up: each has its count in /metrics, zero until its first. */
-export const failedWorkSources = ['rules', 'notifier'] as const
+export const failedWorkSources = ['rules', 'notifier', 'commands'] as const
 export type FailedWorkSource = (typeof failedWorkSources)[number]
 
 /** Issue 16: a stream entry given up on, with what it held and why, where people can see it. */

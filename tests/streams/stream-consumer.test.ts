@@ -106,7 +106,7 @@ describe('the stream consumer', () => {
     ])
     expect(Date.parse(items[0]?.at ?? '')).toBeGreaterThanOrEqual(before - 1)
     expect(await pendingCount()).toBe(0)
-    expect(await failedWork.counts()).toEqual({ rules: 0, notifier: 1 })
+    expect(await failedWork.counts()).toEqual({ rules: 0, notifier: 1, commands: 0 })
   })
 
   it('keeps an entry its handler rejects as bad input at once, without retrying it', async () => {
