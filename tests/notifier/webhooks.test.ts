@@ -200,10 +200,17 @@ describe('webhooks out', () => {
       ...Array(6).fill('ticket.created'),
       ...Array(6).fill('ticket.offered'),
     ])
-    const { items } = await world.api<{
-      items: { source: string; reason: string; attempts: number; fields: Record<string, string> }[]
-    }>('/api/failed-work')
-    const broken = items.filter((w) => w.fields.webhook === 'broken')
+    // The last attempt's answer reaches the receiver before the worker files its failure: wait for both.
+    const broken = await waitFor(
+      async () => {
+        const { items } = await world.api<{
+          items: { source: string; reason: string; attempts: number; fields: Record<string, string> }[]
+        }>('/api/failed-work')
+        const found = items.filter((w) => w.fields.webhook === 'broken')
+        return found.length >= 2 ? found : undefined
+      },
+      { what: 'both failures in failed work' },
+    )
     expect(broken.map((w) => [w.source, w.reason, w.attempts, JSON.parse(w.fields.e ?? '{}').type])).toEqual([
       ['notifier', 'webhook broken: HTTP 500', 6, 'ticket.offered'],
       ['notifier', 'webhook broken: HTTP 500', 6, 'ticket.created'],
