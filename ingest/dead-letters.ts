@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
+import { readStreamPage } from '../streams/index.ts'
 import type { IngestKeys } from './keys.ts'
-import { readStreamPage } from './stream-page.ts'
 
 /** Bad input kept with its reason (DESIGN.md § HTTP API: a dead letter, its payload cut to 1 KiB). */
 export const deadLetterSchema = z.object({
@@ -70,9 +70,9 @@ export function createDeadLetters({
     }) =>
       readStreamPage(
         redis,
-        deadLetterSchema,
         device === undefined ? keys.deadLetters : keys.deviceDeadLetters(device),
         range,
+        (record) => deadLetterSchema.parse(record),
       ),
 
     count: async (device: string): Promise<number> =>

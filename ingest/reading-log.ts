@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { Redis, Result } from 'ioredis'
 import { type Reading, readingSchema } from '../domain/index.ts'
+import { readStreamPage } from '../streams/index.ts'
 import { type IngestKeys, shardOf } from './keys.ts'
-import { readStreamPage } from './stream-page.ts'
 
 // One round trip for a batch of readings, each atomic (see the script's header).
 const appendScript = readFileSync(new URL('./scripts/append-readings.lua', import.meta.url), 'utf8')
@@ -103,6 +103,6 @@ export function createReadingLog({
 
     /** Newest first, from before a stream id. */
     page: (deviceId: string, range: { limit: number; before?: string | undefined }) =>
-      readStreamPage(redis, readingSchema, keys.deviceReadings(deviceId), range),
+      readStreamPage(redis, keys.deviceReadings(deviceId), range, (record) => readingSchema.parse(record)),
   }
 }

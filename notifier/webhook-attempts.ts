@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
+import { readStreamPage, type StreamPage } from '../streams/index.ts'
 import { notificationKeys } from './keys.ts'
 
 /** One POST to a receiver, as GET /api/webhooks/:id/deliveries lists it. */
@@ -47,19 +48,10 @@ export function createWebhookAttempts({
     page: async (
       webhook: string,
       { limit, before }: { limit: number; before?: string | undefined },
-    ): Promise<{ items: WebhookAttempt[]; next: string | null }> => {
-      const entries = await redis.xrevrange(
-        keys.webhook(webhook).attempts,
-        before ? `(${before}` : '+',
-        '-',
-        'COUNT',
-        limit + 1,
-      )
-      const kept = entries.slice(0, limit)
-      return {
-        items: kept.map(([id, fields]) => ({ id, ...recordSchema.parse(JSON.parse(fields[1] ?? 'null')) })),
-        next: entries.length > limit ? (kept.at(-1)?.[0] ?? null) : null,
-      }
-    },
+    ): Promise<StreamPage<WebhookAttempt>> =>
+      readStreamPage(redis, keys.webhook(webhook).attempts, { limit, before }, (record, id) => ({
+        id,
+        ...recordSchema.parse(record),
+      })),
   }
 }

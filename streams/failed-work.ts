@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis'
 import { z } from 'zod'
 import { maskPersonalText } from '../domain/index.ts'
 import type { StreamKeys } from './keys.ts'
+import { readStreamPage, type StreamPage } from './stream-page.ts'
 
 /** Who gives stream entries up: each has its count in /metrics, zero until its first. */
 export const failedWorkSources = ['rules', 'notifier', 'commands'] as const
@@ -90,22 +91,10 @@ export function createFailedWorkLog({
     }: {
       limit: number
       before?: string | undefined
-    }): Promise<{ items: FailedWork[]; next: string | null }> => {
-      const entries = await redis.xrevrange(
-        keys.failedWork,
-        before ? `(${before}` : '+',
-        '-',
-        'COUNT',
-        limit + 1,
-      )
-      const kept = entries.slice(0, limit)
-      return {
-        items: kept.map(([id, fields]) =>
-          failedWorkSchema.parse({ id, ...recordSchema.parse(JSON.parse(fields[1] ?? 'null')) }),
-        ),
-        next: entries.length > limit ? (kept.at(-1)?.[0] ?? null) : null,
-      }
-    },
+    }): Promise<StreamPage<FailedWork>> =>
+      readStreamPage(redis, keys.failedWork, { limit, before }, (record, id) =>
+        failedWorkSchema.parse({ id, ...recordSchema.parse(record) }),
+      ),
 
     /** Entries given up per source since the deployment began; every known source is there, zero or not. */
     counts: async (): Promise<Record<string, number>> => {

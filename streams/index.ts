@@ -20,3 +20,4 @@ export {
   type StreamConsumerOptions,
   type StreamEntry,
 } from './stream-consumer.ts'
+export { readStreamPage, type StreamPage } from './stream-page.ts'
