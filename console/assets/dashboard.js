@@ -1,5 +1,7 @@
 // The dispatcher's console: the plan, open tickets, KPI tiles and messages, kept live by /ws.
+import { createDevicePanel } from './device-panel.js'
 import { esc, planMarkup } from './plan.js'
+import { trendMarkup } from './trend.js'
 
 const openStatuses = new Set(['open', 'assigned', 'acknowledged', 'en_route', 'on_site'])
 const severityRank = { critical: 4, major: 3, minor: 2, info: 1 }
@@ -15,6 +17,7 @@ const state = {
   tickets: new Map(),
   incidents: new Map(),
   kpis: null,
+  trend: null,
   messages: [],
   expanded: new Set(),
 }
@@ -106,6 +109,20 @@ async function loadKpis() {
   const site = state.site ? `&site=${encodeURIComponent(state.site)}` : ''
   state.kpis = await optional(api(`/api/kpis?from=${encodeURIComponent(from)}${site}`), null)
   schedule()
+  await loadTrend()
+}
+
+// Past days do not change: the trend is read again only now and then, or for another site.
+let trendRead = { site: undefined, at: 0 }
+async function loadTrend() {
+  if (trendRead.site === state.site && Date.now() - trendRead.at < 600_000) return
+  trendRead = { site: state.site, at: Date.now() }
+  const site = state.site ? `&site=${encodeURIComponent(state.site)}` : ''
+  state.trend = await optional(
+    api(`/api/kpis/daily?days=30${site}`).then((r) => r.days),
+    null,
+  )
+  schedule()
 }
 
 async function loadMessages() {
@@ -157,6 +174,7 @@ function apply(event) {
   if (event.type?.startsWith('incident.') && event.incident) {
     if (event.incident.status === 'active') state.incidents.set(event.incident.id, event.incident)
     else state.incidents.delete(event.incident.id)
+    panel?.changed(event.incident.device)
   }
   if (event.type?.startsWith('ticket.') && event.ticket) {
     if (openStatuses.has(event.ticket.status) || state.expanded.has(event.ticket.id))
@@ -244,26 +262,44 @@ function openTickets() {
 function renderKpis() {
   const k = state.kpis
   const tiles = [
-    ['Time to first notice', minutes(k?.timeToFirstNoticeMinutes), 'p50, detection → first customer message'],
-    ['Time to acknowledge', minutes(k?.timeToAcknowledgeMinutes), 'p50'],
+    [
+      'Time to first notice',
+      minutes(k?.timeToFirstNoticeMinutes),
+      'p50, detection → first customer message',
+      (d) => d.timeToFirstNoticeMinutes?.p50,
+    ],
+    [
+      'Time to acknowledge',
+      minutes(k?.timeToAcknowledgeMinutes),
+      'p50',
+      (d) => d.timeToAcknowledgeMinutes?.p50,
+    ],
     [
       'Time to resolve',
       minutes(k?.timeToResolveMinutes),
       k?.timeToResolveMinutes ? `p90 ${k.timeToResolveMinutes.p90.toFixed(0)} min` : 'p50',
+      (d) => d.timeToResolveMinutes?.p50,
     ],
-    ['SLA met', percent(k?.slaMetPercent), `${k?.tickets ?? 0} tickets`],
-    ['First-visit fix', percent(k?.firstVisitFixPercent), 'resolved in one visit'],
+    ['SLA met', percent(k?.slaMetPercent), `${k?.tickets ?? 0} tickets`, (d) => d.slaMetPercent],
+    [
+      'First-visit fix',
+      percent(k?.firstVisitFixPercent),
+      'resolved in one visit',
+      (d) => d.firstVisitFixPercent,
+    ],
     [
       'Before customers called',
       percent(k?.resolvedBeforeCustomerContactPercent),
       'resolved before any contact',
+      (d) => d.resolvedBeforeCustomerContactPercent,
     ],
-    ['CSAT', percent(k?.csatPercent), `${k?.csatAnswers ?? 0} answers (4–5 of 5)`],
+    ['CSAT', percent(k?.csatPercent), `${k?.csatAnswers ?? 0} answers (4–5 of 5)`, (d) => d.csatPercent],
   ]
+  const trend = (name, value) => (state.trend ? trendMarkup({ days: state.trend, value, name }) : '')
   $('kpis').innerHTML = tiles
     .map(
-      ([name, value, hint]) =>
-        `<div class="tile" title="${esc(hint)}"><span>${esc(name)}</span><b>${esc(value)}</b><span>${esc(hint)}</span></div>`,
+      ([name, value, hint, daily]) =>
+        `<div class="tile" title="${esc(hint)}"><span>${esc(name)}</span><b>${esc(value)}</b><span>${esc(hint)}</span>${trend(name, daily)}</div>`,
     )
     .join('')
 }
@@ -368,6 +404,8 @@ function render() {
 
 // ---- wiring ----
 
+let panel = null
+
 async function toggleTicket(id) {
   if (state.expanded.has(id)) state.expanded.delete(id)
   else {
@@ -385,6 +423,7 @@ function signOut(reason = '') {
   sessionStorage.removeItem('vigie-key')
   state.key = null
   $('console').hidden = true
+  panel?.close()
   $('sign-out').hidden = true
   $('sign-in').hidden = false
   $('sign-in-error').textContent = reason
@@ -414,6 +453,22 @@ document.addEventListener('DOMContentLoaded', () => {
   })
   $('sign-out').addEventListener('click', () => signOut())
   window.addEventListener('resize', schedule)
+  panel = createDevicePanel({
+    element: $('device-panel'),
+    api,
+    nameOf: (id) => state.devices.find((d) => d.id === id)?.name,
+  })
+  const openDevice = (event) => {
+    const mark = event.target.closest('[data-device]')
+    if (mark) panel.open(mark.dataset.device)
+  }
+  $('plan').addEventListener('click', openDevice)
+  $('plan').addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') openDevice(event)
+  })
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') panel.close()
+  })
   $('site').addEventListener('change', () => {
     state.site = $('site').value
     loadKpis()

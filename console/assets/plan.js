@@ -70,7 +70,7 @@ export function planMarkup({ site, devices, technicians, stateOf, alarmedZones, 
         state === 'ok'
           ? ''
           : `<text x="${x.toFixed(1)}" y="${(y + 23).toFixed(1)}" text-anchor="middle">${esc(device.id)}</text>`
-      return `<g class="device state-${state}" data-device="${esc(device.id)}" data-state="${state}"><title>${esc(device.name ?? device.id)} (${esc(device.kind)}): ${state}</title><circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="9"/>${label}</g>`
+      return `<g class="device state-${state}" data-device="${esc(device.id)}" data-state="${state}" tabindex="0" role="button"><title>${esc(device.name ?? device.id)} (${esc(device.kind)}): ${state}</title><circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="9"/>${label}</g>`
     })
     .join('')
 
