@@ -5,6 +5,8 @@ const speechLangs = { fr: 'fr-FR', en: 'en-GB' }
 const toneMs = 600
 const mutedKey = 'vigie-sound-muted'
 const languageKey = 'vigie-sound-language'
+// What browsers count as the user's activation of a page.
+const touches = ['click', 'keydown']
 
 /** Resolves when `done(finish)` calls finish, or after `ms` at the latest: an engine may never say it ended. */
 function settle(ms, done) {
@@ -49,6 +51,7 @@ export function createAlarmSound({ controls, storage = localStorage, onUnlock = 
     if (unlocked) return
     unlocked = true
     unlockButton.hidden = true
+    for (const type of touches) document.removeEventListener(type, unlock, { capture: true })
     const Context = globalThis.AudioContext ?? globalThis.webkitAudioContext
     if (Context) {
       context = new Context()
@@ -134,7 +137,7 @@ export function createAlarmSound({ controls, storage = localStorage, onUnlock = 
   unlockButton.hidden = false
   unlockButton.addEventListener('click', unlock)
   // Any touch or key on the page counts as well: it is what the browser waits for.
-  for (const type of ['click', 'keydown']) document.addEventListener(type, unlock, { capture: true })
+  for (const type of touches) document.addEventListener(type, unlock, { capture: true })
   muteButton.addEventListener('click', () => {
     storage.setItem(mutedKey, String(!muted()))
     if (muted()) hush()
