@@ -195,7 +195,7 @@ export async function buildApi({
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   registerHealthRoutes(app, readiness)
-  registerConsoleRoutes(app)
+  registerConsoleRoutes(app, { sites: world?.sites ?? [] })
   if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
   if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], clock })

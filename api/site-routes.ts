@@ -11,6 +11,8 @@ const siteViewSchema = z.object({
   location: locationSchema,
   accessHours: z.string().nullable(),
   zones: z.array(z.object({ id: z.string(), name: z.string(), location: locationSchema.nullable() })),
+  // Issue 19: the console plays this recording instead of speaking a critical alert.
+  voiceMessageUrl: z.string().nullable(),
 })
 
 /** The sites and zones of the site file: what the dashboard draws its plan from. */
@@ -22,6 +24,7 @@ export function registerSiteRoutes(app: FastifyInstance, world: Pick<SiteFile, '
     location: site.location,
     accessHours: site.accessHours?.text ?? null,
     zones: site.zones.map((zone) => ({ id: zone.id, name: zone.name, location: zone.location ?? null })),
+    voiceMessageUrl: site.voiceMessageUrl ?? null,
   }))
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/sites',

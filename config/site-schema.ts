@@ -24,7 +24,14 @@ export const siteSchema = z.strictObject({
   accessHours: clockRangeSchema.optional(),
   zones: z.array(zoneSchema).default([]),
   // A recorded message the offer calls play (<Play>) instead of speaking the text (<Say>).
-  voiceMessageUrl: z.url({ protocol: /^https?$/ }).optional(),
+  // The console's CSP allows media from this URL's origin (issue 19): a host of letters, digits, dots and dashes only.
+  voiceMessageUrl: z
+    .url({
+      protocol: /^https?$/,
+      hostname: /^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/i,
+      error: 'an http(s) URL of a recording, its host a plain name or address',
+    })
+    .optional(),
   // The question customers are asked after an all-clear (issue 18): CSAT 1–5, NPS 0–10, CES 1–7.
   survey: surveyKindSchema.default('csat'),
 })

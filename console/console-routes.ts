@@ -20,14 +20,24 @@ const assetNames = [
   'chart.js',
   'device-panel.js',
   'trend.js',
+  'alert.js',
+  'alert-sound.js',
 ] as const
 
-// The console loads only its own files and talks only to this origin (its API and /ws).
-const securityHeaders = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
+/**
+ * The console loads only its own files and talks only to this origin (its API and /ws). Media may come
+ * only from the origins of the sites' recorded voice messages (issue 19); the alert tone is WebAudio, no media.
+ */
+function securityHeaders(sites: readonly { voiceMessageUrl?: string | undefined }[]) {
+  const recordings = [
+    ...new Set(sites.flatMap((site) => (site.voiceMessageUrl ? [new URL(site.voiceMessageUrl).origin] : []))),
+  ]
+  const media = recordings.length > 0 ? ` media-src ${recordings.join(' ')};` : ''
+  return {
+    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:;${media} base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+  }
 }
 
 function load(name: string): { body: Buffer; type: string } {
@@ -36,27 +46,23 @@ function load(name: string): { body: Buffer; type: string } {
 }
 
 /** The dashboard at `/` and its files under `/console/`: public pages; every figure they show needs an API key. */
-export function registerConsoleRoutes(app: FastifyInstance): void {
+export function registerConsoleRoutes(
+  app: FastifyInstance,
+  { sites = [] }: { sites?: readonly { voiceMessageUrl?: string | undefined }[] } = {},
+): void {
+  const headers = securityHeaders(sites)
   const dashboard = load('dashboard.html')
   const assets = new Map(assetNames.map((name) => [name, load(name)]))
   const config = { access: 'public' as const }
   const params = z.object({ name: z.string().max(64) })
 
   app.get('/', { config, schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .headers(securityHeaders)
-      .header('cache-control', 'no-cache')
-      .type(dashboard.type)
-      .send(dashboard.body),
+    reply.headers(headers).header('cache-control', 'no-cache').type(dashboard.type).send(dashboard.body),
   )
   app.get('/console/:name', { config, schema: { hide: true } }, async (request, reply) => {
     const { name } = params.parse(request.params)
     const asset = assets.get(name as (typeof assetNames)[number])
     if (!asset) throw new VigieError({ code: 'NOT_FOUND', message: `No console file ${name}` })
-    return reply
-      .headers(securityHeaders)
-      .header('cache-control', 'no-cache')
-      .type(asset.type)
-      .send(asset.body)
+    return reply.headers(headers).header('cache-control', 'no-cache').type(asset.type).send(asset.body)
   })
 }

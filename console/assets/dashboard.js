@@ -1,4 +1,6 @@
 // The dispatcher's console: the plan, open tickets, KPI tiles and messages, kept live by /ws.
+
+import { createTicketAlerts } from './alert.js'
 import { createDevicePanel } from './device-panel.js'
 import { esc, planMarkup } from './plan.js'
 import { trendMarkup } from './trend.js'
@@ -183,7 +185,23 @@ function apply(event) {
     if (event.type === 'ticket.notified' || event.type === 'ticket.notification_failed') refreshMessages()
     refreshKpis()
   }
+  alerts?.heard(event)
   schedule()
+}
+
+// Issue 19: new critical tickets ring here (alert.js), named as the console names them.
+let alerts = null
+function describeAlert(ticket) {
+  const site = state.sites.find((s) => s.id === ticket.site)
+  const zone = site?.zones.find((z) => z.id === ticket.zone)
+  const where = [ticket.device, zone?.name ?? ticket.zone, site?.name ?? ticket.site]
+    .filter(Boolean)
+    .join(', ')
+  return {
+    what: ticket.title ?? state.rules.get(ticket.rule) ?? ticket.rule,
+    where,
+    recording: site?.voiceMessageUrl,
+  }
 }
 
 let socket = null
@@ -422,6 +440,7 @@ async function toggleTicket(id) {
 function signOut(reason = '') {
   sessionStorage.removeItem('vigie-key')
   state.key = null
+  alerts?.clear()
   $('console').hidden = true
   panel?.close()
   $('sign-out').hidden = true
@@ -444,6 +463,10 @@ async function start() {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+  alerts = createTicketAlerts({
+    describe: describeAlert,
+    statusOf: (id) => state.tickets.get(id)?.status ?? null,
+  })
   $('sign-in').addEventListener('submit', (event) => {
     event.preventDefault()
     sessionStorage.setItem('vigie-key', $('key').value.trim())
