@@ -68,7 +68,13 @@ export function createDevicePanel({ element, api, nameOf }) {
       const series = view.field ? await api(`/api/devices/${encodeURIComponent(id)}/series?${query}`) : null
       // A later load (another device, range or field) has the last word.
       if (ticket !== view.loads || id !== view.id) return
-      Object.assign(view, { detail, series, fields, error: null })
+      Object.assign(view, {
+        detail,
+        series,
+        fields,
+        shown: { range: range.id, field: view.field },
+        error: null,
+      })
     } catch (err) {
       if (ticket !== view.loads || id !== view.id) return
       view.error = err.message
@@ -79,10 +85,12 @@ export function createDevicePanel({ element, api, nameOf }) {
   function chartPart() {
     if (view.error) return `<p class="error" role="alert">${esc(view.error)}</p>`
     if (!view.series) return '<p class="empty">This device sends nothing a chart can draw.</p>'
-    const boolean = view.fields.get(view.field) === true
+    const boolean = view.fields.get(view.shown.field) === true
     const s = view.series
     const note = s.truncated ? ` — the first ${s.scanned} readings only` : ''
-    return `<svg class="chart" viewBox="0 0 640 260" preserveAspectRatio="none" role="img" aria-label="${esc(`${view.field} over the last ${view.range}`)}" data-field="${esc(view.field)}" data-buckets="${s.buckets.length}">${chartMarkup({ series: s, width: 640, height: 260, boolean })}</svg>
+    // Named by what it draws, which lags the buttons until the new series arrives.
+    const { range, field } = view.shown
+    return `<svg class="chart" viewBox="0 0 640 260" preserveAspectRatio="none" role="img" aria-label="${esc(`${field} over the last ${range}`)}" data-field="${esc(field)}" data-shown="${range}" data-buckets="${s.buckets.length}">${chartMarkup({ series: s, width: 640, height: 260, boolean })}</svg>
 <p class="chart-legend"><i class="key-mean"></i>mean <i class="key-band"></i>min–max <i class="key-threshold"></i>threshold <i class="key-incident"></i>incident · ${esc(s.scanned)} readings${esc(note)}</p>`
   }
 
@@ -125,7 +133,8 @@ ${d ? chartPart() : ''}`
   })
 
   function open(id) {
-    if (view.id !== id) Object.assign(view, { id, detail: null, series: null, fields: null, field: null })
+    if (view.id !== id)
+      Object.assign(view, { id, detail: null, series: null, fields: null, field: null, shown: null })
     element.hidden = false
     render()
     load()
