@@ -71,7 +71,7 @@ export type ApiOptions = {
   /** Sites, devices and rules of the site file: the rules routes exist only when it is given. */
   world?: Pick<SiteFile, 'sites' | 'devices' | 'rules'>
   /** Incidents the rule workers opened; their routes exist only when given. */
-  incidents?: Pick<IncidentStore, 'list' | 'get'>
+  incidents?: Pick<IncidentStore, 'list' | 'get' | 'ofDevice'>
   /** Tickets; their routes exist only when given. */
   tickets?: TicketStore
   /** Technicians' live positions and availability. */
@@ -198,7 +198,7 @@ export async function buildApi({
   registerConsoleRoutes(app)
   if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
-  if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], clock })
+  if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], incidents, clock })
   if (ingest && commands)
     registerDeviceCommandRoutes(app, {
       commands: commands.store,
