@@ -41,6 +41,7 @@ import { registerFailedWorkRoutes } from './failed-work-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { type ApiLimits, defaultApiLimits, httpServerOptions } from './http-limits.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
+import { registerDailyKpiRoutes } from './kpi-daily-routes.ts'
 import { registerKpiRoutes } from './kpi-routes.ts'
 import type { LiveEvents } from './live-events.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
@@ -224,6 +225,7 @@ export async function buildApi({
         }),
     })
     registerKpiRoutes(app, tickets)
+    registerDailyKpiRoutes(app, { tickets, clock })
   }
   if (roster) registerTechnicianRoutes(app, roster)
   if (intake && world)
