@@ -41,6 +41,7 @@ import { registerFailedWorkRoutes } from './failed-work-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { type ApiLimits, defaultApiLimits, httpServerOptions } from './http-limits.ts'
 import { registerIncidentRoutes } from './incident-routes.ts'
+import { registerDailyKpiRoutes } from './kpi-daily-routes.ts'
 import { registerKpiRoutes } from './kpi-routes.ts'
 import type { LiveEvents } from './live-events.ts'
 import { registerMaintenanceRoutes } from './maintenance-routes.ts'
@@ -71,7 +72,7 @@ export type ApiOptions = {
   /** Sites, devices and rules of the site file: the rules routes exist only when it is given. */
   world?: Pick<SiteFile, 'sites' | 'devices' | 'rules'>
   /** Incidents the rule workers opened; their routes exist only when given. */
-  incidents?: Pick<IncidentStore, 'list' | 'get'>
+  incidents?: Pick<IncidentStore, 'list' | 'get' | 'ofDevice'>
   /** Tickets; their routes exist only when given. */
   tickets?: TicketStore
   /** Technicians' live positions and availability. */
@@ -198,7 +199,7 @@ export async function buildApi({
   registerConsoleRoutes(app, { sites: world?.sites ?? [] })
   if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
-  if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], clock })
+  if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], incidents, clock })
   if (ingest && commands)
     registerDeviceCommandRoutes(app, {
       commands: commands.store,
@@ -224,6 +225,7 @@ export async function buildApi({
         }),
     })
     registerKpiRoutes(app, tickets)
+    registerDailyKpiRoutes(app, { tickets, clock })
   }
   if (roster) registerTechnicianRoutes(app, roster)
   if (intake && world)

@@ -4,11 +4,13 @@ import { z } from 'zod'
 import type { Rule } from '../config/index.ts'
 import { type Clock, VigieError } from '../domain/index.ts'
 import type { Ingest } from '../ingest/index.ts'
+import type { IncidentStore } from '../rules/index.ts'
 import { deviceIdSchema } from './device-schemas.ts'
 import {
   chartableFieldsOf,
   readSeries,
   seriesBucketSchema,
+  seriesIncidentSchema,
   seriesThresholdSchema,
   thresholdsFor,
 } from './device-series.ts'
@@ -18,6 +20,8 @@ const hourMs = 3_600_000
 const maxSpanMs = 31 * 24 * hourMs
 /** Readings one request reads at most: past it the answer says `truncated` rather than reading on. */
 export const seriesMaxReadings = 100_000
+/** Incidents one answer marks at most, the oldest first: past it the answer says `incidentsTruncated`. */
+export const seriesMaxIncidents = 200
 
 const seriesQuerySchema = z.object({
   // A field name is a word: anything else (SQL, regex, a megabyte) is refused before the device is read.
@@ -41,6 +45,9 @@ const seriesSchema = z.object({
   /** Only the buckets that hold readings, oldest first; each starts at from + i × bucketMs. */
   buckets: z.array(seriesBucketSchema),
   thresholds: z.array(seriesThresholdSchema),
+  /** The device's incidents that overlap [from, to], oldest first; zone-wide ones are not marked. */
+  incidents: z.array(seriesIncidentSchema),
+  incidentsTruncated: z.boolean(),
   scanned: z.number().int().min(0),
   truncated: z.boolean(),
 })
@@ -52,7 +59,18 @@ function invalid(message: string): VigieError {
 /** Issue 19: a device's readings as a chart needs them, downsampled, with the thresholds watching them. */
 export function registerDeviceSeriesRoutes(
   app: FastifyInstance,
-  { ingest, rules, clock }: { ingest: Ingest; rules: readonly Rule[]; clock: Clock },
+  {
+    ingest,
+    rules,
+    incidents,
+    clock,
+  }: {
+    ingest: Ingest
+    rules: readonly Rule[]
+    /** Where the device's incidents are read; without it none are marked. */
+    incidents?: Pick<IncidentStore, 'ofDevice'> | undefined
+    clock: Clock
+  },
 ): void {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/devices/:id/series',
@@ -60,7 +78,7 @@ export function registerDeviceSeriesRoutes(
       schema: {
         tags: ['devices'],
         summary:
-          "One field of a device's readings over [from, to] (31 days at most) in at most `points` buckets (min, max, mean, count), with the thresholds of the rules watching it; booleans count as 0/1; `truncated` past 100,000 readings",
+          "One field of a device's readings over [from, to] (31 days at most) in at most `points` buckets (min, max, mean, count), with the thresholds of the rules watching it and the device's incidents overlapping the window (200 at most, oldest first); booleans count as 0/1; `truncated` past 100,000 readings",
         params: z.object({ id: deviceIdSchema }),
         querystring: seriesQuerySchema,
         response: { 200: seriesSchema, 400: errorResponseSchema, 404: errorResponseSchema },
@@ -80,14 +98,20 @@ export function registerDeviceSeriesRoutes(
       if (!Number.isFinite(from) || !Number.isFinite(to)) throw invalid('from and to must be real dates')
       if (from >= to) throw invalid('from must be before to')
       if (to - from > maxSpanMs) throw invalid('from and to may be 31 days apart at most')
-      const series = await readSeries(ingest.readingRange, {
-        device: id,
-        field,
-        from,
-        to,
-        points,
-        maxReadings: seriesMaxReadings,
-      })
+      const [series, marked] = await Promise.all([
+        readSeries(ingest.readingRange, {
+          device: id,
+          field,
+          from,
+          to,
+          points,
+          maxReadings: seriesMaxReadings,
+        }),
+        incidents?.ofDevice(id, { from, to, limit: seriesMaxIncidents }) ?? {
+          incidents: [],
+          truncated: false,
+        },
+      ])
       return {
         device: id,
         field,
@@ -95,6 +119,14 @@ export function registerDeviceSeriesRoutes(
         to: new Date(to).toISOString(),
         ...series,
         thresholds: thresholdsFor(rules, device, field),
+        incidents: marked.incidents.map(({ id, rule, severity, openedAt, clearedAt }) => ({
+          id,
+          rule,
+          severity,
+          openedAt,
+          clearedAt,
+        })),
+        incidentsTruncated: marked.truncated,
       }
     },
   )

@@ -28,6 +28,16 @@ export const seriesBucketSchema = z.object({
 })
 export type SeriesBucket = z.infer<typeof seriesBucketSchema>
 
+/** An incident of the device marked on the chart's time axis; `clearedAt` null while it is active. */
+export const seriesIncidentSchema = z.object({
+  id: z.string(),
+  rule: z.string(),
+  severity: severitySchema,
+  openedAt: z.iso.datetime(),
+  clearedAt: z.iso.datetime().nullable(),
+})
+export type SeriesIncident = z.infer<typeof seriesIncidentSchema>
+
 export const seriesThresholdSchema = z.object({
   rule: z.string(),
   kind: z.enum(['above', 'below']),

@@ -6,10 +6,8 @@ import { errorResponseSchema } from './response-shapes.ts'
 
 const spreadSchema = z.object({ p50: z.number(), p90: z.number(), count: z.number().int() }).nullable()
 
-const kpisSchema = z.object({
-  from: z.string().nullable(),
-  to: z.string().nullable(),
-  site: z.string().nullable(),
+/** The figures of README § KPIs, as /api/kpis and /api/kpis/daily answer them. */
+export const kpiFiguresSchema = z.object({
   tickets: z.number().int(),
   timeToFirstNoticeMinutes: spreadSchema,
   timeToAcknowledgeMinutes: spreadSchema,
@@ -25,6 +23,16 @@ const kpisSchema = z.object({
   cesAnswers: z.number().int(),
 })
 
+const kpisSchema = z.object({
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  site: z.string().nullable(),
+  ...kpiFiguresSchema.shape,
+})
+
+/** A site's id as the KPI routes take it: the sums are kept under it. */
+export const kpiSiteSchema = z.string().min(1).max(64)
+
 /** DESIGN.md § HTTP API: `GET /api/kpis`, over the tickets created between from and to (README § KPIs), from kept sums. */
 export function registerKpiRoutes(app: FastifyInstance, tickets: TicketStore): void {
   app.withTypeProvider<ZodTypeProvider>().get(
@@ -36,7 +44,7 @@ export function registerKpiRoutes(app: FastifyInstance, tickets: TicketStore): v
         querystring: z.object({
           from: z.iso.datetime({ offset: true }).optional(),
           to: z.iso.datetime({ offset: true }).optional(),
-          site: z.string().min(1).max(64).optional(),
+          site: kpiSiteSchema.optional(),
         }),
         response: { 200: kpisSchema, 400: errorResponseSchema, 401: errorResponseSchema },
       },

@@ -23,7 +23,12 @@ export type AuthFailures = {
 }
 
 // Routes that compute over every ticket or replay readings on each call.
-const heavyRoutes = new Set(['GET /api/kpis', 'POST /api/rules/dry-run', 'GET /metrics'])
+const heavyRoutes = new Set([
+  'GET /api/kpis',
+  'GET /api/kpis/daily',
+  'POST /api/rules/dry-run',
+  'GET /metrics',
+])
 
 /** An IPv6 caller is its /64, which one host usually holds whole. */
 export const addressOf = (request: FastifyRequest): string => normalizeIP(request.ip)

@@ -4,6 +4,7 @@ import type { Redis, Result } from 'ioredis'
 import type { Rule } from '../config/index.ts'
 import { eventsMaxLength, type IncidentEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
+import { replyAt } from './pipeline-replies.ts'
 import { type Incident, incidentSchema } from './record-schemas.ts'
 import { readSortedSetPage, type SortedSetPosition } from './sorted-set-page.ts'
 
@@ -12,25 +13,25 @@ const openScript = readFileSync(new URL('./scripts/open-incident.lua', import.me
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** rules/scripts/open-incident.lua */
-    vigieOpenIncident(
-      active: string,
-      doc: string,
-      index: string,
-      events: string,
-      id: string,
-      json: string,
-      score: number,
-      event: string,
-      maxLength: number,
-    ): Result<number, Context>
+    /** rules/scripts/open-incident.lua: numberOfKeys, then its KEYS and ARGV. */
+    vigieOpenIncident(numberOfKeys: number, ...args: (string | number)[]): Result<number, Context>
   }
 }
+
+/** How many of a device's incidents its index keeps, the newest: what a chart of its readings can mark. */
+export const deviceIncidentsKept = 1000
+
+// A device's incident cleared by now was opened at most this long before a window to be read from the index;
+// one lasting longer is marked only while it stays active (read from the device's active set).
+const clearedIncidentLookbackMs = 31 * 86_400_000
+
+/** A device's incidents over a window, oldest first; `truncated` when more overlap than were asked for. */
+export type DeviceIncidents = { incidents: Incident[]; truncated: boolean }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>
 
 export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleKeys }) {
-  redis.defineCommand('vigieOpenIncident', { numberOfKeys: 4, lua: openScript })
+  redis.defineCommand('vigieOpenIncident', { lua: openScript })
 
   const event = (type: IncidentEvent['type'], incident: Incident, at: number): string =>
     JSON.stringify({
@@ -54,6 +55,8 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
   async function save(incident: Incident, type: IncidentEvent['type'], at: number): Promise<void> {
     const multi = redis.multi().set(keys.incident(incident.id), JSON.stringify(incident))
     if (type === 'incident.cleared') multi.del(keys.activeIncident(incident.correlationKey))
+    if (type === 'incident.cleared' && incident.device !== null)
+      multi.srem(keys.activeIncidentsOf(incident.device), incident.id)
     await multi.xadd(keys.events, 'MAXLEN', '~', eventsMaxLength, '*', 'e', event(type, incident, at)).exec()
   }
 
@@ -90,16 +93,23 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
         lastValue: value ?? null,
       }
       const json = JSON.stringify(incident)
-      const opened = await redis.vigieOpenIncident(
+      const keyList = [
         keys.activeIncident(correlationKey),
         keys.incident(incident.id),
         keys.incidents,
         keys.events,
+      ]
+      // A zone-wide incident (no device) is in no device's index.
+      if (device !== null) keyList.push(keys.incidentsOf(device), keys.activeIncidentsOf(device))
+      const opened = await redis.vigieOpenIncident(
+        keyList.length,
+        ...keyList,
         incident.id,
         json,
         at,
         event('incident.opened', incident, at),
         eventsMaxLength,
+        deviceIncidentsKept,
       )
       if (opened === 1) return incident
       const current = await active(correlationKey)
@@ -122,6 +132,39 @@ export function createIncidentStore({ redis, keys }: { redis: Redis; keys: RuleK
       }
       await save(cleared, 'incident.cleared', at)
       return cleared
+    },
+
+    /**
+     * Issue 19: a device's incidents that overlap [from, to] (epoch ms), oldest first, at most `limit`: read
+     * through the device's indexes, from the lookback before `from`, never every incident.
+     */
+    ofDevice: async (
+      device: string,
+      { from, to, limit }: { from: number; to: number; limit: number },
+    ): Promise<DeviceIncidents> => {
+      const replies = await redis
+        .multi()
+        .zrangebyscore(keys.incidentsOf(device), from - clearedIncidentLookbackMs, to)
+        .smembers(keys.activeIncidentsOf(device))
+        .zrange(keys.incidentsOf(device), 0, 0, 'WITHSCORES')
+        .zcard(keys.incidentsOf(device))
+        .exec()
+      const opened = replyAt(replies, 0) as string[]
+      const active = replyAt(replies, 1) as string[]
+      const oldest = replyAt(replies, 2) as string[]
+      const kept = Number(replyAt(replies, 3))
+      const ids = [...new Set([...opened, ...active])]
+      const docs = ids.length > 0 ? await redis.mget(ids.map(keys.incident)) : []
+      const overlapping = docs
+        .flatMap((doc) => (doc ? [incidentSchema.parse(JSON.parse(doc))] : []))
+        .filter((i) => {
+          const openedAt = Date.parse(i.openedAt)
+          return openedAt <= to && (i.clearedAt === null || Date.parse(i.clearedAt) >= from)
+        })
+        .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt) || (a.id < b.id ? -1 : 1))
+      // A full index whose oldest kept incident opened after `from` may have let go of some in the window.
+      const trimmed = kept >= deviceIncidentsKept && Number(oldest?.[1]) > from
+      return { incidents: overlapping.slice(0, limit), truncated: overlapping.length > limit || trimmed }
     },
 
     /** Newest first, from after a position (an incident's score is its opening time). */

@@ -17,6 +17,10 @@ export function ruleKeys(prefix: string) {
     incident: (id: string) => `${prefix}incident:${id}`,
     /** Every incident by opening time. */
     incidents: `${prefix}incidents`,
+    /** One device's incidents by opening time, the newest kept (rules/incident-store.ts), written as each opens. */
+    incidentsOf: (device: string) => `${prefix}incidents-of:${device}`,
+    /** One device's incidents still active: written as each opens, left as it clears. */
+    activeIncidentsOf: (device: string) => `${prefix}incidents-active-of:${device}`,
     ticket: (id: string) => `${prefix}ticket:${id}`,
     /** Every ticket by creation time. */
     tickets: `${prefix}tickets`,

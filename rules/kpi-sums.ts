@@ -48,9 +48,9 @@ const weightOf = (segment: Segment, sites: number) =>
   'period' in segment ? sites * (segment.period.length === 7 ? 8 : segment.period.length === 10 ? 2 : 1) : 1
 
 /** Segments in runs of about two months' fields each. */
-function batchesOf(segments: Segment[], sites: number): Segment[][] {
-  const batches: Segment[][] = []
-  let batch: Segment[] = []
+function batchesOf<S extends Segment>(segments: S[], sites: number): S[][] {
+  const batches: S[][] = []
+  let batch: S[] = []
   let weight = 0
   for (const segment of segments) {
     batch.push(segment)
@@ -66,6 +66,11 @@ function batchesOf(segments: Segment[], sites: number): Segment[][] {
 }
 
 const addInto = (sums: Facts, field: string, n: number) => sums.set(field, (sums.get(field) ?? 0) + n)
+
+/** Adds one period's sums, HGETALL's flat reply (field, count, field, count…), into these. */
+function addFlat(sums: Facts, flat: string[]): void {
+  for (let i = 0; i < flat.length; i += 2) addInto(sums, flat[i] ?? '', Number(flat[i + 1]))
+}
 
 /**
  * KPIs over the tickets created in [from, to), of one site or every site, from the sums kept as tickets
@@ -116,7 +121,7 @@ export async function readKpis({
       if (err) throw err
       const flat = reply as string[]
       if (!isSums[index]) partial.push(...flat)
-      else for (let i = 0; i < flat.length; i += 2) addInto(sums, flat[i] ?? '', Number(flat[i + 1]))
+      else addFlat(sums, flat)
     }
   }
   // The edges' few tickets: their facts computed as the sums would have counted them.
@@ -127,4 +132,40 @@ export async function readKpis({
     if (sites.includes(ticket.site)) for (const [field, n] of ticketFacts(ticket)) addInto(sums, field, n)
   }
   return kpisFromSums(sums)
+}
+
+/**
+ * KPIs of each UTC day (`YYYY-MM-DD`), of one site or every site, each from that day's kept sums alone:
+ * the figures readKpis gives over the day, however many tickets it holds, in a few round trips.
+ */
+export async function readDailyKpis({
+  redis,
+  keys,
+  days,
+  site,
+}: {
+  redis: Redis
+  keys: RuleKeys
+  days: string[]
+  site?: string | undefined
+}): Promise<(Kpis & { day: string })[]> {
+  const sites = site === undefined ? await redis.smembers(keys.ticketSites) : [site]
+  const sums: Facts[] = days.map(() => new Map())
+  let done = 0
+  for (const batch of batchesOf(
+    days.map((period) => ({ period })),
+    sites.length,
+  )) {
+    const pipeline = redis.pipeline()
+    for (const { period } of batch)
+      for (const s of sites) pipeline.call('HGETALL', keys.kpiAggregate(s, period))
+    // Each day's sites in order: reply i is day done + ⌊i / sites⌋.
+    for (const [index, [err, reply]] of ((await pipeline.exec()) ?? []).entries()) {
+      if (err) throw err
+      const day = sums[done + Math.floor(index / sites.length)]
+      if (day) addFlat(day, reply as string[])
+    }
+    done += batch.length
+  }
+  return days.map((day, i) => ({ day, ...kpisFromSums(sums[i] ?? new Map()) }))
 }

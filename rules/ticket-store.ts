@@ -6,7 +6,7 @@ import { VigieError } from '../domain/index.ts'
 import { createCompareAndDelete } from '../streams/index.ts'
 import { eventsMaxLength, summarize, type TicketEvent } from './events.ts'
 import type { RuleKeys } from './keys.ts'
-import { readKpis } from './kpi-sums.ts'
+import { readDailyKpis, readKpis } from './kpi-sums.ts'
 import {
   type Incident,
   type Ticket,
@@ -324,6 +324,10 @@ export function createTicketStore({
     /** KPIs over the tickets created in [from, to), from the sums kept per site and period. */
     kpis: (range: { from?: number | undefined; to?: number | undefined; site?: string | undefined }) =>
       readKpis({ redis, keys, ...range }),
+
+    /** KPIs of each UTC day (YYYY-MM-DD), each from that day's kept sums. */
+    dailyKpis: (query: { days: string[]; site?: string | undefined }) =>
+      readDailyKpis({ redis, keys, ...query }),
 
     /** Counters kept as tickets move: `status:<status>` and `open:<severity>`. */
     counts: async (): Promise<Record<string, number>> =>

@@ -72,6 +72,7 @@ const reads: Case[] = [
     '/api/notifications',
     '/api/rules',
     '/api/kpis',
+    '/api/kpis/daily',
     '/api/sites',
     '/api/customers',
     '/api/customers/cust-skylounge',
