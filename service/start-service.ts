@@ -103,6 +103,7 @@ export async function startService({
         sla: site.sla,
         timelineCap,
       }),
+      kept: settings.deviceCommandsKept,
       logger: log.child({ part: 'commands' }),
     })
     const ingest = createIngest({
