@@ -147,6 +147,8 @@ export const settingsSchema = z
       .min(8192)
       .max(4_194_304)
       .default(ticketTimelineDefaults.maxBytes),
+    // Issue 19: command records kept per device; the oldest finished ones go when a new one is written.
+    deviceCommandsKept: z.coerce.number().int().min(1).max(100_000).default(200),
     // A worker that stops answering keeps its shards this long before another takes them over.
     rulesLease: durationSchema.default(15_000),
     // BullMQ's lock on a delivery job: a dead node's sends go to another worker within about twice it.
@@ -293,6 +295,7 @@ export const settingsEnv = {
   TICKETS_COMPACT_AFTER: 'ticketsCompactAfter',
   TICKET_TIMELINE_MAX: 'ticketTimelineMax',
   TICKET_TIMELINE_MAX_BYTES: 'ticketTimelineMaxBytes',
+  DEVICE_COMMANDS_KEPT: 'deviceCommandsKept',
   VIGIE_RULES_LEASE: 'rulesLease',
   VIGIE_DELIVERY_LOCK: 'deliveryLock',
   VIGIE_WORKERS_PROCESS: 'workersProcess',

@@ -9,6 +9,8 @@ export type ExternalBrokerIngest = {
   /** Lets the message being stored get its PUBACK, then disconnects; the session stays on the broker. */
   close: () => Promise<void>
   isReady: () => boolean
+  /** Publishes at QoS 1 through the same session; resolves on the broker's PUBACK (issue 19: device commands). */
+  publish: (topic: string, payload: string) => Promise<void>
 }
 
 export type ExternalBrokerOptions = {
@@ -148,6 +150,17 @@ export function createExternalBrokerIngest({
     },
 
     isReady: () => !closing && subscribed && client?.connected === true,
+
+    publish: async (topic, payload) => {
+      const current = client
+      if (!current || closing)
+        throw new VigieError({
+          code: 'MQTT_EXTERNAL_UNAVAILABLE',
+          message: `MQTT_EXTERNAL_URL: not connected to ${broker}, nothing published`,
+        })
+      // mqtt.js keeps a QoS 1 message through a reconnect and resolves once the broker acknowledged it.
+      await current.publishAsync(topic, payload, { qos: 1 })
+    },
   }
 }
 

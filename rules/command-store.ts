@@ -26,6 +26,7 @@ declare module 'ioredis' {
       expiries: string,
       events: string,
       outbox: string,
+      finished: string,
       before: string,
       after: string,
       id: string,
@@ -35,6 +36,8 @@ declare module 'ioredis' {
       maxLength: number,
       topic: string,
       payload: string,
+      kept: number,
+      documentPrefix: string,
     ): Result<number, Context>
   }
 }
@@ -53,6 +56,7 @@ export function createCommandStore({
   keys,
   topicOf,
   tickets,
+  kept,
   logger,
 }: {
   redis: Redis
@@ -61,9 +65,11 @@ export function createCommandStore({
   topicOf: (device: string, name: string) => string
   /** Notes each change on the linked ticket's timeline, when given. */
   tickets?: Pick<TicketStore, 'note'> | undefined
+  /** DEVICE_COMMANDS_KEPT: past it, a new command removes the device's oldest finished ones. */
+  kept: number
   logger: Logger
 }) {
-  redis.defineCommand('vigieSwapCommand', { numberOfKeys: 5, lua: swapScript })
+  redis.defineCommand('vigieSwapCommand', { numberOfKeys: 6, lua: swapScript })
 
   const parse = (doc: string): Command => commandSchema.parse(JSON.parse(doc))
   const iso = (ms: number) => new Date(ms).toISOString()
@@ -82,6 +88,7 @@ export function createCommandStore({
       keys.commandExpiries,
       keys.events,
       keys.commandOutbox,
+      keys.commandsFinishedOf(next.device),
       before,
       JSON.stringify(next),
       next.id,
@@ -91,6 +98,8 @@ export function createCommandStore({
       eventsMaxLength,
       publish ? topicOf(next.device, next.name) : '',
       publish ? commandMessage(next) : '',
+      kept,
+      keys.command(''),
     )
     if (written === 1) await noteOnTicket(next, at)
     return written === 1

@@ -68,6 +68,8 @@ export function ruleKeys(prefix: string) {
     command: (id: string) => `${prefix}command:${id}`,
     /** A device's commands by creation time, written in the same step as each command. */
     commandsOf: (device: string) => `${prefix}commands-of:${device}`,
+    /** Its finished ones (done, failed, expired) by creation time: the oldest go past DEVICE_COMMANDS_KEPT. */
+    commandsFinishedOf: (device: string) => `${prefix}commands-finished-of:${device}`,
     /** Commands not answered yet, score their expiry: the sweep marks those past it expired. */
     commandExpiries: `${prefix}command-expiries`,
     /** What the broker role publishes (fields t: topic, p: payload), consumed by group `brokers`. */

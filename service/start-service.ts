@@ -103,6 +103,7 @@ export async function startService({
         sla: site.sla,
         timelineCap,
       }),
+      kept: settings.deviceCommandsKept,
       logger: log.child({ part: 'commands' }),
     })
     const ingest = createIngest({
@@ -138,6 +139,8 @@ export async function startService({
 
     let broker: Broker | undefined
     let mqttPort: number | undefined
+    // How the broker role publishes a device command taken from the outbox, in either mode.
+    let publishCommand: ((topic: string, payload: string) => Promise<void>) | undefined
     if (settings.roles.includes('broker') && settings.mqttExternalUrl) {
       // A fleet already on its own broker: ingest subscribes there, and vigie serves no MQTT itself.
       const external = createExternalBrokerIngest({
@@ -149,6 +152,16 @@ export async function startService({
       lifecycle.add('broker', external.close)
       await external.start()
       readiness.add('broker', () => external.isReady())
+      publishCommand = async (topic, payload) => {
+        await external.publish(topic, payload)
+        // No device's PUBACK reaches vigie here: `sent` means the broker has the command (README).
+        const device = topic.split('/')[1] ?? ''
+        const id = deliveredCommandId(device, topic, Buffer.from(payload))
+        if (id)
+          await commands
+            .markSent(device, id, clock.now())
+            .catch((err: unknown) => log.warn({ err, commandId: id }, 'command delivery not recorded'))
+      }
     } else if (settings.roles.includes('broker')) {
       broker = await createBroker({
         settings,
@@ -169,10 +182,13 @@ export async function startService({
       lifecycle.add('broker', broker.close)
       const running = broker
       readiness.add('broker', () => running.isReady())
+      publishCommand = running.publish
+    }
+    if (publishCommand) {
       const relay = createCommandRelay({
         redis: connection.redis.duplicate(),
         outbox: ruleKeys(settings.redisPrefix).commandOutbox,
-        publish: running.publish,
+        publish: publishCommand,
         failedWork: createFailedWorkLog({ redis: connection.redis, keys: streamKeys(settings.redisPrefix) }),
         logger: log.child({ part: 'command-relay' }),
       })

@@ -29,6 +29,10 @@ export type DeviceChange =
   | { type: 'aed-return' }
   | { type: 'power-off' }
   | { type: 'power-on' }
+  /** Issue 19's `lock` command: a door closes and opens for no badge before `until`. */
+  | { type: 'door-lock'; until: number }
+  /** Issue 19's `reboot` command: the device says at once how it is. */
+  | { type: 'reboot' }
 
 type Door = { open: boolean; badge: string | null; stuck: boolean }
 
@@ -63,6 +67,7 @@ export function createDeviceTimeline({
   let nextReadingAt = startAt + random.int(pace.readingEveryMs)
   let nextHeartbeatAt = startAt + random.int(pace.heartbeatEveryMs)
   const door: Door = { open: false, badge: null, stuck: false }
+  let lockedUntil = Number.NEGATIVE_INFINITY
   let opening = device.kind === 'door' ? planOpening(startAt) : null
   const aed = { present: true, cabinetOpen: false }
   let lastCelsius: number | null = null
@@ -70,7 +75,12 @@ export function createDeviceTimeline({
   let powered = true
 
   function planOpening(after: number) {
-    return nextBadgedOpening({ after, timezone: site.timezone, accessHours: site.accessHours, random })
+    return nextBadgedOpening({
+      after: Math.max(after, lockedUntil),
+      timezone: site.timezone,
+      accessHours: site.accessHours,
+      random,
+    })
   }
 
   function stamp(payload: ReadingPayload, at: number): SimReading {
@@ -186,6 +196,22 @@ export function createDeviceTimeline({
         nextHeartbeatAt = at + pace.heartbeatEveryMs
         // A device that boots says so at once.
         return [stamp({ type: 'heartbeat', battery: batteryNow(at) }, at)]
+      }
+      case 'door-lock': {
+        if (device.kind !== 'door') return []
+        const wasOpen = door.open
+        lockedUntil = change.until
+        door.open = false
+        door.badge = null
+        door.stuck = false
+        opening = planOpening(at)
+        return wasOpen ? speak(doorPayload()) : []
+      }
+      case 'reboot': {
+        if (!powered) return []
+        const state = stateReading(at)
+        if (device.kind === 'heartbeat-only') return [stamp(state, at)]
+        return [stamp({ type: 'heartbeat', battery: batteryNow(at) }, at), stamp(state, at)]
       }
     }
   }

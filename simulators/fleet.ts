@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { Site } from '../config/index.ts'
 import { zoneBaseCelsius } from './behaviours.ts'
 import { type Clock, systemClock } from './clock.ts'
+import { answerCommand, type CommandAnswer } from './command-answers.ts'
 import {
   createDeviceTimeline,
   type DeviceChange,
@@ -39,6 +40,10 @@ export type FleetOptions = {
   onReading?: (reading: SimReading) => void
   /** A scenario started or ended (on cue, by a call, or by a technician's repair). */
   onScenario?: (change: { type: 'started' | 'ended'; run: ScenarioRun }) => void
+  /** Issue 19: devices listen on their commands topic and answer (simulators/command-answers.ts); true by default. */
+  answerCommands?: boolean
+  /** A device answered a command. */
+  onCommand?: (answered: { device: string; name: string; answer: CommandAnswer }) => void
 }
 
 /** A scenario running on some devices; `end` puts them right (door closed, AED back, power on). */
@@ -73,6 +78,8 @@ export function createFleet({
   bufferLimit = 20,
   onReading = () => {},
   onScenario = () => {},
+  answerCommands = true,
+  onCommand = () => {},
 }: FleetOptions) {
   const sitesById = new Map(sites.map((site) => [site.id, site]))
   for (const device of devices) {
@@ -165,10 +172,26 @@ export function createFleet({
     }
   }
 
+  /** Does what the command asks and answers on the status topic, over the link it came on. */
+  function command(member: Member, name: string, payload: string) {
+    const at = clock.now()
+    const outcome = answerCommand({ kind: member.device.kind, topicName: name, payload, now: at })
+    const link = member.link
+    if (!outcome || !link) return
+    if (outcome.change) change(member, outcome.change, at)
+    const status = `devices/${member.device.id}/status`
+    if (outcome.change?.type === 'reboot') void link.publish(status, 'online', 1).catch(() => {})
+    void link.publish(status, JSON.stringify(outcome.answer), 1).catch(() => {})
+    onCommand({ device: member.device.id, name, answer: outcome.answer })
+  }
+
   async function connect(member: Member) {
     connecting += 1
     try {
-      const link = await transport.connect(member.device)
+      const link = await transport.connect(
+        member.device,
+        answerCommands ? { onCommand: (name, payload) => command(member, name, payload) } : {},
+      )
       // Closed, or powered off while connecting: the connection is not wanted any more.
       if (closed || !member.timeline.isPowered()) {
         await link.close(closed ? 'clean' : 'cut')

@@ -9,6 +9,7 @@ export {
 } from './behaviours.ts'
 export { parseSimulatorArgs, type SimulatorFlags } from './cli-options.ts'
 export { type Clock, createManualClock, type ManualClock, systemClock, waitOn } from './clock.ts'
+export { answerCommand, type CommandAnswer } from './command-answers.ts'
 export {
   createDeviceTimeline,
   type DeviceChange,
@@ -38,7 +39,7 @@ export {
   type TechnicianSimOptions,
   type TechnicianStep,
 } from './technician-sim.ts'
-export type { DeviceLink, Transport } from './transport.ts'
+export type { CommandListener, DeviceLink, Transport } from './transport.ts'
 export {
   createVigieClient,
   type OfferedTicket,

@@ -44,6 +44,10 @@ async function run(flags: SimulatorFlags): Promise<number> {
     transport: createMqttTransport({ url: flags.mqtt }),
     connectConcurrency: flags.concurrency,
     onScenario: ({ type, run }) => console.log(`  scenario ${run.name} ${type} on ${run.devices.join(', ')}`),
+    onCommand: ({ device, name, answer }) =>
+      console.log(
+        `  ${device} answered ${name}: ${answer.result}${answer.detail ? ` (${answer.detail})` : ''}`,
+      ),
   })
   console.log(
     `simulate: ${devices.length} devices → ${flags.mqtt}, ${perSecond.toFixed(3).replace(/\.?0+$/, '')} readings/s each, seed ${flags.seed}`,

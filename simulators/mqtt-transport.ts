@@ -1,6 +1,6 @@
 import mqtt from 'mqtt'
 import type { SimDevice } from './sim-device.ts'
-import type { DeviceLink, Transport } from './transport.ts'
+import type { CommandListener, DeviceLink, Transport } from './transport.ts'
 
 export type MqttTransportOptions = {
   /** mqtt://host:port (or mqtts://, ws://). */
@@ -15,7 +15,8 @@ export type MqttTransportOptions = {
 
 /**
  * DESIGN.md § MQTT: one real connection per device, username and client id = device id, password = its
- * secret, last will `offline` on devices/<id>/status, and `online` published once connected.
+ * secret, last will `offline` on devices/<id>/status, `online` published once connected, and (when asked)
+ * a QoS 1 subscription to its commands.
  */
 export function createMqttTransport({
   url,
@@ -25,8 +26,12 @@ export function createMqttTransport({
   onError = () => {},
 }: MqttTransportOptions): Transport {
   return {
-    connect: async (device: SimDevice): Promise<DeviceLink> => {
+    connect: async (
+      device: SimDevice,
+      { onCommand }: { onCommand?: CommandListener } = {},
+    ): Promise<DeviceLink> => {
       const status = `devices/${device.id}/status`
+      const commands = `devices/${device.id}/commands/`
       const client = await mqtt.connectAsync(url, {
         clientId: device.id,
         username: device.id,
@@ -42,7 +47,24 @@ export function createMqttTransport({
       client.on('connect', (connack) => {
         if (connack.sessionPresent === false) client.publish(status, 'online', { qos: 1 })
       })
+      // A command that comes before the fleet holds the link is handed over just after it does.
+      let early: [string, string][] | null = []
+      if (onCommand) {
+        client.on('message', (topic, payload) => {
+          if (!topic.startsWith(commands)) return
+          const message: [string, string] = [topic.slice(commands.length), payload.toString('utf8')]
+          if (early) early.push(message)
+          else onCommand(...message)
+        })
+        // mqtt.js subscribes again by itself after a reconnect that lost the session.
+        await client.subscribeAsync(`${commands}#`, { qos: 1 })
+      }
       await client.publishAsync(status, 'online', { qos: 1 })
+      setImmediate(() => {
+        const held = early ?? []
+        early = null
+        for (const message of held) onCommand?.(...message)
+      })
       return {
         publish: async (topic, payload, qos) => {
           await client.publishAsync(topic, payload, { qos })

@@ -8,4 +8,10 @@ export type DeviceLink = {
   close: (how: 'clean' | 'cut') => Promise<void>
 }
 
-export type Transport = { connect: (device: SimDevice) => Promise<DeviceLink> }
+/** A command vigie sent the device (issue 19): the <name> level of devices/<id>/commands/<name>, and the payload. */
+export type CommandListener = (name: string, payload: string) => void
+
+export type Transport = {
+  /** With `onCommand`, the device also listens on devices/<id>/commands/#. */
+  connect: (device: SimDevice, options?: { onCommand?: CommandListener }) => Promise<DeviceLink>
+}
