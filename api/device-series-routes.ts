@@ -50,6 +50,8 @@ const seriesSchema = z.object({
   incidentsTruncated: z.boolean(),
   scanned: z.number().int().min(0),
   truncated: z.boolean(),
+  /** Once DEVICE_READINGS_RETENTION has trimmed the device's log: when its oldest kept reading arrived. Null before. */
+  keptSince: z.iso.datetime().nullable(),
 })
 
 function invalid(message: string): VigieError {
@@ -98,7 +100,7 @@ export function registerDeviceSeriesRoutes(
       if (!Number.isFinite(from) || !Number.isFinite(to)) throw invalid('from and to must be real dates')
       if (from >= to) throw invalid('from must be before to')
       if (to - from > maxSpanMs) throw invalid('from and to may be 31 days apart at most')
-      const [series, marked] = await Promise.all([
+      const [series, marked, keptSince] = await Promise.all([
         readSeries(ingest.readingRange, {
           device: id,
           field,
@@ -111,6 +113,7 @@ export function registerDeviceSeriesRoutes(
           incidents: [],
           truncated: false,
         },
+        ingest.readingRange.keptSince(id),
       ])
       return {
         device: id,
@@ -119,6 +122,7 @@ export function registerDeviceSeriesRoutes(
         to: new Date(to).toISOString(),
         ...series,
         thresholds: thresholdsFor(rules, device, field),
+        keptSince: keptSince === null ? null : new Date(keptSince).toISOString(),
         incidents: marked.incidents.map(({ id, rule, severity, openedAt, clearedAt }) => ({
           id,
           rule,

@@ -13,6 +13,26 @@ const defaultPageSize = 1000
 export function createReadingRange({ redis, keys }: { redis: Redis; keys: IngestKeys }) {
   return {
     /**
+     * When the oldest reading still kept was received (epoch ms), if retention has trimmed older ones; null while
+     * the log holds every reading it was given (a stream that added more entries than it holds was trimmed).
+     */
+    keptSince: async (deviceId: string): Promise<number | null> => {
+      const info = await redis.xinfo('STREAM', keys.deviceReadings(deviceId)).catch((err: Error) => {
+        // A device that never sent anything has no log yet.
+        if (/no such key/i.test(err.message)) return null
+        throw err
+      })
+      if (!Array.isArray(info)) return null
+      const field = (name: string): unknown => info[info.indexOf(name) + 1]
+      const [length, added, first] = [
+        Number(field('length')),
+        Number(field('entries-added')),
+        field('first-entry'),
+      ]
+      if (!(added > length) || !Array.isArray(first)) return null
+      return Number(String(first[0]).split('-')[0])
+    },
+    /**
      * Visits, oldest first, the readings received between two times (epoch ms, both included), one page
      * of XRANGE at a time, at most `max` of them: `truncated` says the range held more.
      */

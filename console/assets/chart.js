@@ -99,6 +99,15 @@ export function chartMarkup({ series, width, height, boolean = false }) {
     `<rect class="plot-area" x="${pad.left}" y="${pad.top}" width="${f(plotW)}" height="${f(plotH)}"/>`,
   ]
 
+  // Before the oldest reading the log keeps, an empty chart means "not kept", not "silent".
+  const keptSince = series.keptSince ? Date.parse(series.keptSince) : from
+  if (keptSince > from + series.bucketMs) {
+    const edge = x(Math.min(to, keptSince))
+    parts.push(
+      `<g class="not-kept"><title>Readings before ${esc(new Date(keptSince).toLocaleString())} are no longer kept</title><rect class="shade" x="${pad.left}" y="${pad.top}" width="${f(edge - pad.left)}" height="${f(plotH)}"/><text x="${f(pad.left + (edge - pad.left) / 2)}" y="${f(pad.top + 16)}" text-anchor="middle">not kept</text></g>`,
+    )
+  }
+
   for (const incident of series.incidents ?? []) {
     const start = Math.max(from, Date.parse(incident.openedAt))
     const end = Math.min(to, incident.clearedAt ? Date.parse(incident.clearedAt) : to)

@@ -88,10 +88,14 @@ export function createDevicePanel({ element, api, nameOf }) {
     const boolean = view.fields.get(view.shown.field) === true
     const s = view.series
     const note = s.truncated ? ` — the first ${s.scanned} readings only` : ''
+    const kept =
+      s.keptSince && Date.parse(s.keptSince) > Date.parse(s.from) + s.bucketMs
+        ? `<p class="kept-note">Readings are kept from ${esc(when(s.keptSince))} only (DEVICE_READINGS_RETENTION).</p>`
+        : ''
     // Named by what it draws, which lags the buttons until the new series arrives.
     const { range, field } = view.shown
     return `<svg class="chart" viewBox="0 0 640 260" preserveAspectRatio="none" role="img" aria-label="${esc(`${field} over the last ${range}`)}" data-field="${esc(field)}" data-shown="${range}" data-buckets="${s.buckets.length}">${chartMarkup({ series: s, width: 640, height: 260, boolean })}</svg>
-<p class="chart-legend"><i class="key-mean"></i>mean <i class="key-band"></i>min–max <i class="key-threshold"></i>threshold <i class="key-incident"></i>incident · ${esc(s.scanned)} readings${esc(note)}</p>`
+<p class="chart-legend"><i class="key-mean"></i>mean <i class="key-band"></i>min–max <i class="key-threshold"></i>threshold <i class="key-incident"></i>incident · ${esc(s.scanned)} readings${esc(note)}</p>${kept}`
   }
 
   function render() {

@@ -170,9 +170,32 @@ describe('the device panel in a real browser', () => {
     const panel = dashboard.locator('#device-panel[data-device="door-odd-1"]')
     await panel.locator('svg.chart').waitFor()
     await expect(panel.locator('h2').textContent()).resolves.toContain('<img src=x')
-    expect(await dashboard.evaluate(() => document.body.dataset.pwned)).toBeUndefined()
+    expect(await dashboard.locator('body').getAttribute('data-pwned')).toBeNull()
     const labels = await panel.locator('svg.chart text.axis[text-anchor="end"]').allTextContents()
     expect(labels).toEqual(['no', 'yes'])
+  })
+
+  it('shades the part of a range whose readings retention no longer keeps', async () => {
+    // A string, so that vitest leaves the page's own import() alone.
+    const [trimmed = '', whole = ''] = await dashboard.evaluate<string[]>(`(async () => {
+      const { chartMarkup } = await import('/console/chart.js')
+      const series = (keptSince) => ({
+        from: '2026-12-01T00:00:00.000Z',
+        to: '2026-12-02T00:00:00.000Z',
+        bucketMs: 360000,
+        buckets: [{ start: '2026-12-01T18:00:00.000Z', min: 20, max: 21, mean: 20.5, count: 3 }],
+        thresholds: [],
+        incidents: [],
+        keptSince,
+      })
+      return [series('2026-12-01T12:00:00.000Z'), series(null)].map((s) => chartMarkup({ series: s, width: 640, height: 260 }))
+    })()`)
+    // Half the day is gone: the shade covers the plot's left half.
+    const shade = /class="not-kept".*?<rect class="shade" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/.exec(
+      trimmed,
+    )
+    expect(Number(shade?.[2])).toBeCloseTo((640 - 52 - 14) / 2, 0)
+    expect(whole).not.toContain('not-kept')
   })
 
   it('takes the device panel at phone size, over the whole screen', async () => {
