@@ -258,6 +258,7 @@ export async function buildApi({
         dispatcher,
         ...(roster ? { roster } : {}),
         ...(world ? { world } : {}),
+        ...(commands && commandSender ? { commands: { sender: commandSender, store: commands.store } } : {}),
         clock,
       })
       if (engage.twilio && roster)

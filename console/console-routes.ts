@@ -11,7 +11,14 @@ const types: Record<string, string> = {
 }
 
 // Served from memory and named one by one: no path from a request ever reaches the file system.
-const assetNames = ['dashboard.js', 'plan.js', 'technician.js', 'console.css', 'favicon.svg'] as const
+const assetNames = [
+  'dashboard.js',
+  'plan.js',
+  'technician.js',
+  'technician-commands.js',
+  'console.css',
+  'favicon.svg',
+] as const
 
 // The console loads only its own files and talks only to this origin (its API and /ws).
 const securityHeaders = {
