@@ -5,6 +5,8 @@ const list = document.getElementById('command-list')
 const message = document.getElementById('command-message')
 const pollMs = 2000
 let timer
+// The command this page sent last: the message says what became of it.
+let lastSent
 
 const pending = (status) => status === 'queued' || status === 'sent'
 
@@ -51,6 +53,11 @@ async function refresh() {
   }
   const { items } = await res.json()
   show(items)
+  const last = items.find((line) => line.id === lastSent)
+  if (last && !pending(last.status)) {
+    message.textContent = `${last.name} ${last.status}${last.detail ? `: ${last.detail}` : ''}`
+    lastSent = undefined
+  }
   if (items.some((line) => pending(line.status))) timer = setTimeout(refresh, pollMs)
 }
 
@@ -67,6 +74,7 @@ async function send(event) {
       body: JSON.stringify({ name: form.dataset.command, args: argsOf(form) }),
     })
     const body = await res.json().catch(() => null)
+    if (res.ok) lastSent = body.id
     message.textContent = res.ok
       ? `${form.dataset.command} sent; waiting for the device.`
       : `Not sent: ${body?.error?.message ?? res.statusText}`
