@@ -15,6 +15,7 @@ const assetNames = [
   'dashboard.js',
   'plan.js',
   'technician.js',
+  'technician-commands.js',
   'console.css',
   'favicon.svg',
   'alert.js',
