@@ -12,6 +12,8 @@ const types: Record<string, string> = {
 
 // Served from memory and named one by one: no path from a request ever reaches the file system.
 const assetNames = ['dashboard.js', 'plan.js', 'technician.js', 'console.css', 'favicon.svg'] as const
+// The customer pages' files (issue 19).
+const customerAssetNames = ['customer.js', 'customer-view.js', 'customer-list.js', 'api-client.js'] as const
 
 // The console loads only its own files and talks only to this origin (its API and /ws).
 const securityHeaders = {
@@ -29,7 +31,7 @@ function load(name: string): { body: Buffer; type: string } {
 /** The dashboard at `/` and its files under `/console/`: public pages; every figure they show needs an API key. */
 export function registerConsoleRoutes(app: FastifyInstance): void {
   const dashboard = load('dashboard.html')
-  const assets = new Map(assetNames.map((name) => [name, load(name)]))
+  const assets = new Map([...assetNames, ...customerAssetNames].map((name) => [name, load(name)]))
   const config = { access: 'public' as const }
   const params = z.object({ name: z.string().max(64) })
 
@@ -40,6 +42,16 @@ export function registerConsoleRoutes(app: FastifyInstance): void {
       .type(dashboard.type)
       .send(dashboard.body),
   )
+  // One static page for the customer list and for each customer: the page reads the id from its address.
+  const customerPage = load('customer.html')
+  for (const url of ['/customers', '/customers/:id'])
+    app.get(url, { config, schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .headers(securityHeaders)
+        .header('cache-control', 'no-cache')
+        .type(customerPage.type)
+        .send(customerPage.body),
+    )
   app.get('/console/:name', { config, schema: { hide: true } }, async (request, reply) => {
     const { name } = params.parse(request.params)
     const asset = assets.get(name as (typeof assetNames)[number])
