@@ -136,7 +136,7 @@ function entryText(e, ruleNames) {
 function entryMarkup(e, ruleNames) {
   const ticket = typeof e.ticket === 'string' ? e.ticket : e.ticket?.id
   return `<li class="history-entry" data-kind="${esc(e.kind)}"><time datetime="${esc(e.at)}">${esc(when(e.at))}</time>
-<span class="entry">${entryText(e, ruleNames)}</span>${ticket ? `<small class="ref">${esc(ticket)}</small>` : ''}</li>`
+<span class="entry">${entryText(e, ruleNames)}</span>${ticket ? `<small class="ref" title="ticket ${esc(ticket)}">${esc(ticket.slice(0, 8))}</small>` : ''}</li>`
 }
 
 /** Their history, newest first, `limit` entries at a time; "More" follows `next`. */
