@@ -147,7 +147,8 @@ describe("the customer's page in a real browser", () => {
     await page.goto(`${world.publicUrl}/customers/${azur}#key=${keys.dispatcher}`)
     await page.locator('#history .history-entry').first().waitFor()
     await page.locator('#open-tickets .ticket').waitFor()
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(phone.width)
+    const width = await page.locator('html').evaluate((html) => html.scrollWidth)
+    expect(width).toBeLessThanOrEqual(phone.width)
     const [head, tickets] = await Promise.all(
       ['.customer-head', '.customer-tickets'].map((s) => page.locator(s).boundingBox()),
     )
