@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, createReadiness } from '../../api/index.ts'
 import { systemClock } from '../../domain/index.ts'
 import { createLogger } from '../../service/index.ts'
+import { rawSocket, recordUntilClosed } from '../support/raw-http.ts'
 
 let app: FastifyInstance
 const page = readFileSync(new URL('../../console/assets/customer.html', import.meta.url), 'utf8')
@@ -36,6 +37,7 @@ describe('GET /customers and /customers/:id', () => {
       expect(csp).toContain("script-src 'self'")
       expect(csp).toContain("style-src 'self'")
       expect(res.headers['x-content-type-options']).toBe('nosniff')
+      expect(res.headers['cache-control']).toBe('no-cache')
       expect(res.body).toBe(page)
     }
     expect(page).toContain('<script type="module" src="/console/customer.js"></script>')
@@ -68,6 +70,23 @@ describe('GET /customers and /customers/:id', () => {
       expect(res.headers['content-type']).toContain('application/json')
       expect(res.body).not.toContain('"devDependencies"')
       expect(res.body).not.toContain('showCustomer')
+    }
+  })
+
+  it('answers a path with raw dots, as no client would normalise it, with no file', async () => {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    for (const path of ['/customers/../../package.json', '/customers/..%2f..%2fpackage.json']) {
+      const socket = await rawSocket(address)
+      const answer = recordUntilClosed(socket)
+      socket.end(`GET ${path} HTTP/1.1\r\nHost: vigie\r\nConnection: close\r\n\r\n`)
+      await answer.closed
+      const text = answer.received()
+      expect(text).not.toContain('"devDependencies"')
+      // Either no route for the dots (a key is asked for), or the page itself (the socket reads latin1).
+      if (path.includes('%')) {
+        expect(text).toMatch(/^HTTP\/1\.1 200 /)
+        expect(text.endsWith(Buffer.from(page).toString('latin1'))).toBe(true)
+      } else expect(text).toMatch(/^HTTP\/1\.1 401 /)
     }
   })
 
