@@ -35,13 +35,17 @@ export async function showCustomerList({ api, limit }) {
     more.hidden = !next
   }
 
-  more.addEventListener('click', async () => {
+  // Set, not added: signing in again shows the page afresh with one handler.
+  more.onclick = async () => {
     more.disabled = true
     try {
       await load()
+      more.textContent = 'More'
+    } catch {
+      more.textContent = 'More (that failed: try again)'
     } finally {
       more.disabled = false
     }
-  })
+  }
   await load()
 }

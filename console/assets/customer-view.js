@@ -143,6 +143,7 @@ function entryMarkup(e, ruleNames) {
 async function startHistory(api, id, limit, ruleNames) {
   const list = $('history')
   const more = $('history-more')
+  list.innerHTML = ''
   let next = null
   async function load() {
     const page = await api(
@@ -153,14 +154,18 @@ async function startHistory(api, id, limit, ruleNames) {
     if (list.children.length === 0) list.innerHTML = '<li class="empty">Nothing in their history yet.</li>'
     more.hidden = !next
   }
-  more.addEventListener('click', async () => {
+  // Set, not added: signing in again shows the page afresh with one handler.
+  more.onclick = async () => {
     more.disabled = true
     try {
       await load()
+      more.textContent = 'More'
+    } catch {
+      more.textContent = 'More (that failed: try again)'
     } finally {
       more.disabled = false
     }
-  })
+  }
   try {
     await load()
   } catch (err) {
