@@ -31,6 +31,7 @@ import { keyOfWebSocket, registerAccessControl } from './access.ts'
 import { registerAnswerHeaders } from './answer-headers.ts'
 import { createApiKeyVerifier } from './api-key-auth.ts'
 import { registerCloseGrace } from './close-grace.ts'
+import { createCommandSender } from './command-sender.ts'
 import { registerCustomerHistoryRoutes } from './customer-history.ts'
 import { registerCustomerRoutes } from './customer-routes.ts'
 import { registerDeviceCommandRoutes } from './device-commands.ts'
@@ -200,14 +201,18 @@ export async function buildApi({
   if (metrics) registerMetricsRoutes(app, metrics, authFailures)
   if (ingest) registerDeviceRoutes(app, ingest)
   if (ingest) registerDeviceSeriesRoutes(app, { ingest, rules: world?.rules ?? [], incidents, clock })
-  if (ingest && commands)
-    registerDeviceCommandRoutes(app, {
-      commands: commands.store,
-      catalogue: commands.catalogue,
-      kindOf: async (id) => (await ingest.registry.get(id))?.kind ?? null,
-      tickets,
-      clock,
-    })
+  const commandSender =
+    ingest && commands
+      ? createCommandSender({
+          commands: commands.store,
+          catalogue: commands.catalogue,
+          kindOf: async (id) => (await ingest.registry.get(id))?.kind ?? null,
+          tickets,
+          clock,
+        })
+      : undefined
+  if (commands && commandSender)
+    registerDeviceCommandRoutes(app, { sender: commandSender, commands: commands.store })
   if (failedWork) registerFailedWorkRoutes(app, failedWork)
   if (world) {
     registerRuleRoutes(app, { world, clock })
@@ -255,6 +260,7 @@ export async function buildApi({
         dispatcher,
         ...(roster ? { roster } : {}),
         ...(world ? { world } : {}),
+        ...(commands && commandSender ? { commands: { sender: commandSender, store: commands.store } } : {}),
         clock,
       })
       if (engage.twilio && roster)

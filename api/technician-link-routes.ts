@@ -5,6 +5,11 @@ import { type TechnicianPageWorld, technicianActions, technicianPage } from '../
 import { type Clock, isVigieError, VigieError } from '../domain/index.ts'
 import type { LinkSigner } from '../notifier/index.ts'
 import type { Dispatcher, TechnicianRoster, Ticket, TicketStore } from '../rules/index.ts'
+import {
+  deviceCommandsOf,
+  registerTechnicianCommandRoutes,
+  type TechnicianCommandOptions,
+} from './technician-command-routes.ts'
 
 const params = z.object({ token: z.string().min(10).max(2000) })
 const formSchema = z.object({ note: z.string().trim().max(2000).optional() })
@@ -40,6 +45,7 @@ export function registerTechnicianLinkRoutes(
     dispatcher,
     roster,
     world,
+    commands,
     clock,
   }: {
     links: LinkSigner
@@ -47,6 +53,8 @@ export function registerTechnicianLinkRoutes(
     dispatcher: Dispatcher
     roster?: TechnicianRoster
     world?: TechnicianPageWorld
+    /** Device commands (issue 19): the page offers its device's when given. */
+    commands?: TechnicianCommandOptions
     clock: Clock
   },
 ): void {
@@ -61,16 +69,19 @@ export function registerTechnicianLinkRoutes(
     if (!ticket) throw new VigieError({ code: 'NOT_FOUND', message: 'This ticket is gone' })
     return ticket
   }
-  const send = (
+  const send = async (
     reply: FastifyReply,
     status: number,
     page: { ticket: Ticket; token: string; technician: string; message?: string },
-  ) =>
-    reply
+  ) => {
+    const offered = commands ? await deviceCommandsOf(page.ticket, page.technician, commands) : null
+    const full = { ...page, ...(world ? { world } : {}), ...(offered ? { commands: offered } : {}) }
+    return reply
       .status(status)
       .headers(pageHeaders)
       .type('text/html; charset=utf-8')
-      .send(technicianPage(world ? { ...page, world } : page))
+      .send(technicianPage(full))
+  }
 
   async function act(action: FormAction, ticket: Ticket, technician: string, note: string | null) {
     // Only what the page offers this technician now: an old tab cannot act on someone else's ticket.
@@ -159,5 +170,7 @@ export function registerTechnicianLinkRoutes(
         return { technician, position: { lat, lon }, at: new Date(clock.now()).toISOString() }
       },
     )
+
+    if (commands) registerTechnicianCommandRoutes(scope, { commands, params, open, find, world })
   })
 }

@@ -15,6 +15,7 @@ const assetNames = [
   'dashboard.js',
   'plan.js',
   'technician.js',
+  'technician-commands.js',
   'console.css',
   'favicon.svg',
   'chart.js',
@@ -23,6 +24,8 @@ const assetNames = [
   'alert.js',
   'alert-sound.js',
 ] as const
+// The customer pages' files (issue 19).
+const customerAssetNames = ['customer.js', 'customer-view.js', 'customer-list.js', 'api-client.js'] as const
 
 /**
  * The console loads only its own files and talks only to this origin (its API and /ws). Media may come
@@ -52,13 +55,23 @@ export function registerConsoleRoutes(
 ): void {
   const headers = securityHeaders(sites)
   const dashboard = load('dashboard.html')
-  const assets = new Map(assetNames.map((name) => [name, load(name)]))
+  const assets = new Map([...assetNames, ...customerAssetNames].map((name) => [name, load(name)]))
   const config = { access: 'public' as const }
   const params = z.object({ name: z.string().max(64) })
 
   app.get('/', { config, schema: { hide: true } }, async (_request, reply) =>
     reply.headers(headers).header('cache-control', 'no-cache').type(dashboard.type).send(dashboard.body),
   )
+  // One static page for the customer list and for each customer: the page reads the id from its address.
+  const customerPage = load('customer.html')
+  for (const url of ['/customers', '/customers/:id'])
+    app.get(url, { config, schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .headers(headers)
+        .header('cache-control', 'no-cache')
+        .type(customerPage.type)
+        .send(customerPage.body),
+    )
   app.get('/console/:name', { config, schema: { hide: true } }, async (request, reply) => {
     const { name } = params.parse(request.params)
     const asset = assets.get(name as (typeof assetNames)[number])

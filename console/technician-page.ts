@@ -1,6 +1,7 @@
 import type { Device, SiteFile } from '../config/index.ts'
 import { escapeHtml } from '../domain/index.ts'
 import type { Ticket } from '../rules/index.ts'
+import { type DeviceCommandsView, deviceCommandsSection } from './technician-commands.ts'
 
 export type TechnicianPageWorld = Pick<SiteFile, 'sites' | 'devices' | 'rules'>
 
@@ -22,7 +23,7 @@ const labels: Record<string, string> = {
 }
 
 /** Hours and minutes on the site's own clock, which is the one the technician's watch shows. */
-const clockOf = (timeZone: string | undefined) => {
+export const clockOf = (timeZone: string | undefined) => {
   const format = new Intl.DateTimeFormat('en-GB', {
     hour: '2-digit',
     minute: '2-digit',
@@ -93,7 +94,8 @@ function offerLine(ticket: Ticket, technician: string, time: (iso: string) => st
 
 /**
  * The page behind `/t/<token>`: what, where, the device's links, the buttons this technician may press,
- * "share my position" and the timeline. Plain forms, so it works on any phone; the script only shares position.
+ * "share my position", the device's commands and the timeline. Plain forms, so it works on any phone; the
+ * scripts only share position and send device commands.
  */
 export function technicianPage({
   ticket,
@@ -101,12 +103,15 @@ export function technicianPage({
   technician,
   world,
   message,
+  commands,
 }: {
   ticket: Ticket
   token: string
   technician: string
   world?: TechnicianPageWorld
   message?: string
+  /** The device's commands, when this technician may send them from here (issue 19). */
+  commands?: DeviceCommandsView | null
 }): string {
   const rule = world?.rules.find((r) => r.id === ticket.rule)
   const time = clockOf(world?.sites.find((s) => s.id === ticket.site)?.timezone)
@@ -122,6 +127,10 @@ export function technicianPage({
   const share = mine
     ? `<div class="share"><button id="share-position" type="button" data-url="${escapeHtml(`/t/${token}/position`)}">Share my position</button><span id="share-status" role="status"></span></div>`
     : ''
+  const deviceCommands = commands ? deviceCommandsSection({ view: commands, token, time }) : ''
+  const commandScript = commands
+    ? '<script type="module" src="/console/technician-commands.js"></script>'
+    : ''
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>vigie — ${escapeHtml(title)}</title><link rel="stylesheet" href="/console/console.css"></head>
@@ -129,8 +138,8 @@ export function technicianPage({
 <header><span class="severity sev-${escapeHtml(ticket.severity)}">${escapeHtml(ticket.severity)}</span>
 <h1>${escapeHtml(title)}</h1>
 <p class="status" id="status" data-status="${escapeHtml(ticket.status)}">${escapeHtml(ticket.status.replace('_', ' '))}</p></header>
-${flash}${offerLine(ticket, technician, time)}${whereRows(ticket, world)}${buttons(ticket, token, technician)}${share}
+${flash}${offerLine(ticket, technician, time)}${whereRows(ticket, world)}${buttons(ticket, token, technician)}${share}${deviceCommands}
 <h2>Timeline</h2><ol class="timeline">${timeline}</ol>
 <p class="ticket-id">Ticket ${escapeHtml(ticket.id)}</p></main>
-<script type="module" src="/console/technician.js"></script></body></html>`
+<script type="module" src="/console/technician.js"></script>${commandScript}</body></html>`
 }

@@ -407,7 +407,7 @@ function renderMessages() {
   $('messages').innerHTML = state.messages
     .map(
       (m) =>
-        `<li data-status="${esc(m.status)}"><time>${esc(clock(m.sentAt))}</time><span class="channel">${esc(m.channel)}</span><span>${esc(m.template)} → ${esc(m.audience)} ${esc(m.to)}</span><span data-status="${esc(m.status)}">${esc(m.status)}</span></li>`,
+        `<li data-status="${esc(m.status)}"><time>${esc(clock(m.sentAt))}</time><span class="channel">${esc(m.channel)}</span><span>${esc(m.template)} → ${esc(m.audience)}${m.audience === 'customer' ? ` <a href="/customers/${esc(encodeURIComponent(m.recipient))}">${esc(m.recipient)}</a>` : ''} ${esc(m.to)}</span><span data-status="${esc(m.status)}">${esc(m.status)}</span></li>`,
     )
     .join('')
 }
