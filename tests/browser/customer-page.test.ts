@@ -201,7 +201,16 @@ describe("the customer's page in a real browser", () => {
     await page.goto(`${world.publicUrl}/customers?limit=3`)
     const link = page.locator('#customer-list a[href="/customers/hostile-name"]')
     // Paged: "More" until the new customer is listed (ids sort after the demo's "cust-…").
-    while ((await link.count()) === 0) await page.locator('#customer-list-more:not([hidden])').click()
+    const more = page.locator('#customer-list-more:not([hidden])')
+    const rows = page.locator('#customer-list li')
+    for (;;) {
+      // Whichever comes first once a page is drawn: the link, or the button to the next page.
+      await link.or(more).first().waitFor()
+      if ((await link.count()) > 0) break
+      const shown = await rows.count()
+      await more.click()
+      await waitFor(async () => (await rows.count()) > shown, { what: 'the next page of customers' })
+    }
     expect(await link.textContent()).toBe(name)
     expect(await page.locator('img').count()).toBe(0)
     expect(await page.evaluate(() => 'pwned' in globalThis)).toBe(false)
