@@ -94,7 +94,9 @@ export function createDevicePanel({ element, api, nameOf }) {
         : ''
     // Named by what it draws, which lags the buttons until the new series arrives.
     const { range, field } = view.shown
-    return `<svg class="chart" viewBox="0 0 640 260" preserveAspectRatio="none" role="img" aria-label="${esc(`${field} over the last ${range}`)}" data-field="${esc(field)}" data-shown="${range}" data-buckets="${s.buckets.length}">${chartMarkup({ series: s, width: 640, height: 260, boolean })}</svg>
+    // Drawn at the panel's own width, so its text keeps its size on a phone instead of being squeezed.
+    const width = Math.round(Math.min(900, Math.max(300, element.clientWidth - 34 || 640)))
+    return `<svg class="chart" viewBox="0 0 ${width} 260" role="img" aria-label="${esc(`${field} over the last ${range}`)}" data-field="${esc(field)}" data-shown="${range}" data-buckets="${s.buckets.length}">${chartMarkup({ series: s, width, height: 260, boolean })}</svg>
 <p class="chart-legend"><i class="key-mean"></i>mean <i class="key-band"></i>min–max <i class="key-threshold"></i>threshold <i class="key-incident"></i>incident · ${esc(s.scanned)} readings${esc(note)}</p>${kept}`
   }
 
@@ -130,6 +132,8 @@ ${d ? chartPart() : ''}`
       load()
     }
   })
+  // The chart is drawn at the panel's width: a turned phone or a resized window draws it again.
+  window.addEventListener('resize', () => view.id && render())
   element.addEventListener('change', (event) => {
     if (!event.target.matches('.field-pick')) return
     view.field = event.target.value
