@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { commandArgSpecSchema } from '../config/index.ts'
 import { VigieError } from '../domain/index.ts'
 import { type CommandStore, commandSchema } from '../rules/index.ts'
 import { type CommandSender, newCommandSchema } from './command-sender.ts'
@@ -9,6 +10,12 @@ import { cursorSchema, limitSchema, nextCursor, scoredPosition } from './paginat
 import { errorResponseSchema, listSchema } from './response-shapes.ts'
 
 const byId = z.object({ id: deviceIdSchema })
+
+const catalogueSchema = z.object({
+  device: z.string(),
+  kind: z.string(),
+  commands: z.array(z.object({ name: z.string(), args: z.record(z.string(), commandArgSpecSchema) })),
+})
 
 /** Who asks, and the technician when it is one: a technician key names theirs, or it may not command. */
 function askerOf(request: FastifyRequest): { by: string; technician?: string } {
@@ -50,6 +57,25 @@ export function registerDeviceCommandRoutes(
     async (request, reply) => {
       const command = await sender.send({ device: request.params.id, ...request.body, ...askerOf(request) })
       return reply.code(201).send(command)
+    },
+  )
+
+  routes.get(
+    '/api/devices/:id/commands/catalogue',
+    {
+      schema: {
+        tags: ['devices'],
+        summary:
+          "The commands this device's kind takes (the site file's `commands:`), with each one's arguments",
+        params: byId,
+        response: { 200: catalogueSchema, 400: errorResponseSchema, 404: errorResponseSchema },
+      },
+    },
+    async (request) => {
+      const device = request.params.id
+      const kind = await sender.kindOfDevice(device)
+      const commands = Object.entries(sender.takes(kind)).map(([name, spec]) => ({ name, args: spec.args }))
+      return { device, kind, commands }
     },
   )
 

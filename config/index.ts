@@ -3,6 +3,7 @@ export {
   type CommandArgSpec,
   type CommandCatalogue,
   type CommandSpec,
+  commandArgSpecSchema,
   commandArgsSchema,
   commandCatalogueSchema,
   commandNameSchema,

@@ -21,6 +21,7 @@ const assetNames = [
   'chart.js',
   'device-panel.js',
   'trend.js',
+  'device-commands.js',
   'alert.js',
   'alert-sound.js',
 ] as const

@@ -43,6 +43,18 @@ async function api(path) {
   return res.json()
 }
 
+/** A JSON POST; a refusal throws with the API's own reason. */
+async function post(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${state.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const answer = await res.json().catch(() => null)
+  if (!res.ok) throw new Error(answer?.error?.message ?? `${path}: ${res.status}`)
+  return answer
+}
+
 /** Every page of a list, following `next` (bounded, so a huge fleet cannot hang the console). */
 async function all(path, pages = 20) {
   const items = []
@@ -177,6 +189,9 @@ function apply(event) {
     if (event.incident.status === 'active') state.incidents.set(event.incident.id, event.incident)
     else state.incidents.delete(event.incident.id)
     panel?.changed(event.incident.device)
+  }
+  if (event.type?.startsWith('command.') && event.command) {
+    panel?.commandChanged(event.command.device)
   }
   if (event.type?.startsWith('ticket.') && event.ticket) {
     if (openStatuses.has(event.ticket.status) || state.expanded.has(event.ticket.id))
@@ -479,6 +494,7 @@ document.addEventListener('DOMContentLoaded', () => {
   panel = createDevicePanel({
     element: $('device-panel'),
     api,
+    post,
     nameOf: (id) => state.devices.find((d) => d.id === id)?.name,
   })
   const openDevice = (event) => {

@@ -1,5 +1,6 @@
 // A device's panel: its latest state, whether it is online, and its readings charted over an hour, a day or a week.
 import { chartMarkup } from './chart.js'
+import { argsOf, commandsMarkup, loadCommands } from './device-commands.js'
 import { esc } from './plan.js'
 
 const hourMs = 3_600_000
@@ -46,7 +47,7 @@ last seen ${esc(when(detail.lastSeen))}${detail.deadLetters > 0 ? ` · <span cla
  * The panel in `element`, filled from the API through `api(path)`. `open(id)` shows a device; an incident
  * event of that device (`changed(id)`) redraws it; closing stops its refresh.
  */
-export function createDevicePanel({ element, api, nameOf }) {
+export function createDevicePanel({ element, api, post, nameOf }) {
   const view = { id: null, detail: null, range: 'hour', field: null, series: null, error: null, loads: 0 }
   let timer = null
 
@@ -65,13 +66,17 @@ export function createDevicePanel({ element, api, nameOf }) {
         points: '240',
       })
       if (view.field) query.set('field', view.field)
-      const series = view.field ? await api(`/api/devices/${encodeURIComponent(id)}/series?${query}`) : null
+      const [series, commands] = await Promise.all([
+        view.field ? api(`/api/devices/${encodeURIComponent(id)}/series?${query}`) : null,
+        loadCommands(api, id).catch(() => null),
+      ])
       // A later load (another device, range or field) has the last word.
       if (ticket !== view.loads || id !== view.id) return
       Object.assign(view, {
         detail,
         series,
         fields,
+        commands,
         shown: { range: range.id, field: view.field },
         error: null,
       })
@@ -119,7 +124,8 @@ export function createDevicePanel({ element, api, nameOf }) {
 <p class="where">${esc(where)}</p>
 ${d ? stateMarkup(d) : '<p class="empty">loading…</p>'}
 <div class="chart-controls"><span class="ranges" role="group" aria-label="Time range">${rangeButtons}</span>${fieldPick}</div>
-${d ? chartPart() : ''}`
+${d ? chartPart() : ''}
+${view.commands ? commandsMarkup(view.commands, view.commandMessage) : ''}`
     element.dataset.device = view.id
   }
 
@@ -134,6 +140,30 @@ ${d ? chartPart() : ''}`
   })
   // The chart is drawn at the panel's width: a turned phone or a resized window draws it again.
   window.addEventListener('resize', () => view.id && render())
+  element.addEventListener('submit', async (event) => {
+    const form = event.target.closest('.command-form')
+    if (!form || !view.commands) return
+    event.preventDefault()
+    const id = view.id
+    try {
+      const sent = await post(`/api/devices/${encodeURIComponent(id)}/commands`, {
+        name: form.dataset.command,
+        args: argsOf(form, view.commands.catalogue),
+      })
+      view.commandMessage = `${sent.name}: ${sent.status}`
+    } catch (err) {
+      view.commandMessage = `${form.dataset.command} refused: ${err.message}`
+    }
+    if (id === view.id) refreshCommands()
+  })
+  // A command's answer comes over /ws: only the list is read again, the chart stays.
+  async function refreshCommands() {
+    const id = view.id
+    const commands = await loadCommands(api, id).catch(() => null)
+    if (id !== view.id || !commands) return
+    view.commands = commands
+    render()
+  }
   element.addEventListener('change', (event) => {
     if (!event.target.matches('.field-pick')) return
     view.field = event.target.value
@@ -142,7 +172,16 @@ ${d ? chartPart() : ''}`
 
   function open(id) {
     if (view.id !== id)
-      Object.assign(view, { id, detail: null, series: null, fields: null, field: null, shown: null })
+      Object.assign(view, {
+        id,
+        detail: null,
+        series: null,
+        fields: null,
+        field: null,
+        shown: null,
+        commands: null,
+        commandMessage: null,
+      })
     element.hidden = false
     render()
     load()
@@ -166,6 +205,10 @@ ${d ? chartPart() : ''}`
     /** An incident of this device opened or cleared: the chart's marks change. */
     changed: (id) => {
       if (id && id === view.id) load()
+    },
+    /** One of this device's commands moved (sent, done, failed, expired). */
+    commandChanged: (id) => {
+      if (id && id === view.id) refreshCommands()
     },
   }
 }

@@ -302,6 +302,28 @@ describe('device commands', () => {
     })
   })
 
+  it("lists what a device's kind takes, with each command's args; none for a kind that takes none", async () => {
+    const door = await call('/api/devices/door-1/commands/catalogue', { key: keys.viewer })
+    expect(door).toEqual({
+      status: 200,
+      body: {
+        device: 'door-1',
+        kind: 'door',
+        commands: [
+          { name: 'lock', args: { seconds: { type: 'integer', min: 1, max: 3600, optional: false } } },
+          { name: 'buzzer', args: {} },
+          { name: 'reboot', args: {} },
+        ],
+      },
+    })
+    expect((await call('/api/devices/temp-1/commands/catalogue')).body.commands).toEqual([])
+    expect((await call('/api/devices/nobody/commands/catalogue')).status).toBe(404)
+    expect((await call('/api/devices/..%2F..%2Fx/commands/catalogue')).status).toBe(400)
+    expect(
+      (await call('/api/devices/door-1/commands/catalogue', { key: 'not-a-key-0123456789' })).status,
+    ).toBe(401)
+  })
+
   it('lists commands newest first, page by page', async () => {
     const ids = [] as string[]
     for (let i = 0; i < 3; i++) {

@@ -24,6 +24,7 @@ let world: TestService
 let browser: Browser
 let dashboard: Page
 const devices: MqttClient[] = []
+let lounge: MqttClient
 // Readings of the last 20 minutes: cool, then above the rule's 26 °C for the last eight.
 const startedAt = Date.now()
 const readings = Array.from({ length: 20 }, (_, i) => ({
@@ -88,7 +89,8 @@ async function yOfValue(page: Page, value: number): Promise<number> {
 
 describe('the device panel in a real browser', () => {
   it('opens from the plan with the latest state, the chart, its threshold line and the incident mark', async () => {
-    await publish(await connectDevice('temp-lounge-1'), 'temp-lounge-1', readings)
+    lounge = await connectDevice('temp-lounge-1')
+    await publish(lounge, 'temp-lounge-1', readings)
     const incident = await waitFor(
       async () =>
         (
@@ -131,6 +133,36 @@ describe('the device panel in a real browser', () => {
     expect(openingShare).toBeLessThan(0.95)
 
     await shoot(dashboard, 'device-panel-desktop.png')
+  })
+
+  it("sends a command from the panel and shows the device's answer", async () => {
+    // The sensor answers what it is told on its status topic, as DESIGN.md § MQTT says.
+    lounge.on('message', (topic, payload) => {
+      if (!topic.startsWith('devices/temp-lounge-1/commands/')) return
+      const { id } = JSON.parse(payload.toString()) as { id: string }
+      lounge.publish(
+        'devices/temp-lounge-1/status',
+        JSON.stringify({ command: id, result: 'done', detail: 'rebooted' }),
+        {
+          qos: 1,
+        },
+      )
+    })
+    await lounge.subscribeAsync('devices/temp-lounge-1/commands/#', { qos: 1 })
+    const panel = dashboard.locator('#device-panel[data-device="temp-lounge-1"]')
+    // The demo's temperature kind takes reboot and nothing else.
+    await expect(
+      panel.locator('.command-form').evaluateAll((forms) => forms.map((f) => f.getAttribute('data-command'))),
+    ).resolves.toEqual(['reboot'])
+    await panel.locator('.command-form[data-command="reboot"] button').click()
+    const done = panel.locator('.command-list li[data-status="done"]', { hasText: 'reboot' })
+    await done.waitFor()
+    expect(await done.textContent()).toContain('rebooted')
+    const sent = await world.api<{ items: { name: string; status: string; by: string }[] }>(
+      '/api/devices/temp-lounge-1/commands',
+    )
+    expect(sent.items).toHaveLength(1)
+    expect(sent.items[0]).toMatchObject({ name: 'reboot', status: 'done' })
   })
 
   it('switches to a day and a week, and closes', async () => {
