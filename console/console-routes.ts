@@ -26,7 +26,13 @@ const assetNames = [
   'alert-sound.js',
 ] as const
 // The customer pages' files (issue 19).
-const customerAssetNames = ['customer.js', 'customer-view.js', 'customer-list.js', 'api-client.js'] as const
+const customerAssetNames = [
+  'customer.js',
+  'customer-view.js',
+  'customer-list.js',
+  'api-client.js',
+  'paged-list.js',
+] as const
 
 /**
  * The console loads only its own files and talks only to this origin (its API and /ws). Media may come

@@ -1,5 +1,5 @@
 // The customer list at /customers: each customer a link to their page, paged with "More".
-import { param } from './api-client.js'
+import { pagedList } from './paged-list.js'
 import { esc } from './plan.js'
 
 const $ = (id) => document.getElementById(id)
@@ -22,30 +22,12 @@ const itemMarkup = (c) =>
 export async function showCustomerList({ api, limit }) {
   document.title = 'vigie — customers'
   $('customer-list-page').hidden = false
-  const list = $('customer-list')
-  const more = $('customer-list-more')
-  list.innerHTML = ''
-  let next = null
-
-  async function load() {
-    const page = await api(`/api/customers?limit=${limit}${param('cursor', next)}`)
-    next = page.next
-    list.insertAdjacentHTML('beforeend', page.items.map(itemMarkup).join(''))
-    if (list.children.length === 0) list.innerHTML = '<li class="empty">No customer yet.</li>'
-    more.hidden = !next
-  }
-
-  // Set, not added: signing in again shows the page afresh with one handler.
-  more.onclick = async () => {
-    more.disabled = true
-    try {
-      await load()
-      more.textContent = 'More'
-    } catch {
-      more.textContent = 'More (that failed: try again)'
-    } finally {
-      more.disabled = false
-    }
-  }
-  await load()
+  await pagedList({
+    api,
+    list: $('customer-list'),
+    more: $('customer-list-more'),
+    path: `/api/customers?limit=${limit}`,
+    markup: itemMarkup,
+    empty: 'No customer yet.',
+  })
 }

@@ -1,5 +1,6 @@
 // One customer's page: who they are, what they subscribe to, their open tickets and their history (issue 19).
 import { ApiError, param } from './api-client.js'
+import { pagedList } from './paged-list.js'
 import { esc } from './plan.js'
 
 const $ = (id) => document.getElementById(id)
@@ -142,32 +143,15 @@ function entryMarkup(e, ruleNames) {
 /** Their history, newest first, `limit` entries at a time; "More" follows `next`. */
 async function startHistory(api, id, limit, ruleNames) {
   const list = $('history')
-  const more = $('history-more')
-  list.innerHTML = ''
-  let next = null
-  async function load() {
-    const page = await api(
-      `/api/customers/${encodeURIComponent(id)}/history?limit=${limit}${param('cursor', next)}`,
-    )
-    next = page.next
-    list.insertAdjacentHTML('beforeend', page.items.map((e) => entryMarkup(e, ruleNames)).join(''))
-    if (list.children.length === 0) list.innerHTML = '<li class="empty">Nothing in their history yet.</li>'
-    more.hidden = !next
-  }
-  // Set, not added: signing in again shows the page afresh with one handler.
-  more.onclick = async () => {
-    more.disabled = true
-    try {
-      await load()
-      more.textContent = 'More'
-    } catch {
-      more.textContent = 'More (that failed: try again)'
-    } finally {
-      more.disabled = false
-    }
-  }
   try {
-    await load()
+    await pagedList({
+      api,
+      list,
+      more: $('history-more'),
+      path: `/api/customers/${encodeURIComponent(id)}/history?limit=${limit}`,
+      markup: (e) => entryMarkup(e, ruleNames),
+      empty: 'Nothing in their history yet.',
+    })
   } catch (err) {
     if (!needsDispatcher(err)) throw err
     list.innerHTML = '<li class="empty">Their history needs a dispatcher key.</li>'

@@ -1,6 +1,7 @@
 // The dispatcher's console: the plan, open tickets, KPI tiles and messages, kept live by /ws.
 
 import { createTicketAlerts } from './alert.js'
+import { forgetKey, keepKey, takeKey } from './api-client.js'
 import { createDevicePanel } from './device-panel.js'
 import { esc, planMarkup } from './plan.js'
 import { trendMarkup } from './trend.js'
@@ -22,16 +23,6 @@ const state = {
   trend: null,
   messages: [],
   expanded: new Set(),
-}
-
-// The key arrives as #key=… (a fragment never reaches a server log), then lives in this tab only.
-function takeKey() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('key')
-  if (fromHash) {
-    sessionStorage.setItem('vigie-key', fromHash)
-    history.replaceState(null, '', location.pathname + location.search)
-  }
-  return sessionStorage.getItem('vigie-key')
 }
 
 class Unauthorised extends Error {}
@@ -453,7 +444,7 @@ async function toggleTicket(id) {
 }
 
 function signOut(reason = '') {
-  sessionStorage.removeItem('vigie-key')
+  forgetKey()
   state.key = null
   alerts?.clear()
   $('console').hidden = true
@@ -484,7 +475,7 @@ document.addEventListener('DOMContentLoaded', () => {
   })
   $('sign-in').addEventListener('submit', (event) => {
     event.preventDefault()
-    sessionStorage.setItem('vigie-key', $('key').value.trim())
+    keepKey($('key').value.trim())
     state.key = $('key').value.trim()
     $('key').value = ''
     start()
