@@ -26,6 +26,9 @@ async function routesOver(site: SiteFile, redis: Redis, prefix: string): Promise
   const siteId = site.sites[0]?.id ?? 'none'
   const yearAgo = new Date(Date.now() - 365 * 86_400_000).toISOString()
   const ragged = new Date(Date.now() - 40.3 * 86_400_000).toISOString()
+  const weekAgo = new Date(Date.now() - 7 * 86_400_000).toISOString()
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString()
+  const customer = site.customers[0]?.id ?? 'none'
   const readings = Array.from({ length: 10_000 }, (_, i) => ({
     device: site.devices[i % site.devices.length]?.id,
     ts: new Date(Date.now() - (10_000 - i) * 1000).toISOString(),
@@ -53,6 +56,18 @@ async function routesOver(site: SiteFile, redis: Redis, prefix: string): Promise
     { name: 'GET /api/kpis (the whole year)', path: '/api/kpis' },
     { name: 'GET /api/kpis (a year, a site)', path: `/api/kpis?from=${yearAgo}&site=${siteId}` },
     { name: 'GET /api/kpis (40.3 days, ragged)', path: `/api/kpis?from=${ragged}` },
+    // Issue 19: what the console's device panel, KPI trend lines and customer page read.
+    {
+      name: 'GET /api/devices/:id/series (a week)',
+      path: `/api/devices/${device}/series?from=${weekAgo}&points=240`,
+    },
+    {
+      name: 'GET /api/devices/:id/series (30 days)',
+      path: `/api/devices/${device}/series?from=${monthAgo}&points=1000`,
+    },
+    { name: 'GET /api/kpis/daily (30 days)', path: '/api/kpis/daily?days=30' },
+    { name: 'GET /api/kpis/daily (90 days, a site)', path: `/api/kpis/daily?days=90&site=${siteId}` },
+    { name: 'GET /api/customers/:id/history', path: `/api/customers/${customer}/history?limit=100` },
     { name: 'GET /metrics', path: '/metrics' },
     { name: 'GET /readyz', path: '/readyz' },
     {
