@@ -84,8 +84,26 @@ describe('GET /api/customers/:id/history', () => {
       what: 'all-clear and survey',
       timeoutMs: 15_000,
     })
+    // The survey waits for its answer once sent: the notifier notes it on the ticket just after, not before.
+    await waitFor(
+      async () =>
+        (
+          await world.api<{ timeline: { type: string; detail: string | null }[] }>(
+            `/api/tickets/${deviceTicket}`,
+          )
+        ).timeline.some((e) => e.type === 'ticket.notified' && e.detail?.includes('(survey)')),
+      { what: 'the survey noted as sent' },
+    )
     const answered = await phone.post('/webhooks/twilio/sms', phone.sms({ from: '+33600000101', body: '4' }))
     expect(answered.status).toBe(200)
+    // A reply is taken in at once and handled by the workers: the answer is on the ticket a moment later.
+    await waitFor(
+      async () =>
+        (await world.api<{ timeline: { type: string }[] }>(`/api/tickets/${deviceTicket}`)).timeline.some(
+          (e) => e.type === 'ticket.survey_answered',
+        ),
+      { what: 'the survey answer on the ticket' },
+    )
 
     // The salon calls about something else: reported through the CRM, then logged by the desk.
     const reported = await world.api<{ id: string }>('/api/tickets', {
