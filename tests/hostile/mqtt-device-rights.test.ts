@@ -51,8 +51,16 @@ const account = (name: string) => connect({ username: name, password: `${name}-p
 
 /** Publishes at QoS 1 and tells whether the broker acknowledged it (false: it closed the connection). */
 async function accepted(client: MqttClient, topic: string, payload: string, retain = false) {
-  const closed = new Promise<false>((resolve) => client.once('close', () => resolve(false)))
-  return Promise.race([client.publishAsync(topic, payload, { qos: 1, retain }).then(() => true), closed])
+  let onClose = () => {}
+  const closed = new Promise<false>((resolve) => {
+    onClose = () => resolve(false)
+    client.once('close', onClose)
+  })
+  // The listener goes with the answer: a client that publishes fifty times must not collect fifty of them.
+  return Promise.race([
+    client.publishAsync(topic, payload, { qos: 1, retain }).then(() => true),
+    closed,
+  ]).finally(() => client.off('close', onClose))
 }
 
 /** Retained messages a new subscriber to `filter` is given: at least `expected`, then a marker closes the count. */
