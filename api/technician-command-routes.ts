@@ -63,7 +63,11 @@ export function registerTechnicianCommandRoutes(
   const timeOf = (ticket: Ticket) => clockOf(world?.sites.find((s) => s.id === ticket.site)?.timezone)
 
   async function ticketOf(rawParams: unknown) {
-    const { token } = params.parse(rawParams)
+    // A malformed link is a bad request, as on the page itself, never an internal error.
+    const parsed = params.safeParse(rawParams)
+    if (!parsed.success)
+      throw new VigieError({ code: 'VALIDATION_FAILED', message: 'This link is not a vigie link' })
+    const { token } = parsed.data
     const { ticket: id, technician } = open(token)
     return { ticket: await find(id), technician }
   }

@@ -122,6 +122,11 @@ describe('device commands on the technician page', () => {
       expect((await sendCommand(bad, { name: 'buzzer' })).status).toBe(403)
       expect((await listed(bad)).status).toBe(403)
     }
+    // Too short to be a link at all: a bad request, as the page answers, and never a 500.
+    for (const bad of ['x', 'AAAA.BBBB']) {
+      expect((await sendCommand(bad, { name: 'buzzer' })).status).toBe(400)
+      expect((await listed(bad)).status).toBe(400)
+    }
     // The other technician's link shows the ticket, but no commands, and sends none.
     expect(await (await page(other)).text()).not.toContain('Device commands')
     const theirs = await sendCommand(other, { name: 'buzzer' })
