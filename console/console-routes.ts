@@ -80,9 +80,10 @@ export function registerConsoleRoutes(
         .send(customerPage.body),
     )
   app.get('/console/:name', { config, schema: { hide: true } }, async (request, reply) => {
-    const { name } = params.parse(request.params)
-    const asset = assets.get(name as (typeof assetNames)[number])
-    if (!asset) throw new VigieError({ code: 'NOT_FOUND', message: `No console file ${name}` })
+    // A name past the longest file's is simply not one of them: 404, never a parse error.
+    const name = params.safeParse(request.params).data?.name
+    const asset = name === undefined ? undefined : assets.get(name as (typeof assetNames)[number])
+    if (!asset) throw new VigieError({ code: 'NOT_FOUND', message: 'No such console file' })
     return reply.headers(headers).header('cache-control', 'no-cache').type(asset.type).send(asset.body)
   })
 }

@@ -91,13 +91,21 @@ describe('GET /customers and /customers/:id', () => {
   })
 
   it("serves the page's scripts by name, and the dashboard links to the customers", async () => {
-    for (const name of ['customer.js', 'customer-view.js', 'customer-list.js', 'api-client.js']) {
+    for (const name of [
+      'customer.js',
+      'customer-view.js',
+      'customer-list.js',
+      'api-client.js',
+      'paged-list.js',
+    ]) {
       const res = await get(`/console/${name}`)
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8')
       expect(res.headers['content-security-policy']).toContain("default-src 'none'")
     }
     expect((await get('/console/customer.html')).statusCode).toBe(404)
+    // A name longer than any file's is not one: 404 like any other, never a 500.
+    expect((await get(`/console/${'a'.repeat(80)}.js`)).statusCode).toBe(404)
     expect((await get('/')).body).toContain('<a href="/customers">Customers</a>')
   })
 })
